@@ -1,0 +1,84 @@
+#!/usr/bin/env -S node --import tsx
+/**
+ * @module The `hookline` command line: `migrate`, `serve`, `work`, and `start` (all of them in one
+ * process, what `pnpm start` runs).
+ */
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { ensureDatabase, migrate } from '@hookline/db'
+import type { Hookline } from '@hookline/core'
+import { Command } from 'commander'
+import { type Env, loadEnv } from './env.ts'
+import { buildHookline, createApp } from './service.ts'
+
+async function runMigrations(env: Env): Promise<void> {
+  await ensureDatabase(env.DATABASE_URL)
+  const { applied } = await migrate(env.DATABASE_URL)
+  console.error(applied.length ? `applied migrations: ${applied.join(', ')}` : 'database is up to date')
+}
+
+function listen(hookline: Hookline, port: number): Promise<Server> {
+  return new Promise((resolve) => {
+    const server = createApp(hookline).listen(port, () => {
+      const { port: actual } = server.address() as AddressInfo
+      hookline.logger.info({ port: actual, providers: [...hookline.adapters.keys()] }, `listening on :${actual}`)
+      resolve(server)
+    })
+  })
+}
+
+/** Stops cleanly on SIGINT/SIGTERM: no new requests, running jobs finish, connections close. */
+function closeOnSignal(hookline: Hookline, server?: Server): void {
+  const stop = async () => {
+    hookline.logger.info('shutting down')
+    await new Promise((r) => (server ? server.close(r) : r(undefined)))
+    await hookline.close()
+    process.exit(0)
+  }
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+}
+
+async function run(mode: { serve: boolean; work: boolean; migrate: boolean }): Promise<void> {
+  const env = loadEnv()
+  if (mode.migrate) await runMigrations(env)
+  const hookline = await buildHookline(env)
+  if (hookline.adapters.size === 0 && mode.serve) {
+    hookline.logger.warn('no provider is enabled: set STRIPE_WEBHOOK_SECRET (see README)')
+  }
+  const server = mode.serve ? await listen(hookline, env.PORT) : undefined
+  if (mode.work) {
+    await hookline.startWorker()
+    hookline.logger.info({ concurrency: env.HOOKLINE_CONCURRENCY }, 'worker started')
+  }
+  closeOnSignal(hookline, server)
+}
+
+const program = new Command('hookline')
+  .description('Durable webhook inbox: receive, verify, store and process provider webhooks exactly once.')
+  .showHelpAfterError()
+
+program
+  .command('migrate')
+  .description('create the database if missing and apply pending migrations')
+  .action(async () => runMigrations(loadEnv()))
+
+program
+  .command('serve')
+  .description('run the HTTP ingress only (POST /webhooks/:provider, /healthz, /readyz, /metrics)')
+  .action(async () => run({ serve: true, work: false, migrate: false }))
+
+program
+  .command('work')
+  .description('run the worker only (processing, retries, dead letters, sweeper)')
+  .action(async () => run({ serve: false, work: true, migrate: false }))
+
+program
+  .command('start')
+  .description('apply migrations, then serve and work in one process')
+  .action(async () => run({ serve: true, work: true, migrate: true }))
+
+program.parseAsync().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : String(err))
+  process.exit(1)
+})

@@ -1,0 +1,62 @@
+/**
+ * @module The service configuration: read from the environment (and `.env`) and validated once,
+ * here and nowhere else.
+ */
+import { existsSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { z } from 'zod'
+
+const secretList = z
+  .string()
+  .optional()
+  .transform((v) => (v ?? '').split(',').map((s) => s.trim()).filter((s) => s.length > 0))
+
+const int = (fallback: number) => z.coerce.number().int().nonnegative().default(fallback)
+
+const envSchema = z.object({
+  DATABASE_URL: z.string().url().default('postgresql://postgres@127.0.0.1:5432/hookline'),
+  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOOKLINE_ADMIN_TOKEN: z.string().min(1).optional(),
+  HOOKLINE_HANDLERS: z.string().min(1).optional(),
+  HOOKLINE_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(8),
+  HOOKLINE_BACKOFF_MS: int(1000),
+  HOOKLINE_CONCURRENCY: z.coerce.number().int().min(1).default(10),
+  HOOKLINE_QUEUE_PREFIX: z.string().min(1).default('hookline'),
+  HOOKLINE_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
+  HOOKLINE_HANDLER_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
+  HOOKLINE_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
+  HOOKLINE_SWEEP_GRACE_MS: int(60_000),
+  HOOKLINE_STALE: z.enum(['skip', 'deliver']).default('skip'),
+  HOOKLINE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  STRIPE_WEBHOOK_SECRET: secretList,
+  STRIPE_TOLERANCE_SECONDS: int(300),
+  STRIPE_MAX_BODY_BYTES: z.coerce.number().int().min(1).default(1024 * 1024),
+})
+
+/** The validated service configuration. */
+export type Env = z.infer<typeof envSchema>
+
+/**
+ * Validates `source` (default: `process.env`, after loading `.env` from the working directory
+ * when present). Throws one readable error listing every invalid variable.
+ *
+ * @example
+ * const env = loadEnv()
+ * env.PORT // 3000
+ */
+export function loadEnv(source: NodeJS.ProcessEnv = readProcessEnv()): Env {
+  const result = envSchema.safeParse(source)
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`)
+    throw new Error(`invalid configuration:\n${lines.join('\n')}`)
+  }
+  return result.data
+}
+
+function readProcessEnv(): NodeJS.ProcessEnv {
+  const dotenv = resolve(process.cwd(), '.env')
+  // Variables already set win over .env (Node's loader does not overwrite them).
+  if (existsSync(dotenv)) process.loadEnvFile(dotenv)
+  return process.env
+}

@@ -1,0 +1,63 @@
+/**
+ * @module Builds the service from its configuration: the Hookline instance with the providers
+ * whose secrets are set, and the Express app that serves it.
+ */
+import { createHookline, type Hookline, type ProviderAdapter } from '@hookline/core'
+import { opsRouter, webhookRouter } from '@hookline/express'
+import { stripeAdapter } from '@hookline/stripe'
+import express, { type Express } from 'express'
+import { pino } from 'pino'
+import type { Env } from './env.ts'
+import { loadHandlers } from './handlers.ts'
+
+/** The adapters enabled by the configuration (a provider is on when its webhook secret is set). */
+export function enabledAdapters(env: Env): ProviderAdapter<any>[] {
+  const adapters: ProviderAdapter<any>[] = []
+  if (env.STRIPE_WEBHOOK_SECRET.length > 0) {
+    adapters.push(stripeAdapter({ secrets: env.STRIPE_WEBHOOK_SECRET, toleranceSeconds: env.STRIPE_TOLERANCE_SECONDS, maxBodyBytes: env.STRIPE_MAX_BODY_BYTES }))
+  }
+  return adapters
+}
+
+/**
+ * Creates the Hookline instance the service runs.
+ *
+ * @example
+ * const hookline = await buildHookline(loadEnv())
+ */
+export async function buildHookline(env: Env): Promise<Hookline> {
+  const logger = pino({ name: 'hookline', level: env.HOOKLINE_LOG_LEVEL })
+  return createHookline({
+    databaseUrl: env.DATABASE_URL,
+    redisUrl: env.REDIS_URL,
+    adapters: enabledAdapters(env),
+    handlers: await loadHandlers(env.HOOKLINE_HANDLERS),
+    retry: { maxAttempts: env.HOOKLINE_MAX_ATTEMPTS, backoffMs: env.HOOKLINE_BACKOFF_MS },
+    queue: { prefix: env.HOOKLINE_QUEUE_PREFIX },
+    worker: {
+      concurrency: env.HOOKLINE_CONCURRENCY,
+      lockDurationMs: env.HOOKLINE_LOCK_MS,
+      handlerTimeoutMs: env.HOOKLINE_HANDLER_TIMEOUT_MS,
+      stale: env.HOOKLINE_STALE,
+    },
+    sweeper: { intervalMs: env.HOOKLINE_SWEEP_INTERVAL_MS, graceMs: env.HOOKLINE_SWEEP_GRACE_MS },
+    onDeadLetter: (event, error) => {
+      logger.error({ eventId: event.id, provider: event.provider, type: event.type, tenant: event.tenant, err: error.message }, 'dead letter')
+    },
+    logger,
+  })
+}
+
+/**
+ * The service's Express app: webhooks first (raw bodies), then health, readiness and metrics.
+ *
+ * @example
+ * createApp(hookline).listen(3000)
+ */
+export function createApp(hookline: Hookline): Express {
+  const app = express()
+  app.disable('x-powered-by')
+  app.use(webhookRouter(hookline))
+  app.use(opsRouter(hookline))
+  return app
+}

@@ -1,0 +1,122 @@
+/**
+ * @module The dispatch queue (BullMQ on Redis): one job per inbox event, whose job id is the inbox
+ * id so that adding it twice is a no-op. Redis is only the dispatch path; Postgres stays the truth.
+ */
+import { Queue } from 'bullmq'
+import { Redis } from 'ioredis'
+import type { RetryPolicy } from './retry-policy.ts'
+
+/** Where the queue lives. */
+export interface QueueConfig {
+  /** `redis://` URL. */
+  redisUrl: string
+  /**
+   * Key prefix of every BullMQ key; give each test or environment its own.
+   * @defaultValue 'hookline'
+   */
+  prefix: string
+  /**
+   * Queue name.
+   * @defaultValue 'events'
+   */
+  name: string
+}
+
+/** Name of the job that processes one inbox event. */
+export const PROCESS_JOB = 'process'
+/** Name of the periodic sweeper job. */
+export const SWEEP_JOB = 'sweep'
+/** Name of the backoff strategy the worker registers (delays come from the retry policy). */
+export const BACKOFF_TYPE = 'hookline'
+
+/** Data of a {@link PROCESS_JOB} job. */
+export interface ProcessJobData {
+  id: string
+}
+
+/**
+ * Adds processing jobs. Its Redis connection does not queue commands while Redis is down, so that
+ * a webhook request never waits for Redis: a failed add is left to the sweeper.
+ *
+ * @example
+ * const d = new Dispatcher({ redisUrl, prefix: 'hookline', name: 'events' }, policy)
+ * await d.enqueue([eventId])
+ */
+export class Dispatcher {
+  /** The BullMQ queue (also used to manage the sweeper's job scheduler). */
+  readonly queue: Queue
+  private readonly connection: Redis
+
+  constructor(
+    config: QueueConfig,
+    private readonly policy: RetryPolicy,
+    private readonly timeoutMs = 2000,
+  ) {
+    this.connection = new Redis(config.redisUrl, {
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+      connectTimeout: timeoutMs,
+      // Keep reconnecting (capped) so that dispatch resumes by itself when Redis is back.
+      retryStrategy: (times) => Math.min(times * 200, 2000),
+    })
+    // ioredis emits 'error' on every failed reconnect; an unhandled one would crash the process.
+    this.connection.on('error', () => undefined)
+    this.queue = new Queue(config.name, { connection: this.connection, prefix: config.prefix })
+    this.queue.on('error', () => undefined)
+  }
+
+  /** Adds one processing job per id (existing jobs are left as they are). Rejects on Redis failure or timeout. */
+  async enqueue(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return
+    const jobs = ids.map((id) => ({
+      name: PROCESS_JOB,
+      data: { id } satisfies ProcessJobData,
+      opts: {
+        jobId: id,
+        // The inbox row counts attempts and decides on dead letters; BullMQ's count is only a
+        // backstop and may restart at 0 when the sweeper re-creates a job Redis lost.
+        attempts: this.policy.maxAttempts + 1,
+        backoff: { type: BACKOFF_TYPE },
+        removeOnComplete: true,
+        removeOnFail: true,
+      },
+    }))
+    await withTimeout(this.queue.addBulk(jobs), this.timeoutMs, 'enqueue')
+  }
+
+  /** Resolves when Redis answers a PING within the timeout. */
+  async ping(): Promise<void> {
+    await withTimeout(this.connection.ping(), this.timeoutMs, 'redis ping')
+  }
+
+  /** Runs `listener` each time the queue's Redis connection becomes ready again after a loss. */
+  onReconnect(listener: () => void): void {
+    let lost = false
+    this.connection.on('close', () => {
+      lost = true
+    })
+    this.connection.on('ready', () => {
+      if (lost) listener()
+      lost = false
+    })
+  }
+
+  /** Closes the queue and its connection. */
+  async close(): Promise<void> {
+    await this.queue.close().catch(() => undefined)
+    this.connection.disconnect()
+  }
+}
+
+/** Rejects when `promise` has not settled after `ms` milliseconds. */
+export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms)
+  })
+  try {
+    return await Promise.race([promise, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * @module Typed errors of Hookline's core. Every class has an explicit `name` (so checks survive
+ * duplicate package copies) and a namespaced string `code`; {@link httpStatusFor} is the one table
+ * that maps codes to HTTP statuses.
+ */
+
+/** Base class of every error Hookline raises on purpose. */
+export class HooklineError extends Error {
+  /** Namespaced, stable identifier of the failure, e.g. `hookline.signature_invalid`. */
+  readonly code: string
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.code = code
+    this.name = 'HooklineError'
+  }
+}
+
+/** The request's signature is missing, malformed, wrong, stale or from the future (HTTP 401). */
+export class SignatureError extends HooklineError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('hookline.signature_invalid', message, options)
+    this.name = 'SignatureError'
+  }
+}
+
+/** The signed body is not a payload the provider could have sent (HTTP 400). */
+export class MalformedPayloadError extends HooklineError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('hookline.payload_malformed', message, options)
+    this.name = 'MalformedPayloadError'
+  }
+}
+
+/** The body exceeds the provider's configured size limit (HTTP 413). */
+export class PayloadTooLargeError extends HooklineError {
+  constructor(limitBytes: number, options?: { cause?: unknown }) {
+    super('hookline.payload_too_large', `body exceeds the limit of ${limitBytes} bytes`, options)
+    this.name = 'PayloadTooLargeError'
+  }
+}
+
+/** The body's content type is one the provider adapter does not accept (HTTP 415). */
+export class UnsupportedMediaTypeError extends HooklineError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('hookline.unsupported_media_type', message, options)
+    this.name = 'UnsupportedMediaTypeError'
+  }
+}
+
+/** No adapter is configured under this provider name (HTTP 404). */
+export class UnknownProviderError extends HooklineError {
+  constructor(provider: string) {
+    super('hookline.unknown_provider', `no provider adapter is enabled for "${provider}"`)
+    this.name = 'UnknownProviderError'
+  }
+}
+
+/** The inbox could not make the event durable; the provider should retry (HTTP 503). */
+export class StoreUnavailableError extends HooklineError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('hookline.store_unavailable', message, options)
+    this.name = 'StoreUnavailableError'
+  }
+}
+
+/** Invalid configuration given to Hookline; raised at start-up, never per request. */
+export class ConfigError extends HooklineError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('hookline.config_invalid', message, options)
+    this.name = 'ConfigError'
+  }
+}
+
+/**
+ * Thrown by a handler for a failure that can never succeed: the event is dead-lettered at once.
+ * Recognised by `name`, so a handler module that does not import Hookline can throw
+ * `Object.assign(new Error(m), { name: 'PermanentError' })`.
+ *
+ * @example
+ * if (!order) throw new PermanentError(`order ${id} does not exist`)
+ */
+export class PermanentError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'PermanentError'
+  }
+}
+
+/**
+ * Thrown by a handler when a downstream asked it to wait (a rate limit): the retry is delayed by
+ * at least `retryAfterMs`, and still counts as an attempt.
+ *
+ * @example
+ * if (res.status === 429) throw new RetryAfterError('rate limited', Number(res.headers.get('retry-after')) * 1000)
+ */
+export class RetryAfterError extends Error {
+  /** Minimum wait before the next attempt, in milliseconds. */
+  readonly retryAfterMs: number
+
+  constructor(message: string, retryAfterMs: number, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'RetryAfterError'
+    this.retryAfterMs = retryAfterMs
+  }
+}
+
+/** Names of errors that mean "retrying cannot help": the event goes to the dead-letter queue. */
+const PERMANENT_NAMES = new Set(['PermanentError', 'ZodError', 'PayloadValidationError', 'UnrecoverableError'])
+
+/** True when `err` should dead-letter its event at once instead of being retried. */
+export function isPermanentError(err: unknown): boolean {
+  return err instanceof Error && PERMANENT_NAMES.has(err.name)
+}
+
+/** The wait a handler asked for through {@link RetryAfterError} (by name), else undefined. */
+export function retryAfterMsOf(err: unknown): number | undefined {
+  if (!(err instanceof Error) || err.name !== 'RetryAfterError') return undefined
+  const ms = (err as { retryAfterMs?: unknown }).retryAfterMs
+  return typeof ms === 'number' && Number.isFinite(ms) && ms >= 0 ? ms : undefined
+}
+
+const STATUS_BY_CODE: Record<string, number> = {
+  'hookline.signature_invalid': 401,
+  'hookline.payload_malformed': 400,
+  'hookline.unknown_provider': 404,
+  'hookline.payload_too_large': 413,
+  'hookline.unsupported_media_type': 415,
+  'hookline.store_unavailable': 503,
+}
+
+/** HTTP status for an error raised while receiving a webhook; anything unexpected is a 500. */
+export function httpStatusFor(err: unknown): number {
+  return err instanceof HooklineError ? (STATUS_BY_CODE[err.code] ?? 500) : 500
+}
+
+/** The stable code of an error for metrics labels and JSON bodies (`hookline.internal` if untyped). */
+export function errorCodeOf(err: unknown): string {
+  return err instanceof HooklineError ? err.code : 'hookline.internal'
+}

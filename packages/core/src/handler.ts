@@ -1,0 +1,73 @@
+/**
+ * @module The handler contract (what application code receives) and the lookup of the handler
+ * for an event: `provider:type`, then `provider:*`, then `*`.
+ */
+import type { Logger } from 'pino'
+
+/** How an event reached the inbox. */
+export type EventSource = 'webhook' | 'reconcile' | 'replay'
+
+/** An inbox event as handed to a handler. */
+export interface HooklineEvent {
+  /** Inbox id (UUID). */
+  id: string
+  provider: string
+  /** The provider's own event identity. */
+  eventKey: string
+  type: string
+  tenant: string | null
+  entityKey: string | null
+  occurredAt: Date | null
+  source: EventSource
+  /** The parsed provider body. */
+  payload: unknown
+  /** 1 for the first processing; a forced replay of a processed event runs generation 2, 3, … */
+  generation: number
+}
+
+/**
+ * A transaction client: the Prisma transaction the handler's writes must use so that they commit
+ * together with the "processed" mark. Any Prisma client's transaction satisfies it.
+ */
+export interface TransactionClient {
+  $queryRawUnsafe<T = unknown>(query: string, ...values: unknown[]): Promise<T>
+  $executeRawUnsafe(query: string, ...values: unknown[]): Promise<number>
+  $queryRaw<T = unknown>(query: TemplateStringsArray, ...values: unknown[]): Promise<T>
+  $executeRaw(query: TemplateStringsArray, ...values: unknown[]): Promise<number>
+}
+
+/** What a handler receives beside the event. */
+export interface HandlerContext<Tx = TransactionClient> {
+  /** The transaction the handler's database writes must use (committed with the processed mark). */
+  tx: Tx
+  /** 1-based number of this attempt. */
+  attempt: number
+  /** True when a newer event of the same entity was already applied (only with `stale: 'deliver'`). */
+  stale: boolean
+  /** A logger bound to the event. */
+  log: Logger
+  /**
+   * A key for calls to other APIs that is the same on every retry of this event (and differs for a
+   * forced replay), e.g. for Stripe's `Idempotency-Key`.
+   */
+  idempotencyKey(step: string): string
+}
+
+/**
+ * An event handler. Throw `PermanentError` to dead-letter at once; any other error rolls the
+ * transaction back and is retried with backoff.
+ *
+ * @example
+ * const onInvoicePaid: Handler = async (event, { tx }) => {
+ *   await tx.$executeRaw`UPDATE invoices SET paid = true WHERE stripe_id = ${(event.payload as any).data.object.id}`
+ * }
+ */
+export type Handler<Tx = TransactionClient> = (event: HooklineEvent, ctx: HandlerContext<Tx>) => Promise<void>
+
+/** Handlers keyed by `provider:type`, `provider:*` or `*`. */
+export type HandlerMap<Tx = TransactionClient> = Record<string, Handler<Tx>>
+
+/** The handler for an event, most specific key first; undefined when none matches. */
+export function resolveHandler<Tx>(handlers: HandlerMap<Tx>, provider: string, type: string): Handler<Tx> | undefined {
+  return handlers[`${provider}:${type}`] ?? handlers[`${provider}:*`] ?? handlers['*']
+}

@@ -1,0 +1,236 @@
+/**
+ * @module `createHookline`: the one object an application builds. It receives verified deliveries
+ * into the inbox, runs the worker and the sweeper, and exposes health and metrics.
+ */
+import { createPrismaClient } from '@hookline/db'
+import { pino, type Logger } from 'pino'
+import type { ImmediateReply, ProviderAdapter, RawRequest } from './adapter.ts'
+import { Dispatcher, SWEEP_JOB } from './dispatcher.ts'
+import { errorCodeOf, ConfigError, StoreUnavailableError, UnknownProviderError } from './errors.ts'
+import { type DeadLetterHook, EventWorker, type WorkerOptions } from './event-worker.ts'
+import type { HandlerMap } from './handler.ts'
+import { Inbox, type SqlClient } from './inbox.ts'
+import { HooklineMetrics } from './metrics.ts'
+import { retryPolicy, type RetryPolicy } from './retry-policy.ts'
+import { Sweeper, type SweeperOptions } from './sweeper.ts'
+
+/** Options of {@link createHookline}. */
+export interface HooklineOptions<Tx = never> {
+  /** Postgres holding the inbox (and, in library use, the application's tables). */
+  databaseUrl: string
+  /** Redis for the BullMQ dispatch queue. */
+  redisUrl: string
+  /** The enabled providers. */
+  adapters: ProviderAdapter<any>[]
+  /** Handlers keyed by `provider:type`, `provider:*` or `*`; events with none are only recorded. */
+  handlers?: HandlerMap<Tx>
+  /**
+   * The application's own Prisma client: handlers then run in its transaction, and the processed
+   * mark is written there too (its database must hold Hookline's tables).
+   */
+  prisma?: SqlClient
+  /** Retry policy (see {@link RetryPolicy}). */
+  retry?: Partial<RetryPolicy>
+  /** BullMQ key prefix and queue name. */
+  queue?: { prefix?: string; name?: string }
+  /** Worker tuning (see {@link WorkerOptions}). */
+  worker?: Partial<WorkerOptions>
+  /** Sweeper tuning (see {@link SweeperOptions}). */
+  sweeper?: Partial<SweeperOptions>
+  /** Called for every dead-lettered event (alerting). */
+  onDeadLetter?: DeadLetterHook
+  /** Logger; defaults to pino at `info`. Secrets and raw bodies are never logged. */
+  logger?: Logger
+  /**
+   * Connections in Hookline's own Postgres pool.
+   * @defaultValue worker concurrency + 10
+   */
+  poolMax?: number
+}
+
+/** Result of receiving one request. */
+export type ReceiveResult = { kind: 'accepted'; id: string; duplicate: boolean } | ImmediateReply
+
+/** Headers never stored with an event (credentials of the hop, not of the provider). */
+const DROPPED_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization'])
+
+/**
+ * A Hookline instance.
+ *
+ * @example
+ * const hookline = createHookline({
+ *   databaseUrl: process.env.DATABASE_URL!, redisUrl: 'redis://127.0.0.1:6379',
+ *   adapters: [stripeAdapter({ secrets: [process.env.STRIPE_WEBHOOK_SECRET!] })],
+ *   handlers: { 'stripe:invoice.paid': async (event, { tx }) => { … } },
+ * })
+ * app.use(webhookRouter(hookline))
+ * await hookline.startWorker()
+ */
+export class Hookline {
+  /** Metrics of this instance (render with `metrics.registry.metrics()`). */
+  readonly metrics: HooklineMetrics
+  /** The logger. */
+  readonly logger: Logger
+  /** The enabled adapters by provider name. */
+  readonly adapters: ReadonlyMap<string, ProviderAdapter<unknown>>
+  /** The inbox. */
+  readonly inbox: Inbox
+  /** The dispatch queue. */
+  readonly dispatcher: Dispatcher
+  /** The retry policy in force. */
+  readonly policy: RetryPolicy
+  private readonly db: SqlClient & { $disconnect(): Promise<void> }
+  private readonly sweeper: Sweeper
+  private readonly sweeperOptions: SweeperOptions
+  private readonly workerOptions: WorkerOptions
+  private worker: EventWorker | undefined
+
+  constructor(private readonly options: HooklineOptions<any>) {
+    this.logger = options.logger ?? pino({ name: 'hookline' })
+    this.policy = retryPolicy(options.retry)
+    this.workerOptions = {
+      concurrency: 10,
+      handlerTimeoutMs: 30_000,
+      lockDurationMs: 30_000,
+      stale: 'skip',
+      ...options.worker,
+    }
+    this.sweeperOptions = { intervalMs: 30_000, graceMs: 60_000, batchSize: 500, ...options.sweeper }
+    const adapters = new Map<string, ProviderAdapter<unknown>>()
+    for (const adapter of options.adapters) {
+      if (adapters.has(adapter.name)) throw new ConfigError(`two adapters are named "${adapter.name}"`)
+      adapters.set(adapter.name, adapter)
+    }
+    this.adapters = adapters
+    this.db = createPrismaClient(options.databaseUrl, {
+      poolMax: options.poolMax ?? this.workerOptions.concurrency + 10,
+    }) as unknown as SqlClient & { $disconnect(): Promise<void> }
+    this.inbox = new Inbox(this.db)
+    this.metrics = new HooklineMetrics({ dlqDepth: () => this.inbox.countDead(), defaultMetrics: true })
+    this.dispatcher = new Dispatcher(
+      { redisUrl: options.redisUrl, prefix: options.queue?.prefix ?? 'hookline', name: options.queue?.name ?? 'events' },
+      this.policy,
+    )
+    this.sweeper = new Sweeper(this.inbox, this.dispatcher, this.metrics, this.sweeperOptions)
+  }
+
+  /**
+   * Verifies, parses and durably stores one delivery, then queues it. Resolves only after the
+   * insert committed; a failed enqueue is logged and left to the sweeper. Throws the typed errors
+   * of `errors.ts` (see `httpStatusFor`).
+   */
+  async receive(provider: string, req: RawRequest): Promise<ReceiveResult> {
+    const adapter = this.adapters.get(provider)
+    if (!adapter) throw this.recordRejection(provider, new UnknownProviderError(provider))
+    const stopTimer = this.metrics.ingestDuration.startTimer({ provider })
+    try {
+      const verified = await adapter.verify(req)
+      const parsed = adapter.parse(verified, req)
+      if (parsed.kind === 'immediate') return parsed
+      const stored = await this.inbox
+        .insert(provider, parsed, { source: 'webhook', headers: keptHeaders(req.headers), rawBody: req.body, graceMs: this.sweeperOptions.graceMs })
+        .catch((err: unknown) => {
+          throw new StoreUnavailableError('the inbox database is unavailable; retry later', { cause: err })
+        })
+      stopTimer()
+      this.metrics.received.inc({ provider })
+      if (!stored.inserted) this.metrics.duplicates.inc({ provider })
+      else if (stored.status === 'received') await this.enqueueStored(provider, stored.id)
+      return { kind: 'accepted', id: stored.id, duplicate: !stored.inserted }
+    } catch (err) {
+      throw this.recordRejection(provider, err)
+    }
+  }
+
+  /** Counts and logs a refused request (without secrets or body) and returns the error. */
+  recordRejection<E>(provider: string, err: E): E {
+    const reason = errorCodeOf(err)
+    const label = this.adapters.has(provider) ? provider : 'unknown'
+    this.metrics.rejected.inc({ provider: label, reason })
+    const cause = err instanceof StoreUnavailableError && err.cause instanceof Error ? err.cause.message : undefined
+    this.logger.warn({ provider: label, reason, message: err instanceof Error ? err.message : String(err), cause }, 'webhook rejected')
+    return err
+  }
+
+  private async enqueueStored(provider: string, id: string): Promise<void> {
+    try {
+      await this.dispatcher.enqueue([id])
+    } catch (err) {
+      this.metrics.enqueueFailures.inc({ provider })
+      this.logger.warn({ provider, eventId: id, err: (err as Error).message }, 'enqueue failed; the sweeper will dispatch the stored event')
+      await this.inbox.markDue(id).catch(() => undefined)
+    }
+  }
+
+  /**
+   * Starts the worker in this process: a sweeper pass (events Redis lost), the sweeper's job
+   * scheduler, and the BullMQ worker.
+   */
+  async startWorker(): Promise<void> {
+    if (this.worker) return
+    this.worker = new EventWorker(
+      { redisUrl: this.options.redisUrl, prefix: this.options.queue?.prefix ?? 'hookline', name: this.options.queue?.name ?? 'events' },
+      {
+        inbox: this.inbox,
+        handlerClient: this.options.prisma ?? this.db,
+        handlers: (this.options.handlers ?? {}) as HandlerMap<never>,
+        policy: this.policy,
+        options: this.workerOptions,
+        metrics: this.metrics,
+        logger: this.logger,
+        onDeadLetter: this.options.onDeadLetter,
+        sweep: () => this.sweeper.run(),
+      },
+    )
+    await this.worker.start()
+    await this.recoverDispatch()
+    // Redis may come back empty (it keeps nothing on disk): restore the scheduler and re-dispatch.
+    this.dispatcher.onReconnect(() => void this.recoverDispatch())
+  }
+
+  /** Runs one sweeper pass now; returns how many events were re-enqueued. */
+  sweep(): Promise<number> {
+    return this.sweeper.run()
+  }
+
+  private async recoverDispatch(): Promise<void> {
+    try {
+      await this.sweeper.schedule(SWEEP_JOB)
+      const n = await this.sweeper.run()
+      if (n > 0) this.logger.info({ requeued: n }, 'sweeper re-enqueued overdue events')
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message }, 'sweeper pass failed; the next one will retry')
+    }
+  }
+
+  /** Readiness: rejects unless both Postgres and Redis answer. */
+  async checkReady(): Promise<{ postgres: boolean; redis: boolean }> {
+    const [pg, redis] = await Promise.allSettled([this.inbox.ping(), this.dispatcher.ping()])
+    return { postgres: pg.status === 'fulfilled', redis: redis.status === 'fulfilled' }
+  }
+
+  /** Stops the worker, closes the queue and the database pool. */
+  async close(): Promise<void> {
+    await this.worker?.close()
+    await this.dispatcher.close()
+    await this.db.$disconnect()
+  }
+}
+
+/**
+ * Builds a {@link Hookline} instance.
+ *
+ * @example
+ * const hookline = createHookline({ databaseUrl, redisUrl, adapters: [stripeAdapter({ secrets })] })
+ */
+export function createHookline<Tx = never>(options: HooklineOptions<Tx>): Hookline {
+  return new Hookline(options)
+}
+
+function keptHeaders(headers: RawRequest['headers']): Record<string, string> {
+  const kept: Record<string, string> = {}
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined && !DROPPED_HEADERS.has(name)) kept[name] = value
+  }
+  return kept
+}

@@ -1,0 +1,296 @@
+/**
+ * @module The durable inbox in PostgreSQL: insert-or-count on the dedupe key, claim an event for an
+ * attempt, and the writes that close an attempt. Raw SQL over any Prisma client, so that the
+ * transactional part also runs on an application's own client.
+ */
+import type { ParsedEvent } from './adapter.ts'
+import type { EventSource, HooklineEvent, TransactionClient } from './handler.ts'
+
+/** The part of a Prisma client the inbox uses (satisfied by every generated PrismaClient). */
+export interface SqlClient extends TransactionClient {
+  $transaction<R>(fn: (tx: never) => Promise<R>, options?: { maxWait?: number; timeout?: number }): Promise<R>
+}
+
+/** Outcome of storing one delivery. */
+export interface InsertResult {
+  id: string
+  /** False when the provider identity was already in the inbox (the delivery was counted). */
+  inserted: boolean
+  status: string
+}
+
+/** What is stored beside the parsed event. */
+export interface DeliveryMeta {
+  source: EventSource
+  headers: Record<string, string>
+  rawBody: Buffer | null
+  /** How long a stored event may wait for a worker before the sweeper re-enqueues it. */
+  graceMs: number
+}
+
+/** An event claimed for one attempt. */
+export interface ClaimedEvent extends HooklineEvent {
+  /** Number of this attempt (attempts so far, this one included). */
+  attempt: number
+  /** Id of this attempt's row in `hookline_attempts`. */
+  attemptId: bigint
+  /** When the event was first stored. */
+  receivedAt: Date
+}
+
+interface EventRow {
+  id: string
+  provider: string
+  event_key: string
+  type: string
+  tenant: string | null
+  entity_key: string | null
+  occurred_at: Date | null
+  received_at: Date
+  source: EventSource
+  payload: unknown
+  generation: number
+  attempts: number
+  attempt_id: bigint
+}
+
+const FINAL_STATUSES = ['processed', 'dead', 'ignored'] as const
+
+/** True for statuses after which no attempt runs (unless support replays the event). */
+export function isFinalStatus(status: string): boolean {
+  return (FINAL_STATUSES as readonly string[]).includes(status)
+}
+
+/**
+ * Reads and writes `hookline_events` and `hookline_attempts`.
+ *
+ * @example
+ * const inbox = new Inbox(prisma)
+ * const { id, inserted } = await inbox.insert('stripe', parsed, { source: 'webhook', headers, rawBody, graceMs: 60_000 })
+ */
+export class Inbox {
+  constructor(private readonly db: SqlClient) {}
+
+  /**
+   * Inserts a delivery, or counts it on the existing row when the provider identity is known.
+   * Returns once the row is committed.
+   */
+  async insert(provider: string, event: ParsedEvent, meta: DeliveryMeta): Promise<InsertResult> {
+    const rows = await this.db.$queryRawUnsafe<{ id: string; inserted: boolean; status: string }[]>(
+      `INSERT INTO hookline_events
+         (provider, event_key, type, tenant, entity_key, occurred_at, source, headers, raw_body, payload,
+          status, processed_at, next_attempt_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7::hookline_event_source, $8::jsonb, $9, $10::jsonb,
+          $11::hookline_event_status, CASE WHEN $11 = 'processed' THEN now() END,
+          now() + $12 * interval '1 millisecond')
+       ON CONFLICT (provider, event_key) DO UPDATE
+         SET deliveries = hookline_events.deliveries + 1, last_delivered_at = now()
+       RETURNING id::text, (xmax = 0) AS inserted, status::text`,
+      provider,
+      event.eventKey,
+      event.type,
+      event.tenant,
+      event.entityKey,
+      event.occurredAt,
+      meta.source,
+      JSON.stringify(meta.headers),
+      meta.rawBody,
+      JSON.stringify(event.payload),
+      event.recordOnly ? 'processed' : 'received',
+      meta.graceMs,
+    )
+    const row = rows[0]
+    if (!row) throw new Error('INSERT … RETURNING returned no row')
+    return row
+  }
+
+  /** Makes a stored event due for the sweeper at once (its enqueue failed). */
+  async markDue(id: string): Promise<void> {
+    await this.db.$executeRawUnsafe(`UPDATE hookline_events SET next_attempt_at = now() WHERE id = $1::uuid`, id)
+  }
+
+  /**
+   * Starts an attempt: counts it, sets `processing` with a lease (after which the sweeper may
+   * re-enqueue the event) and opens its attempt row — committed before the handler runs, so that an
+   * attempt whose worker dies is still counted. Null when the event needs no attempt.
+   */
+  async claim(id: string, leaseMs: number): Promise<ClaimedEvent | null> {
+    const rows = await this.db.$queryRawUnsafe<EventRow[]>(
+      `WITH ev AS (
+         UPDATE hookline_events
+            SET status = 'processing', attempts = attempts + 1, updated_at = now(),
+                next_attempt_at = now() + $2 * interval '1 millisecond'
+          WHERE id = $1::uuid AND status IN ('received', 'failed', 'processing')
+          RETURNING id, provider, event_key, type, tenant, entity_key, occurred_at, received_at, source,
+                    payload, generation, attempts
+       ), crashed AS (
+         -- an attempt still open at a new claim belonged to a worker that stopped mid-handler
+         UPDATE hookline_attempts
+            SET finished_at = now(), outcome = 'failed', error = 'the worker stopped during this attempt'
+          WHERE event_id = (SELECT id FROM ev) AND outcome IS NULL
+       ), att AS (
+         INSERT INTO hookline_attempts (event_id, n, generation)
+         SELECT id, attempts, generation FROM ev RETURNING id
+       )
+       SELECT ev.id::text AS id, provider, event_key, type, tenant, entity_key, occurred_at,
+              received_at, source::text AS source, payload, generation, attempts, att.id AS attempt_id
+         FROM ev, att`,
+      id,
+      leaseMs,
+    )
+    const row = rows[0]
+    if (!row) return null
+    return {
+      id: row.id,
+      provider: row.provider,
+      eventKey: row.event_key,
+      type: row.type,
+      tenant: row.tenant,
+      entityKey: row.entity_key,
+      occurredAt: row.occurred_at,
+      source: row.source,
+      payload: row.payload,
+      generation: row.generation,
+      attempt: row.attempts,
+      attemptId: row.attempt_id,
+      receivedAt: row.received_at,
+    }
+  }
+
+  /** Locks the event row inside `tx` and returns its status (null when the row is gone). */
+  async lockForProcessing(tx: TransactionClient, id: string): Promise<string | null> {
+    const rows = await tx.$queryRawUnsafe<{ status: string }[]>(
+      `SELECT status::text AS status FROM hookline_events WHERE id = $1::uuid FOR UPDATE`,
+      id,
+    )
+    return rows[0]?.status ?? null
+  }
+
+  /**
+   * Serialises the events of one entity for the rest of `tx` (transaction-scoped advisory lock)
+   * and returns the source time of the newest event already applied to it.
+   */
+  async lockEntity(tx: TransactionClient, provider: string, entityKey: string): Promise<Date | null> {
+    await tx.$queryRawUnsafe(
+      `SELECT pg_advisory_xact_lock(hashtextextended($1 || chr(31) || $2, 72707369))::text`,
+      provider,
+      entityKey,
+    )
+    // A separate statement on purpose: under READ COMMITTED a statement reads the snapshot taken
+    // when it started, so a read in the locking statement could miss the previous holder's commit.
+    const rows = await tx.$queryRawUnsafe<{ occurred_at: Date }[]>(
+      `SELECT occurred_at FROM hookline_entity_versions WHERE provider = $1 AND entity_key = $2`,
+      provider,
+      entityKey,
+    )
+    return rows[0]?.occurred_at ?? null
+  }
+
+  /**
+   * Inside `tx`: withdraws an attempt that found its event already finished by a concurrent one
+   * (possible only when BullMQ re-ran a job whose worker was still alive).
+   */
+  async discardAttempt(tx: TransactionClient, event: ClaimedEvent): Promise<void> {
+    await tx.$executeRawUnsafe(
+      `WITH att AS (DELETE FROM hookline_attempts WHERE id = $2)
+       UPDATE hookline_events SET attempts = attempts - 1 WHERE id = $1::uuid`,
+      event.id,
+      event.attemptId,
+    )
+  }
+
+  /**
+   * Inside `tx`: marks the event processed, closes its attempt and, unless it was stale, records it
+   * as the newest applied event of its entity.
+   */
+  async markProcessed(tx: TransactionClient, event: ClaimedEvent, stale: boolean): Promise<void> {
+    await tx.$executeRawUnsafe(
+      `WITH ev AS (
+         UPDATE hookline_events
+            SET status = 'processed', processed_at = now(), updated_at = now(), last_error = NULL, stale = $3
+          WHERE id = $1::uuid
+          RETURNING id
+       ), att AS (
+         UPDATE hookline_attempts SET finished_at = now(), outcome = $4::hookline_attempt_outcome WHERE id = $2
+       ), ver AS (
+         INSERT INTO hookline_entity_versions AS v (provider, entity_key, occurred_at, event_id, updated_at)
+         SELECT $5, $6, $7, $1::uuid, now() WHERE $6::text IS NOT NULL AND $7::timestamptz IS NOT NULL AND NOT $3
+         ON CONFLICT (provider, entity_key) DO UPDATE
+           SET occurred_at = EXCLUDED.occurred_at, event_id = EXCLUDED.event_id, updated_at = now()
+           WHERE v.occurred_at <= EXCLUDED.occurred_at
+       )
+       SELECT 1 FROM ev`,
+      event.id,
+      event.attemptId,
+      stale,
+      stale ? 'stale' : 'succeeded',
+      event.provider,
+      event.entityKey,
+      event.occurredAt,
+    )
+  }
+
+  /**
+   * Records a failed attempt: `failed` with the time after which the sweeper may re-enqueue it, or
+   * `dead`. Does nothing when the event is no longer `processing` (another attempt finished it).
+   * Returns whether the row was updated.
+   */
+  async recordFailure(
+    event: ClaimedEvent,
+    outcome: 'failed' | 'dead',
+    error: { message: string; stack: string | null },
+    retryDueInMs: number,
+  ): Promise<boolean> {
+    const rows = await this.db.$queryRawUnsafe<{ id: string }[]>(
+      `WITH ev AS (
+         UPDATE hookline_events
+            SET status = $2::hookline_event_status, last_error = $3, updated_at = now(),
+                next_attempt_at = now() + $4 * interval '1 millisecond'
+          WHERE id = $1::uuid AND status = 'processing'
+          RETURNING id
+       ), att AS (
+         UPDATE hookline_attempts
+            SET finished_at = now(), outcome = $2::text::hookline_attempt_outcome, error = $3, stack = $5
+          WHERE id = $6
+       )
+       SELECT id::text FROM ev`,
+      event.id,
+      outcome,
+      error.message,
+      retryDueInMs,
+      error.stack,
+      event.attemptId,
+    )
+    return rows.length > 0
+  }
+
+  /**
+   * Ids of unfinished events past their due time (Redis lost their job, or a worker died), oldest
+   * first; their due time moves `graceMs` on so that the next pass does not pick them again at once.
+   */
+  async takeOverdue(limit: number, graceMs: number): Promise<string[]> {
+    const rows = await this.db.$queryRawUnsafe<{ id: string }[]>(
+      `UPDATE hookline_events SET next_attempt_at = now() + $2 * interval '1 millisecond'
+        WHERE id IN (SELECT id FROM hookline_events
+                      WHERE status IN ('received', 'failed', 'processing') AND next_attempt_at <= now()
+                      ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+        RETURNING id::text`,
+      limit,
+      graceMs,
+    )
+    return rows.map((r) => r.id)
+  }
+
+  /** Number of dead-lettered events (the DLQ depth). */
+  async countDead(): Promise<number> {
+    const rows = await this.db.$queryRawUnsafe<{ n: number }[]>(
+      `SELECT count(*)::int AS n FROM hookline_events WHERE status = 'dead'`,
+    )
+    return rows[0]?.n ?? 0
+  }
+
+  /** Throws unless the database answers. */
+  async ping(): Promise<void> {
+    await this.db.$queryRawUnsafe(`SELECT 1`)
+  }
+}

@@ -1,0 +1,17 @@
+/**
+ * @module Hookline core: the adapter contract, the durable inbox, the worker with retries and dead
+ * letters, the sweeper and metrics. No provider code and no HTTP framework code.
+ *
+ * @example
+ * import { createHookline, PermanentError } from '@hookline/core'
+ */
+export type { ImmediateReply, ParsedEvent, ProviderAdapter, RawRequest } from './adapter.ts'
+export { Dispatcher, PROCESS_JOB, SWEEP_JOB, type QueueConfig } from './dispatcher.ts'
+export * from './errors.ts'
+export { EventWorker, type DeadLetterHook, type WorkerOptions } from './event-worker.ts'
+export { resolveHandler, type EventSource, type Handler, type HandlerContext, type HandlerMap, type HooklineEvent, type TransactionClient } from './handler.ts'
+export { createHookline, Hookline, type HooklineOptions, type ReceiveResult } from './hookline.ts'
+export { Inbox, isFinalStatus, type ClaimedEvent, type InsertResult, type SqlClient } from './inbox.ts'
+export { HooklineMetrics } from './metrics.ts'
+export { backoffDelayMs, decideAfterFailure, retryPolicy, type FailureDecision, type RetryPolicy } from './retry-policy.ts'
+export { Sweeper, SWEEPER_SCHEDULER_ID, type SweeperOptions } from './sweeper.ts'

@@ -1,0 +1,49 @@
+/**
+ * @module Prometheus metrics of one Hookline instance (prom-client), on a registry of its own so
+ * that several instances can live in one process.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+
+/** The metrics Hookline records; `registry.metrics()` renders them for `/metrics`. */
+export class HooklineMetrics {
+  /** The registry holding every Hookline metric (and Node's default process metrics). */
+  readonly registry = new Registry()
+  /** Verified deliveries accepted (new events and duplicates). */
+  readonly received = new Counter({ name: 'hookline_webhooks_received_total', help: 'Verified webhook deliveries made durable', labelNames: ['provider'] as const, registers: [this.registry] })
+  /** Deliveries refused, by error code. */
+  readonly rejected = new Counter({ name: 'hookline_webhooks_rejected_total', help: 'Webhook requests refused, by reason', labelNames: ['provider', 'reason'] as const, registers: [this.registry] })
+  /** Deliveries of an event already in the inbox. */
+  readonly duplicates = new Counter({ name: 'hookline_webhooks_duplicates_total', help: 'Deliveries of events already in the inbox', labelNames: ['provider'] as const, registers: [this.registry] })
+  /** Stored events whose job could not be queued (the sweeper will). */
+  readonly enqueueFailures = new Counter({ name: 'hookline_enqueue_failures_total', help: 'Stored events whose queue job could not be added (recovered by the sweeper)', labelNames: ['provider'] as const, registers: [this.registry] })
+  /** Events processed, by outcome (`succeeded`, `stale`). */
+  readonly processed = new Counter({ name: 'hookline_events_processed_total', help: 'Events processed', labelNames: ['provider', 'outcome'] as const, registers: [this.registry] })
+  /** Failed attempts that were scheduled for a retry. */
+  readonly retried = new Counter({ name: 'hookline_events_retried_total', help: 'Failed attempts scheduled for a retry', labelNames: ['provider'] as const, registers: [this.registry] })
+  /** Events dead-lettered. */
+  readonly dead = new Counter({ name: 'hookline_events_dead_total', help: 'Events moved to the dead-letter queue', labelNames: ['provider'] as const, registers: [this.registry] })
+  /** Jobs re-added by the sweeper. */
+  readonly swept = new Counter({ name: 'hookline_sweeper_requeued_total', help: 'Overdue inbox events re-enqueued by the sweeper', registers: [this.registry] })
+  /** Time from request arrival to the durable insert. */
+  readonly ingestDuration = new Histogram({ name: 'hookline_ingest_duration_seconds', help: 'Verify + parse + durable insert of one delivery', labelNames: ['provider'] as const, buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [this.registry] })
+  /** Time of one processing attempt. */
+  readonly processingDuration = new Histogram({ name: 'hookline_processing_duration_seconds', help: 'One processing attempt, handler and commit included', labelNames: ['provider'] as const, buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30], registers: [this.registry] })
+  /** Time from receipt to the processed mark. */
+  readonly endToEnd = new Histogram({ name: 'hookline_event_latency_seconds', help: 'From receipt to processed', labelNames: ['provider'] as const, buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60, 600], registers: [this.registry] })
+
+  constructor(options: { dlqDepth?: () => Promise<number>; defaultMetrics?: boolean } = {}) {
+    const { dlqDepth } = options
+    if (dlqDepth) {
+      new Gauge({
+        name: 'hookline_dlq_depth',
+        help: 'Events in the dead-letter queue (status dead)',
+        registers: [this.registry],
+        async collect() {
+          // A scrape while the database is down keeps the last value instead of failing /metrics.
+          await dlqDepth().then((n) => this.set(n), () => undefined)
+        },
+      })
+    }
+    if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry })
+  }
+}

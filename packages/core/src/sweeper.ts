@@ -1,0 +1,68 @@
+/**
+ * @module The sweeper: re-enqueues inbox events that are unfinished past their due time — the
+ * recovery path when Redis lost its jobs or a worker died. Runs as a BullMQ job scheduler (once per
+ * interval across all instances) and as a pass at worker start and after Redis reconnects.
+ */
+import type { Dispatcher } from './dispatcher.ts'
+import type { Inbox } from './inbox.ts'
+import type { HooklineMetrics } from './metrics.ts'
+
+/** Sweeper settings. */
+export interface SweeperOptions {
+  /**
+   * Time between scheduled passes.
+   * @defaultValue 30_000
+   */
+  intervalMs: number
+  /**
+   * How long a stored event may wait for its job before it is considered lost; also the pause
+   * before the sweeper re-enqueues the same event again.
+   * @defaultValue 60_000
+   */
+  graceMs: number
+  /**
+   * Events re-enqueued per batch.
+   * @defaultValue 500
+   */
+  batchSize: number
+}
+
+/** Id of the BullMQ job scheduler that triggers the sweeper. */
+export const SWEEPER_SCHEDULER_ID = 'hookline-sweeper'
+
+/**
+ * Finds overdue events and re-adds their jobs (a no-op for jobs Redis still has).
+ *
+ * @example
+ * const requeued = await new Sweeper(inbox, dispatcher, metrics, options).run()
+ */
+export class Sweeper {
+  constructor(
+    private readonly inbox: Inbox,
+    private readonly dispatcher: Dispatcher,
+    private readonly metrics: HooklineMetrics,
+    private readonly options: SweeperOptions,
+  ) {}
+
+  /** One pass; returns how many events were re-enqueued. */
+  async run(): Promise<number> {
+    let total = 0
+    for (;;) {
+      const ids = await this.inbox.takeOverdue(this.options.batchSize, this.options.graceMs)
+      if (ids.length === 0) return total
+      await this.dispatcher.enqueue(ids)
+      this.metrics.swept.inc(ids.length)
+      total += ids.length
+      if (ids.length < this.options.batchSize) return total
+    }
+  }
+
+  /** Creates or updates the job scheduler that runs {@link Sweeper.run} every interval. */
+  async schedule(jobName: string): Promise<void> {
+    await this.dispatcher.queue.upsertJobScheduler(
+      SWEEPER_SCHEDULER_ID,
+      { every: this.options.intervalMs },
+      { name: jobName, opts: { removeOnComplete: true, removeOnFail: true } },
+    )
+  }
+}

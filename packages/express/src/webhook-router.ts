@@ -1,0 +1,102 @@
+/**
+ * @module `webhookRouter`: the Express binding of Hookline's ingress. It only reads the raw body
+ * (per-provider size limit), reads headers and sends the response; verification, parsing and the
+ * durable insert happen in `@hookline/core`.
+ */
+import {
+  httpStatusFor,
+  errorCodeOf,
+  type Hookline,
+  MalformedPayloadError,
+  PayloadTooLargeError,
+  type RawRequest,
+  UnknownProviderError,
+  UnsupportedMediaTypeError,
+} from '@hookline/core'
+import express, { type NextFunction, type Request, type RequestHandler, type Response, Router } from 'express'
+
+/** Options of {@link webhookRouter}. */
+export interface WebhookRouterOptions {
+  /**
+   * Seconds a provider is told to wait (`Retry-After`) when the inbox database is unavailable.
+   * @defaultValue 10
+   */
+  retryAfterSeconds?: number
+}
+
+/**
+ * Mounts `POST /webhooks/:provider`. Mount it before any JSON body parser of the application:
+ * the signature is verified over the raw bytes.
+ *
+ * @example
+ * const app = express()
+ * app.use(webhookRouter(hookline))   // first
+ * app.use(express.json())            // the application's own routes after it
+ */
+export function webhookRouter(hookline: Hookline, options: WebhookRouterOptions = {}): Router {
+  const retryAfter = String(options.retryAfterSeconds ?? 10)
+  const router = Router()
+  const rawParsers = new Map<string, RequestHandler>()
+  for (const [name, adapter] of hookline.adapters) {
+    // Any content type: the adapter decides what it accepts, after checking the signature.
+    rawParsers.set(name, express.raw({ type: () => true, limit: adapter.maxBodyBytes }))
+  }
+
+  const readBody: RequestHandler = (req, res, next) => {
+    res.locals.receivedAt = new Date()
+    const provider = String(req.params.provider)
+    const parse = rawParsers.get(provider)
+    if (!parse) return next(hookline.recordRejection(provider, new UnknownProviderError(provider)))
+    parse(req, res, (err?: unknown) => {
+      if (err === undefined) return next()
+      next(hookline.recordRejection(provider, bodyError(err, hookline.adapters.get(provider)!.maxBodyBytes)))
+    })
+  }
+
+  const receive = async (req: Request, res: Response): Promise<void> => {
+    const provider = String(req.params.provider)
+    const raw: RawRequest = {
+      body: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
+      headers: flattenHeaders(req.headers),
+      receivedAt: res.locals.receivedAt as Date,
+    }
+    const result = await hookline.receive(provider, raw)
+    if (result.kind === 'accepted') {
+      res.status(200).json({ id: result.id, duplicate: result.duplicate })
+    } else if (result.body === undefined) {
+      res.status(result.status).end()
+    } else {
+      res.status(result.status).json(result.body)
+    }
+  }
+
+  // Every error reaching here was counted and logged, by core or by readBody.
+  const sendError = (err: unknown, _req: Request, res: Response, _next: NextFunction): void => {
+    const status = httpStatusFor(err)
+    if (status === 503) res.set('Retry-After', retryAfter)
+    const message = status === 500 ? 'internal error' : (err as Error).message
+    res.status(status).json({ error: { code: errorCodeOf(err), message } })
+  }
+
+  router.post('/webhooks/:provider', readBody, (req, res, next) => {
+    receive(req, res).catch(next)
+  })
+  router.use('/webhooks/:provider', sendError)
+  return router
+}
+
+/** Maps a body-parser failure to Hookline's typed errors. */
+function bodyError(err: unknown, limit: number): Error {
+  const type = (err as { type?: string }).type
+  if (type === 'entity.too.large') return new PayloadTooLargeError(limit, { cause: err })
+  if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
+    return new UnsupportedMediaTypeError('unsupported content encoding', { cause: err })
+  }
+  return new MalformedPayloadError('the request body could not be read', { cause: err })
+}
+
+function flattenHeaders(headers: Request['headers']): Record<string, string | undefined> {
+  const flat: Record<string, string | undefined> = {}
+  for (const [name, value] of Object.entries(headers)) flat[name] = Array.isArray(value) ? value.join(', ') : value
+  return flat
+}

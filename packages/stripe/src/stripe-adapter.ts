@@ -1,0 +1,109 @@
+/**
+ * @module The Stripe adapter: verifies `Stripe-Signature` with the stripe SDK's
+ * `webhooks.constructEvent` (every configured secret in turn, for rotation), refuses timestamps
+ * from the future (the SDK only refuses old ones), and extracts the event identity.
+ */
+import {
+  MalformedPayloadError,
+  type ParsedEvent,
+  type ProviderAdapter,
+  type RawRequest,
+  SignatureError,
+} from '@hookline/core'
+import Stripe from 'stripe'
+import { z } from 'zod'
+
+/** Options of {@link stripeAdapter}. */
+export interface StripeAdapterOptions {
+  /** Webhook signing secrets (`whsec_…`); several during a rotation, tried in order. */
+  secrets: readonly string[]
+  /**
+   * Largest accepted age — and, unlike the SDK, distance into the future — of the signed
+   * timestamp, in seconds.
+   * @defaultValue 300
+   */
+  toleranceSeconds?: number
+  /**
+   * Largest accepted body.
+   * @defaultValue 1 MiB
+   */
+  maxBodyBytes?: number
+}
+
+const eventSchema = z.object({
+  id: z.string().min(1),
+  object: z.literal('event'),
+  type: z.string().min(1),
+  created: z.number().int().nonnegative(),
+  account: z.string().min(1).nullish(),
+  data: z.object({ object: z.object({ id: z.string().min(1).optional() }).loose() }).loose(),
+}).loose()
+
+/** A verified Stripe event as the SDK decoded it. */
+export type VerifiedStripeEvent = Stripe.Event
+
+/**
+ * Creates the Stripe adapter.
+ *
+ * @example
+ * const stripe = stripeAdapter({ secrets: process.env.STRIPE_WEBHOOK_SECRET!.split(',') })
+ */
+export function stripeAdapter(options: StripeAdapterOptions): ProviderAdapter<VerifiedStripeEvent> {
+  const secrets = options.secrets.filter((s) => s.length > 0)
+  if (secrets.length === 0) throw new TypeError('stripeAdapter needs at least one webhook secret')
+  const tolerance = options.toleranceSeconds ?? 300
+  return {
+    name: 'stripe',
+    maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
+    async verify(req: RawRequest): Promise<VerifiedStripeEvent> {
+      const header = req.headers['stripe-signature']
+      if (!header) throw new SignatureError('missing Stripe-Signature header')
+      const now = req.receivedAt.getTime()
+      let lastError: unknown
+      for (const secret of secrets) {
+        try {
+          const event = Stripe.webhooks.constructEvent(req.body, header, secret, tolerance, undefined, now)
+          const signedAt = signedTimestamp(header)
+          if (signedAt * 1000 - now > tolerance * 1000) {
+            throw new SignatureError('Stripe-Signature timestamp is in the future beyond the tolerance')
+          }
+          return event
+        } catch (err) {
+          if (err instanceof SignatureError) throw err
+          // The SDK parses the body only after the signature verified.
+          if (err instanceof SyntaxError) throw new MalformedPayloadError('signed body is not valid JSON', { cause: err })
+          if (!(err instanceof Stripe.errors.StripeSignatureVerificationError)) throw err
+          lastError = err
+        }
+      }
+      throw new SignatureError(`Stripe signature verification failed: ${firstLine(lastError)}`, { cause: lastError })
+    },
+    parse(verified: VerifiedStripeEvent): ParsedEvent {
+      const result = eventSchema.safeParse(verified)
+      if (!result.success) throw new MalformedPayloadError(`not a Stripe event: ${result.error.issues[0]?.path.join('.') || 'body'} ${result.error.issues[0]?.message ?? ''}`.trim())
+      const event = result.data
+      return {
+        kind: 'event',
+        eventKey: event.id,
+        type: event.type,
+        tenant: event.account ?? null,
+        entityKey: event.data.object.id ?? null,
+        occurredAt: new Date(event.created * 1000),
+        payload: verified,
+      }
+    },
+  }
+}
+
+/** The `t=` value of a verified header (the SDK already checked it is a number it signed). */
+function signedTimestamp(header: string): number {
+  for (const part of header.split(',')) {
+    const [key, value] = part.split('=')
+    if (key?.trim() === 't' && value) return Number.parseInt(value, 10)
+  }
+  return Number.NaN
+}
+
+function firstLine(err: unknown): string {
+  return err instanceof Error ? (err.message.split('\n')[0] ?? '').trim() : 'unknown error'
+}

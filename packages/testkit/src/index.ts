@@ -1,0 +1,13 @@
+/**
+ * @module Test helpers for Hookline and its users: isolated databases and queue prefixes, a
+ * disposable Redis, signed provider requests, and polling.
+ *
+ * @example
+ * import { createTestDatabase, testQueuePrefix, signedStripeDelivery } from '@hookline/testkit'
+ */
+export { createTestDatabase } from './database.ts'
+export { listenOnFreePort } from './http.ts'
+export { testQueuePrefix, TEST_REDIS_URL } from './queue.ts'
+export { freePort, startDisposableRedis, type DisposableRedis } from './redis-server.ts'
+export { signedStripeDelivery, stripeEvent, STRIPE_TEST_SECRET, type StripeEventOptions } from './stripe-fixtures.ts'
+export { waitFor } from './wait.ts'

@@ -1,0 +1,67 @@
+/**
+ * @module Realistic Stripe event payloads for tests, and signed deliveries of them.
+ */
+import { randomBytes } from 'node:crypto'
+import { signStripeEvent, type SignedStripeRequest } from '@hookline/stripe'
+
+/** The test secret the fixtures sign with unless told otherwise. */
+export const STRIPE_TEST_SECRET = 'whsec_test_hookline_0123456789abcdef'
+
+/** Options of {@link stripeEvent}. */
+export interface StripeEventOptions {
+  id?: string
+  type?: string
+  /** Source time in Unix seconds. */
+  created?: number
+  /** Connect account (the tenant). */
+  account?: string
+  /** `data.object` (merged over an invoice). */
+  object?: Record<string, unknown>
+}
+
+/**
+ * A Stripe event shaped like the API's (API version pinned by the installed SDK's era).
+ *
+ * @example
+ * stripeEvent({ type: 'invoice.paid', object: { id: 'in_1', amount_paid: 4200 } })
+ */
+export function stripeEvent(options: StripeEventOptions = {}): Record<string, unknown> {
+  const id = options.id ?? `evt_${randomBytes(12).toString('hex')}`
+  const created = options.created ?? Math.floor(Date.now() / 1000)
+  return {
+    id,
+    object: 'event',
+    api_version: '2026-10-28.endive',
+    created,
+    type: options.type ?? 'invoice.paid',
+    livemode: false,
+    pending_webhooks: 1,
+    request: { id: `req_${randomBytes(7).toString('hex')}`, idempotency_key: null },
+    ...(options.account ? { account: options.account } : {}),
+    data: {
+      object: {
+        id: `in_${randomBytes(12).toString('hex')}`,
+        object: 'invoice',
+        amount_paid: 4200,
+        currency: 'usd',
+        customer: 'cus_T3stCustomer',
+        status: 'paid',
+        ...options.object,
+      },
+    },
+  }
+}
+
+/**
+ * A signed delivery of `event` (default: a fresh {@link stripeEvent}), signed with the SDK's own
+ * `generateTestHeaderString`.
+ *
+ * @example
+ * const { body, headers } = signedStripeDelivery(stripeEvent(), { secret: STRIPE_TEST_SECRET })
+ */
+export function signedStripeDelivery(
+  event: unknown = stripeEvent(),
+  options: { secret?: string; timestamp?: number; body?: string } = {},
+): SignedStripeRequest {
+  return signStripeEvent(event, options.secret ?? STRIPE_TEST_SECRET, options)
+}

@@ -1,0 +1,114 @@
+/**
+ * @module A Hookline instance for one test file: its own database and queue prefix, the Express
+ * routes on a free port, an `effects` table that handlers write to, and cleanup.
+ */
+import { Writable } from 'node:stream'
+import { createHookline, type Handler, type Hookline, type HooklineOptions } from '@hookline/core'
+import { createPrismaClient, type PrismaClient } from '@hookline/db'
+import { opsRouter, webhookRouter } from '@hookline/express'
+import { stripeAdapter } from '@hookline/stripe'
+import { createTestDatabase, listenOnFreePort, STRIPE_TEST_SECRET, TEST_REDIS_URL, testQueuePrefix, waitFor } from '@hookline/testkit'
+import express from 'express'
+import { pino } from 'pino'
+
+/** Options of {@link startHarness}. */
+export interface HarnessOptions extends Partial<Omit<HooklineOptions<never>, 'databaseUrl' | 'adapters'>> {
+  /** Stripe secrets the adapter accepts. */
+  secrets?: string[]
+  /** Start the worker in the test process. @defaultValue true */
+  startWorker?: boolean
+  /** Override the database URL Hookline uses (to simulate an unreachable Postgres). */
+  databaseUrl?: string
+}
+
+/** A running test instance. */
+export interface Harness {
+  hookline: Hookline
+  url: string
+  databaseUrl: string
+  /** The BullMQ prefix of this harness (give it to worker processes the test spawns). */
+  queuePrefix: string
+  /** Prisma client on the test database, for assertions. */
+  prisma: PrismaClient
+  /** Every log line Hookline wrote, as text. */
+  logs: string[]
+  /** Posts a body with headers to `/webhooks/<provider>`. */
+  post(provider: string, body: string | Buffer, headers: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>
+  /** Waits until the event is in `status`; returns its row. */
+  waitForStatus(id: string, status: string, timeoutMs?: number): Promise<EventRow>
+  close(): Promise<void>
+}
+
+/** An inbox row as tests read it. */
+export interface EventRow {
+  id: string
+  status: string
+  attempts: number
+  deliveries: number
+  stale: boolean
+  last_error: string | null
+}
+
+/** A handler that records one `effects` row per run, in the handler's transaction. */
+export const recordEffect: Handler = async (event, { tx }) => {
+  await tx.$executeRawUnsafe(`INSERT INTO effects (event_id, entity_key, label) VALUES ($1::uuid, $2, $3)`, event.id, event.entityKey, (event.payload as any)?.data?.object?.label ?? null)
+}
+
+/** Starts a harness; call `close()` in `afterAll`. */
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const db = await createTestDatabase()
+  const queue = testQueuePrefix(options.redisUrl ?? TEST_REDIS_URL)
+  const prisma = createPrismaClient(db.url)
+  await prisma.$executeRawUnsafe(`CREATE TABLE effects (id serial PRIMARY KEY, event_id uuid NOT NULL, entity_key text, label text, at timestamptz NOT NULL DEFAULT clock_timestamp())`)
+  const logs: string[] = []
+  const logger = pino({ level: 'info' }, new Writable({ write(chunk, _enc, cb) { logs.push(String(chunk)); cb() } }))
+  const { secrets, startWorker, databaseUrl, ...rest } = options
+  const hookline = createHookline({
+    databaseUrl: databaseUrl ?? db.url,
+    redisUrl: TEST_REDIS_URL,
+    adapters: [stripeAdapter({ secrets: secrets ?? [STRIPE_TEST_SECRET], maxBodyBytes: 64 * 1024 })],
+    handlers: { '*': recordEffect },
+    logger,
+    ...rest,
+    queue: { prefix: queue.prefix, ...rest.queue },
+    retry: { backoffMs: 20, ...rest.retry },
+  })
+  const app = express()
+  app.use(webhookRouter(hookline, { retryAfterSeconds: 7 }))
+  app.use(opsRouter(hookline))
+  const server = await listenOnFreePort(app)
+  if (startWorker !== false) await hookline.startWorker()
+
+  return {
+    hookline,
+    url: server.url,
+    databaseUrl: db.url,
+    queuePrefix: queue.prefix,
+    prisma,
+    logs,
+    async post(provider, body, headers) {
+      const res = await fetch(`${server.url}/webhooks/${provider}`, { method: 'POST', body, headers })
+      const text = await res.text()
+      return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers }
+    },
+    async waitForStatus(id, status, timeoutMs = 20_000) {
+      return waitFor(
+        async () => {
+          const rows = await prisma.$queryRawUnsafe<EventRow[]>(
+            `SELECT id::text, status::text, attempts, deliveries, stale, last_error FROM hookline_events WHERE id = $1::uuid`,
+            id,
+          )
+          return rows[0]?.status === status ? rows[0] : undefined
+        },
+        { timeoutMs, what: `event ${id} to be ${status}` },
+      )
+    },
+    async close() {
+      await server.close()
+      await hookline.close()
+      await prisma.$disconnect()
+      await queue.cleanup()
+      await db.drop()
+    },
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * A worker process killed with SIGKILL in the middle of a handler: after another worker takes over,
+ * the event is processed and its database effect is present exactly once.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { signedStripeDelivery, stripeEvent, TEST_REDIS_URL, waitFor } from '@hookline/testkit'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { type Harness, startHarness } from './support/harness.ts'
+
+const root = resolve(import.meta.dirname, '..')
+const dir = mkdtempSync(join(tmpdir(), 'hookline-crash-'))
+const marker = join(dir, 'in-handler')
+let h: Harness
+const children: ChildProcess[] = []
+
+function startWorkerProcess(extraEnv: Record<string, string>): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/hookline/src/cli.ts', 'work'], {
+    cwd: root,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: {
+      ...process.env,
+      DATABASE_URL: h.databaseUrl,
+      REDIS_URL: TEST_REDIS_URL,
+      HOOKLINE_QUEUE_PREFIX: h.queuePrefix,
+      HOOKLINE_HANDLERS: 'test/fixtures/crash-handlers.ts',
+      HOOKLINE_LOCK_MS: '2000',
+      HOOKLINE_LOG_LEVEL: 'warn',
+      ...extraEnv,
+    },
+  })
+  children.push(child)
+  return child
+}
+
+beforeAll(async () => {
+  h = await startHarness({ startWorker: false })
+})
+afterAll(async () => {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL')
+  await h?.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+it('processes the event once after its worker is killed mid-handler', async () => {
+  const { body, headers } = signedStripeDelivery(stripeEvent())
+  const res = await h.post('stripe', body, headers)
+  expect(res.status).toBe(200)
+  const id = res.body.id as string
+
+  const first = startWorkerProcess({ CRASH_MARKER: marker })
+  await waitFor(async () => existsSync(marker), { what: 'the handler to start', timeoutMs: 30_000 })
+  const exited = new Promise((r) => first.once('exit', r))
+  first.kill('SIGKILL')
+  await exited
+
+  // The killed attempt's transaction never committed: no effect, the event still in progress.
+  const during = await h.prisma.event.findUniqueOrThrow({ where: { id } })
+  expect(during.status).toBe('processing')
+  const effectsDuring = await h.prisma.$queryRawUnsafe<{ n: number }[]>(`SELECT count(*)::int AS n FROM effects WHERE event_id = $1::uuid`, id)
+  expect(effectsDuring[0]!.n).toBe(0)
+
+  startWorkerProcess({})
+  const row = await h.waitForStatus(id, 'processed', 45_000)
+  expect(row.attempts).toBe(2)
+  const effects = await h.prisma.$queryRawUnsafe<{ n: number }[]>(`SELECT count(*)::int AS n FROM effects WHERE event_id = $1::uuid`, id)
+  expect(effects[0]!.n).toBe(1)
+  const attempts = await h.prisma.attempt.findMany({ where: { eventId: id }, orderBy: { n: 'asc' } })
+  expect(attempts.map((a) => [a.outcome, a.error])).toEqual([
+    ['failed', 'the worker stopped during this attempt'],
+    ['succeeded', null],
+  ])
+})
