@@ -1,0 +1,96 @@
+/**
+ * @module The committed migrations and `schema.prisma` agree, as judged by Prisma's own schema
+ * engine (WebAssembly) against a real Postgres.
+ */
+import { randomBytes } from 'node:crypto'
+import { cp, mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import pg from 'pg'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createMigration, diffDatabase, openSchemaEngine, paths, type SchemaEngineSession } from '../scripts/schema-engine.ts'
+import { ensureDatabase, migrate } from './migrate.ts'
+
+const SERVER_URL = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres'
+const suffix = randomBytes(6).toString('hex')
+const databases = { migrated: `hookline_db_schema_${suffix}`, empty: `hookline_db_schema_empty_${suffix}` }
+const tempDirs: string[] = []
+
+function urlOf(name: string): string {
+  const url = new URL(SERVER_URL)
+  url.pathname = `/${name}`
+  return url.toString()
+}
+
+async function tempCopyOfMigrations(): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'hookline-migrations-'))
+  tempDirs.push(dir)
+  await cp(paths.migrations, dir, { recursive: true })
+  return dir
+}
+
+let migrated: SchemaEngineSession
+
+beforeAll(async () => {
+  await migrate(urlOf(databases.migrated))
+  migrated = await openSchemaEngine(urlOf(databases.migrated))
+})
+
+afterAll(async () => {
+  await migrated?.close()
+  const admin = new pg.Client({ connectionString: SERVER_URL })
+  await admin.connect()
+  try {
+    for (const name of Object.values(databases)) await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)
+  } finally {
+    await admin.end()
+  }
+  for (const dir of tempDirs) await rm(dir, { recursive: true, force: true })
+})
+
+describe('migrations and schema.prisma', () => {
+  it('a database migrated by the runner has exactly the schema of schema.prisma', async () => {
+    expect(await diffDatabase(migrated)).toBeUndefined()
+  })
+
+  it('replaying the history on a shadow database yields the schema: migrate:dev has nothing to add', async () => {
+    // A copy, so that a disagreement can never write a folder into the real history.
+    const dir = await tempCopyOfMigrations()
+
+    expect(await createMigration(migrated, { name: 'nothing', migrationsDir: dir })).toEqual({ status: 'up-to-date' })
+    expect((await readdir(dir)).sort()).toEqual((await readdir(paths.migrations)).sort())
+  })
+
+  it('the engine still writes the committed init migration from an empty history', async () => {
+    await ensureDatabase(urlOf(databases.empty))
+    const dir = await mkdtemp(path.join(tmpdir(), 'hookline-migrations-'))
+    tempDirs.push(dir)
+    const [init] = (await readdir(paths.migrations)).filter((name) => name.endsWith('_init'))
+    const session = await openSchemaEngine(urlOf(databases.empty))
+    try {
+      const result = await createMigration(session, { name: 'init', migrationsDir: dir })
+
+      expect(result.status).toBe('created')
+      if (result.status !== 'created') return
+      expect(result.script).toBe(await readFile(path.join(paths.migrations, init!, 'migration.sql'), 'utf8'))
+      expect(await readFile(path.join(dir, result.name, 'migration.sql'), 'utf8')).toBe(result.script)
+      expect(await readFile(path.join(dir, 'migration_lock.toml'), 'utf8')).toBe(
+        await readFile(path.join(paths.migrations, 'migration_lock.toml'), 'utf8'),
+      )
+    } finally {
+      await session.close()
+    }
+  })
+
+  it('a database that drifted from schema.prisma shows the difference', async () => {
+    const client = new pg.Client({ connectionString: urlOf(databases.migrated) })
+    await client.connect()
+    try {
+      await client.query('DROP INDEX "hookline_events_received_at_idx"')
+      expect(await diffDatabase(migrated)).toContain('CREATE INDEX "hookline_events_received_at_idx"')
+    } finally {
+      await client.query('CREATE INDEX "hookline_events_received_at_idx" ON "hookline_events"("received_at")')
+      await client.end()
+    }
+  })
+})
