@@ -12,8 +12,8 @@ import express from 'express'
 import { pino } from 'pino'
 
 /** Options of {@link startHarness}. */
-export interface HarnessOptions extends Partial<Omit<HooklineOptions<never>, 'databaseUrl' | 'adapters'>> {
-  /** Stripe secrets the adapter accepts. */
+export interface HarnessOptions extends Partial<Omit<HooklineOptions<never>, 'databaseUrl'>> {
+  /** Stripe secrets the default adapter accepts (ignored when `adapters` is given). */
   secrets?: string[]
   /** Start the worker in the test process. @defaultValue true */
   startWorker?: boolean
@@ -66,7 +66,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const hookline = createHookline({
     databaseUrl: databaseUrl ?? db.url,
     redisUrl: TEST_REDIS_URL,
-    adapters: [stripeAdapter({ secrets: secrets ?? [STRIPE_TEST_SECRET], maxBodyBytes: 64 * 1024 })],
+    adapters: rest.adapters ?? [stripeAdapter({ secrets: secrets ?? [STRIPE_TEST_SECRET], maxBodyBytes: 64 * 1024 })],
     handlers: { '*': recordEffect },
     logger,
     ...rest,

@@ -4,7 +4,7 @@
  */
 import { MalformedPayloadError, type RawRequest, SignatureError } from '@hookline/core'
 import { describe, expect, it } from 'vitest'
-import { signStripeEvent } from './signer.ts'
+import { signedStripeDelivery } from '@hookline/testkit'
 import { stripeAdapter } from './stripe-adapter.ts'
 
 const SECRET = 'whsec_unit_primary'
@@ -27,7 +27,7 @@ function request(body: string, headers: Record<string, string>, receivedAt = NOW
 }
 
 function signed(secret = SECRET, timestamp = nowSeconds, body?: string): RawRequest {
-  const s = signStripeEvent(event, secret, { timestamp, ...(body === undefined ? {} : { body }) })
+  const s = signedStripeDelivery(event, { secret, timestamp, ...(body === undefined ? {} : { body }) })
   return request(s.body, s.headers)
 }
 

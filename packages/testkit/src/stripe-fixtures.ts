@@ -2,7 +2,7 @@
  * @module Realistic Stripe event payloads for tests, and signed deliveries of them.
  */
 import { randomBytes } from 'node:crypto'
-import { signStripeEvent, type SignedStripeRequest } from '@hookline/stripe'
+import Stripe from 'stripe'
 
 /** The test secret the fixtures sign with unless told otherwise. */
 export const STRIPE_TEST_SECRET = 'whsec_test_hookline_0123456789abcdef'
@@ -52,6 +52,12 @@ export function stripeEvent(options: StripeEventOptions = {}): Record<string, un
   }
 }
 
+/** A signed delivery: the exact body bytes and the headers to send with them. */
+export interface SignedRequest {
+  body: string
+  headers: Record<string, string>
+}
+
 /**
  * A signed delivery of `event` (default: a fresh {@link stripeEvent}), signed with the SDK's own
  * `generateTestHeaderString`.
@@ -62,6 +68,12 @@ export function stripeEvent(options: StripeEventOptions = {}): Record<string, un
 export function signedStripeDelivery(
   event: unknown = stripeEvent(),
   options: { secret?: string; timestamp?: number; body?: string } = {},
-): SignedStripeRequest {
-  return signStripeEvent(event, options.secret ?? STRIPE_TEST_SECRET, options)
+): SignedRequest {
+  const body = options.body ?? JSON.stringify(event, null, 2)
+  const header = Stripe.webhooks.generateTestHeaderString({
+    payload: body,
+    secret: options.secret ?? STRIPE_TEST_SECRET,
+    ...(options.timestamp === undefined ? {} : { timestamp: options.timestamp }),
+  })
+  return { body, headers: { 'content-type': 'application/json; charset=utf-8', 'stripe-signature': header } }
 }
