@@ -113,7 +113,7 @@ async function connectAdapter(databaseUrl: string): Promise<SqlDriverAdapter> {
 /**
  * An adapter factory for the engine. `PrismaPg#connectToShadowDb` is not used because it builds
  * the shadow pool as `{ connectionString, database }`, and `pg` lets the connection string win:
- * the "shadow" pool would then be the main database, which the engine resets.
+ * the migration history would be replayed on the main database instead of the new shadow one.
  */
 function adapterFactory(
   databaseUrl: string,
@@ -168,7 +168,7 @@ async function readMigrationsList(migrationsDir: string): Promise<MigrationList>
   }
 }
 
-/** A running engine bound to one database server. */
+/** A running engine bound to one database; its shadow databases live on the same server. */
 export interface SchemaEngineSession {
   /** The raw engine, for calls this module does not wrap. */
   readonly engine: SchemaEngine
