@@ -1,0 +1,99 @@
+/**
+ * The service as a user runs it: the command of `pnpm start` on a database that does not exist yet (created and
+ * migrated), handlers from HOOKLINE_HANDLERS, a Stripe delivery processed end to end, metrics
+ * exposed, and a clean stop on SIGTERM.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { createPrismaClient, type PrismaClient } from '@hookline/db'
+import { freePort, signedStripeDelivery, STRIPE_TEST_SECRET, stripeEvent, TEST_REDIS_URL, testQueuePrefix, waitFor } from '@hookline/testkit'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+
+const root = resolve(import.meta.dirname, '..')
+const dbName = `hookline_svc_${randomBytes(5).toString('hex')}`
+const databaseUrl = `postgresql://postgres@127.0.0.1:5432/${dbName}`
+const queue = testQueuePrefix()
+let service: ChildProcess
+let baseUrl: string
+let output = ''
+let prisma: PrismaClient
+
+async function admin(sql: string): Promise<void> {
+  const client = createPrismaClient('postgresql://postgres@127.0.0.1:5432/postgres')
+  try {
+    await client.$executeRawUnsafe(sql)
+  } finally {
+    await client.$disconnect()
+  }
+}
+
+function startScript(): string {
+  const pkg = JSON.parse(readFileSync(resolve(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
+  return pkg.scripts.start!
+}
+
+beforeAll(async () => {
+  const port = await freePort()
+  baseUrl = `http://127.0.0.1:${port}`
+  // Exactly the command of the root `start` script, run directly so that signals reach the service.
+  const [command, ...args] = startScript().split(' ')
+  service = spawn(command === 'node' ? process.execPath : command!, args, {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      PORT: String(port),
+      DATABASE_URL: databaseUrl,
+      REDIS_URL: TEST_REDIS_URL,
+      HOOKLINE_QUEUE_PREFIX: queue.prefix,
+      HOOKLINE_HANDLERS: 'test/fixtures/record-handlers.mjs',
+      STRIPE_WEBHOOK_SECRET: `whsec_old_one,${STRIPE_TEST_SECRET}`,
+      HOOKLINE_BACKOFF_MS: '10',
+    },
+  })
+  service.stdout!.on('data', (d) => (output += d))
+  service.stderr!.on('data', (d) => (output += d))
+  await waitFor(async () => (await fetch(`${baseUrl}/readyz`).catch(() => undefined))?.status === 200, { what: `the service to be ready:\n${output}`, timeoutMs: 45_000, intervalMs: 200 })
+  prisma = createPrismaClient(databaseUrl)
+  await prisma.$executeRawUnsafe(`CREATE TABLE effects (event_id uuid NOT NULL, label text)`)
+})
+
+afterAll(async () => {
+  if (service?.exitCode === null) service.kill('SIGKILL')
+  await prisma?.$disconnect()
+  await queue.cleanup()
+  await admin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`)
+})
+
+it('creates and migrates its database, and logs the enabled providers', () => {
+  expect(output).toMatch(/applied migrations: \d+_init/)
+  expect(output).toContain('"providers":["stripe"]')
+})
+
+it('processes a signed Stripe event with the configured handler', async () => {
+  const { body, headers } = signedStripeDelivery(stripeEvent({ type: 'invoice.paid' }))
+  const res = await fetch(`${baseUrl}/webhooks/stripe`, { method: 'POST', body, headers })
+  expect(res.status).toBe(200)
+  const { id } = (await res.json()) as { id: string }
+  await waitFor(async () => (await prisma.event.findUnique({ where: { id } }))?.status === 'processed', { what: 'processed' })
+  const effects = await prisma.$queryRawUnsafe<{ label: string }[]>(`SELECT label FROM effects WHERE event_id = $1::uuid`, id)
+  expect(effects).toEqual([{ label: 'invoice.paid' }])
+})
+
+it('dead-letters what a handler module rejects by name, and shows it in /metrics', async () => {
+  const { body, headers } = signedStripeDelivery(stripeEvent({ type: 'test.reject' }))
+  const { id } = (await (await fetch(`${baseUrl}/webhooks/stripe`, { method: 'POST', body, headers })).json()) as { id: string }
+  await waitFor(async () => (await prisma.event.findUnique({ where: { id } }))?.status === 'dead', { what: 'dead' })
+  const metrics = await (await fetch(`${baseUrl}/metrics`)).text()
+  expect(metrics).toMatch(/hookline_dlq_depth 1/)
+  expect(metrics).toMatch(/hookline_webhooks_received_total\{provider="stripe"\} 2/)
+  expect(metrics).toContain('process_resident_memory_bytes')
+})
+
+it('stops cleanly on SIGTERM', async () => {
+  const exited = new Promise<number | null>((r) => service.once('exit', (code) => r(code)))
+  service.kill('SIGTERM')
+  expect(await exited).toBe(0)
+})
