@@ -5,6 +5,7 @@
  * @example
  * import { createTestDatabase, testQueuePrefix, signedStripeDelivery } from '@hookline/testkit'
  */
+export { describeAdapterConformance, type AdapterConformanceKit, type ConformanceFixture, type ConformanceRequest } from './conformance.ts'
 export { createTestDatabase } from './database.ts'
 export { listenOnFreePort } from './http.ts'
 export { testQueuePrefix, TEST_REDIS_URL } from './queue.ts'
