@@ -31,6 +31,8 @@ export interface ParsedEvent {
   payload: unknown
   /** True for protocol events (e.g. GitHub `ping`) that are recorded but run no handler. */
   recordOnly?: boolean
+  /** Request headers to keep with an event found by reconciliation (a webhook keeps its own). */
+  headers?: Record<string, string>
 }
 
 /** A protocol answer sent at once instead of storing an event (e.g. Slack's `url_verification`). */
@@ -64,4 +66,52 @@ export interface ProviderAdapter<V = unknown> {
   verify(req: RawRequest): Promise<V>
   /** Extracts the event identity; throws {@link MalformedPayloadError} on a body of the wrong shape. */
   parse(verified: V, req: RawRequest): ParsedEvent | ImmediateReply
+  /**
+   * Lists, through the provider's API, the events of `ctx.tenant` between `ctx.since` and
+   * `ctx.until`, one page at a time. Absent when the provider cannot be reconciled.
+   */
+  reconcile?(ctx: ReconcileContext): AsyncIterable<ReconcilePage>
+  /**
+   * The tenants a scheduled reconciliation covers (`null` = the provider's default account).
+   * @defaultValue [null]
+   */
+  readonly reconcileTenants?: readonly (string | null)[]
+}
+
+/** What an adapter's `reconcile` is given. */
+export interface ReconcileContext {
+  /** The tenant to reconcile, or null for the provider's default account. */
+  tenant: string | null
+  /** Start of the window (inclusive). */
+  since: Date
+  /** End of the window. */
+  until: Date
+  /** The `cursor` of the last page an interrupted run completed: continue after it. */
+  resumeFrom: string | null
+  /** Which of these event keys the inbox already holds (lets an adapter skip fetching details). */
+  knownKeys(eventKeys: readonly string[]): Promise<Set<string>>
+  /** Adds a warning to the run record (e.g. a window reaching past the provider's retention). */
+  warn(message: string): void
+  /** Aborted when the run times out. */
+  signal: AbortSignal
+}
+
+/** One page of a reconciliation. */
+export interface ReconcilePage {
+  /** Events found on this page; the inbox ingests those it does not hold yet. */
+  events: ParsedEvent[]
+  /** Position to resume after this page; null on the last page. */
+  cursor: string | null
+  /**
+   * Provider items this page looked at that are not in `events` because the inbox already holds
+   * them (counted as known and scanned).
+   * @defaultValue 0
+   */
+  skippedKnown?: number
+  /**
+   * Missing items recovered without returning them as events (e.g. asked the provider to
+   * redeliver); counted as recovered and scanned.
+   * @defaultValue 0
+   */
+  recoveredOutOfBand?: number
 }

@@ -72,6 +72,26 @@ export class ConfigError extends HooklineError {
   }
 }
 
+/** A reconciliation of this provider and tenant is already running (HTTP 409). */
+export class ReconcileBusyError extends HooklineError {
+  /** The run in progress. */
+  readonly runId: string
+
+  constructor(runId: string) {
+    super('hookline.reconcile_busy', `a reconciliation is already running (run ${runId})`)
+    this.name = 'ReconcileBusyError'
+    this.runId = runId
+  }
+}
+
+/** The provider is not enabled, or its adapter cannot reconcile (HTTP 400). */
+export class ReconcileUnsupportedError extends HooklineError {
+  constructor(provider: string) {
+    super('hookline.reconcile_unsupported', `provider "${provider}" is not enabled or cannot be reconciled`)
+    this.name = 'ReconcileUnsupportedError'
+  }
+}
+
 /**
  * Thrown by a handler for a failure that can never succeed: the event is dead-lettered at once.
  * Recognised by `name`, so a handler module that does not import Hookline can throw
@@ -127,6 +147,8 @@ const STATUS_BY_CODE: Record<string, number> = {
   'hookline.payload_too_large': 413,
   'hookline.unsupported_media_type': 415,
   'hookline.store_unavailable': 503,
+  'hookline.reconcile_busy': 409,
+  'hookline.reconcile_unsupported': 400,
 }
 
 /** HTTP status for an error raised while receiving a webhook; anything unexpected is a 500. */

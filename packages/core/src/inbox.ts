@@ -104,6 +104,48 @@ export class Inbox {
     return row
   }
 
+  /**
+   * Inserts many events in one statement, leaving those already in the inbox untouched (no
+   * delivery is counted: reconciliation is not a delivery). Returns the inserted rows.
+   */
+  async insertMissing(provider: string, events: readonly ParsedEvent[], meta: Omit<DeliveryMeta, 'headers' | 'rawBody'>): Promise<{ id: string; eventKey: string }[]> {
+    if (events.length === 0) return []
+    return this.db.$queryRawUnsafe<{ id: string; eventKey: string }[]>(
+      `INSERT INTO hookline_events
+         (provider, event_key, type, tenant, entity_key, occurred_at, source, headers, payload, status,
+          processed_at, next_attempt_at)
+       SELECT $1, u.k, u.t, u.tn, u.e, u.o::timestamptz, $2::hookline_event_source, u.h::jsonb, u.p::jsonb,
+              CASE WHEN u.r THEN 'processed' ELSE 'received' END::hookline_event_status,
+              CASE WHEN u.r THEN now() END, now() + $3 * interval '1 millisecond'
+         FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::boolean[])
+              AS u(k, t, tn, e, o, h, p, r)
+       ON CONFLICT (provider, event_key) DO NOTHING
+       RETURNING id::text, event_key AS "eventKey"`,
+      provider,
+      meta.source,
+      meta.graceMs,
+      events.map((e) => e.eventKey),
+      events.map((e) => e.type),
+      events.map((e) => e.tenant),
+      events.map((e) => e.entityKey),
+      events.map((e) => e.occurredAt?.toISOString() ?? null),
+      events.map((e) => JSON.stringify(e.headers ?? {})),
+      events.map((e) => JSON.stringify(e.payload)),
+      events.map((e) => e.recordOnly === true),
+    )
+  }
+
+  /** The subset of `eventKeys` the inbox holds for `provider`. */
+  async knownKeys(provider: string, eventKeys: readonly string[]): Promise<Set<string>> {
+    if (eventKeys.length === 0) return new Set()
+    const rows = await this.db.$queryRawUnsafe<{ k: string }[]>(
+      `SELECT event_key AS k FROM hookline_events WHERE provider = $1 AND event_key = ANY($2::text[])`,
+      provider,
+      eventKeys,
+    )
+    return new Set(rows.map((r) => r.k))
+  }
+
   /** Makes a stored event due for the sweeper at once (its enqueue failed). */
   async markDue(id: string): Promise<void> {
     await this.db.$executeRawUnsafe(`UPDATE hookline_events SET next_attempt_at = now() WHERE id = $1::uuid`, id)

@@ -24,6 +24,12 @@ export class HooklineMetrics {
   readonly dead = new Counter({ name: 'hookline_events_dead_total', help: 'Events moved to the dead-letter queue', labelNames: ['provider'] as const, registers: [this.registry] })
   /** Jobs re-added by the sweeper. */
   readonly swept = new Counter({ name: 'hookline_sweeper_requeued_total', help: 'Overdue inbox events re-enqueued by the sweeper', registers: [this.registry] })
+  /** Reconciliation runs finished, by status. */
+  readonly reconcileRuns = new Counter({ name: 'hookline_reconcile_runs_total', help: 'Reconciliation runs finished, by status', labelNames: ['provider', 'status'] as const, registers: [this.registry] })
+  /** Provider events looked at by reconciliation. */
+  readonly reconcileScanned = new Counter({ name: 'hookline_reconcile_scanned_total', help: 'Provider events looked at by reconciliation', labelNames: ['provider'] as const, registers: [this.registry] })
+  /** Events reconciliation found missing from the inbox: evidence that the webhook path lost them. */
+  readonly reconcileRecovered = new Counter({ name: 'hookline_reconcile_recovered_total', help: 'Events recovered by reconciliation (missed by the webhook path)', labelNames: ['provider'] as const, registers: [this.registry] })
   /** Time from request arrival to the durable insert. */
   readonly ingestDuration = new Histogram({ name: 'hookline_ingest_duration_seconds', help: 'Verify + parse + durable insert of one delivery', labelNames: ['provider'] as const, buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [this.registry] })
   /** Time of one processing attempt. */

@@ -1,0 +1,373 @@
+/**
+ * @module The reconcile engine: for one provider and tenant, pages through the provider's API
+ * (the adapter's `reconcile`) and ingests what the inbox lacks through the same insert-or-skip
+ * path as webhooks (`source = reconcile`). Runs are recorded, resumable after a crash, exclusive
+ * per provider and tenant, and wait out rate limits.
+ */
+import type { Logger } from 'pino'
+import type { ProviderAdapter, ReconcilePage } from './adapter.ts'
+import type { Dispatcher } from './dispatcher.ts'
+import { ReconcileBusyError, ReconcileUnsupportedError, retryAfterMsOf } from './errors.ts'
+import { Inbox, type SqlClient } from './inbox.ts'
+import type { HooklineMetrics } from './metrics.ts'
+
+/** Reconciliation settings. */
+export interface ReconcileSettings {
+  /**
+   * Overlap: a run starts this long before where the previous one ended.
+   * @defaultValue 25 hours
+   */
+  windowMs: number
+  /**
+   * A running run whose progress is older than this is considered dead and is taken over.
+   * @defaultValue 120_000
+   */
+  leaseMs: number
+  /**
+   * Longest a run may take before it fails.
+   * @defaultValue 30 minutes
+   */
+  timeoutMs: number
+  /**
+   * Rate-limit waits (429 / Retry-After) tolerated in one run before it fails.
+   * @defaultValue 20
+   */
+  maxRateLimitWaits: number
+}
+
+/** What to reconcile. */
+export interface ReconcileRequest {
+  provider: string
+  /** Tenant (e.g. a Stripe Connect account); null or absent = the provider's default account. */
+  tenant?: string | null
+  /** Start of the window; default: the provider's cursor minus the overlap window. */
+  since?: Date
+  /** Count what is missing without ingesting it. */
+  dryRun?: boolean
+  /** Who asked: `schedule`, `api`, `cli`, … */
+  trigger?: string
+}
+
+/** A reconciliation run as recorded. */
+export interface ReconcileRun {
+  id: string
+  provider: string
+  tenant: string | null
+  status: 'running' | 'succeeded' | 'failed'
+  trigger: string
+  dryRun: boolean
+  since: Date
+  until: Date
+  startedAt: Date
+  finishedAt: Date | null
+  pages: number
+  scanned: number
+  known: number
+  recovered: number
+  errors: number
+  warnings: string[]
+  lastError: string | null
+}
+
+/** Called when a run recovered events (the webhook path lost them) or failed. */
+export type ReconcileAlertHook = (run: ReconcileRun) => void | Promise<void>
+
+interface RunRow {
+  id: string
+  provider: string
+  tenant: string
+  status: ReconcileRun['status']
+  trigger: string
+  dry_run: boolean
+  since: Date
+  until: Date
+  started_at: Date
+  finished_at: Date | null
+  page_cursor: string | null
+  pages: number
+  scanned: number
+  known: number
+  recovered: number
+  errors: number
+  warnings: string[]
+  last_error: string | null
+}
+
+const RUN_COLUMNS = `id::text, provider, tenant, status::text AS status, trigger, dry_run, since, until, started_at,
+  finished_at, page_cursor, pages, scanned, known, recovered, errors, warnings, last_error`
+
+/** What the engine needs from the rest of Hookline. */
+export interface ReconcilerDeps {
+  db: SqlClient
+  dispatcher: Dispatcher
+  adapters: ReadonlyMap<string, ProviderAdapter<unknown>>
+  metrics: HooklineMetrics
+  logger: Logger
+  settings: ReconcileSettings
+  /** Sweeper grace for the events it inserts (see SweeperOptions.graceMs). */
+  graceMs: number
+  onAlert?: ReconcileAlertHook | undefined
+}
+
+/**
+ * Runs reconciliations.
+ *
+ * @example
+ * const run = await reconciler.run({ provider: 'stripe', trigger: 'cli' })
+ * console.log(run.recovered) // events the webhooks missed, now in the inbox
+ */
+export class Reconciler {
+  private readonly inbox: Inbox
+
+  constructor(private readonly deps: ReconcilerDeps) {
+    this.inbox = new Inbox(deps.db)
+  }
+
+  /** Opens and executes a run in this process. */
+  async run(request: ReconcileRequest, onPage?: (run: ReconcileRun) => void): Promise<ReconcileRun> {
+    const run = await this.open(request)
+    return this.execute(run.id, onPage)
+  }
+
+  /**
+   * Records a new run (or takes over one whose process died, to resume it). Throws
+   * {@link ReconcileBusyError} while another run of this provider and tenant is alive.
+   */
+  async open(request: ReconcileRequest): Promise<ReconcileRun> {
+    const adapter = this.deps.adapters.get(request.provider)
+    if (!adapter?.reconcile) throw new ReconcileUnsupportedError(request.provider)
+    const tenant = request.tenant ?? ''
+    const { leaseMs, windowMs } = this.deps.settings
+    const row = await this.deps.db.$transaction(async (txAny) => {
+      const tx = txAny as SqlClient
+      // One opener at a time per provider and tenant, so that two never both start a run.
+      await tx.$queryRawUnsafe(`SELECT pg_advisory_xact_lock(hashtextextended('hookline-reconcile' || chr(31) || $1 || chr(31) || $2, 0))::text`, request.provider, tenant)
+      const running = await tx.$queryRawUnsafe<(RunRow & { alive: boolean })[]>(
+        `SELECT ${RUN_COLUMNS}, heartbeat_at > now() - $3 * interval '1 millisecond' AS alive
+           FROM hookline_reconcile_runs WHERE provider = $1 AND tenant = $2 AND status = 'running'
+          ORDER BY started_at DESC LIMIT 1`,
+        request.provider,
+        tenant,
+        leaseMs,
+      )
+      const current = running[0]
+      if (current?.alive) throw new ReconcileBusyError(current.id)
+      if (current) {
+        const resumed = await tx.$queryRawUnsafe<RunRow[]>(
+          `UPDATE hookline_reconcile_runs SET heartbeat_at = now() WHERE id = $1::uuid RETURNING ${RUN_COLUMNS}`,
+          current.id,
+        )
+        return resumed[0]!
+      }
+      const inserted = await tx.$queryRawUnsafe<RunRow[]>(
+        `INSERT INTO hookline_reconcile_runs (provider, tenant, trigger, dry_run, since, until)
+         SELECT $1, $2, $3, $4,
+                COALESCE($5::timestamptz, (SELECT position FROM hookline_reconcile_cursors WHERE provider = $1 AND tenant = $2), now())
+                  - CASE WHEN $5::timestamptz IS NULL THEN $6 * interval '1 millisecond' ELSE interval '0' END,
+                now()
+         RETURNING ${RUN_COLUMNS}`,
+        request.provider,
+        tenant,
+        request.trigger ?? 'manual',
+        request.dryRun ?? false,
+        request.since ?? null,
+        windowMs,
+      )
+      return inserted[0]!
+    })
+    return toRun(row)
+  }
+
+  /** Executes (or resumes) a recorded run to its end; never throws for a provider failure. */
+  async execute(runId: string, onPage?: (run: ReconcileRun) => void): Promise<ReconcileRun> {
+    const row = await this.load(runId)
+    if (row.status !== 'running') return toRun(row)
+    const adapter = this.deps.adapters.get(row.provider)
+    if (!adapter?.reconcile) throw new ReconcileUnsupportedError(row.provider)
+    const log = this.deps.logger.child({ reconcileRun: row.id, provider: row.provider, tenant: row.tenant || null })
+    const signal = AbortSignal.timeout(this.deps.settings.timeoutMs)
+    const warnings = [...row.warnings]
+    let resumeFrom = row.page_cursor
+    let rateLimitWaits = 0
+    try {
+      for (;;) {
+        try {
+          const pages = adapter.reconcile({
+            tenant: row.tenant || null,
+            since: row.since,
+            until: row.until,
+            resumeFrom,
+            knownKeys: (keys) => this.inbox.knownKeys(row.provider, keys),
+            warn: (message) => {
+              if (!warnings.includes(message)) warnings.push(message)
+            },
+            signal,
+          })
+          for await (const page of pages) {
+            signal.throwIfAborted()
+            await this.ingestPage(row, page, warnings)
+            resumeFrom = page.cursor
+            onPage?.(toRun(await this.load(row.id)))
+          }
+          break
+        } catch (err) {
+          const waitMs = retryAfterMsOf(err)
+          if (waitMs === undefined || signal.aborted || rateLimitWaits >= this.deps.settings.maxRateLimitWaits) throw err
+          rateLimitWaits += 1
+          log.warn({ waitMs }, 'provider rate limit: waiting, then resuming from the last page')
+          await sleep(waitMs, signal)
+        }
+      }
+      return await this.finish(row, 'succeeded', warnings, null)
+    } catch (err) {
+      const message = signal.aborted ? `timed out after ${this.deps.settings.timeoutMs} ms` : err instanceof Error ? err.message : String(err)
+      log.error({ err: message }, 'reconciliation failed')
+      return this.finish(row, 'failed', warnings, message)
+    }
+  }
+
+  /** Ingests one page and records the progress in the same transaction (exact counts on resume). */
+  private async ingestPage(row: RunRow, page: ReconcilePage, warnings: string[]): Promise<void> {
+    const skipped = page.skippedKnown ?? 0
+    const outOfBand = page.recoveredOutOfBand ?? 0
+    const { inserted, known } = await this.deps.db.$transaction(async (txAny) => {
+      const tx = txAny as SqlClient
+      const inbox = new Inbox(tx)
+      let inserted: { id: string }[] = []
+      let known: number
+      if (row.dry_run) {
+        known = (await inbox.knownKeys(row.provider, page.events.map((e) => e.eventKey))).size
+      } else {
+        inserted = await inbox.insertMissing(row.provider, page.events, { source: 'reconcile', graceMs: this.deps.graceMs })
+        known = page.events.length - inserted.length
+      }
+      const recovered = page.events.length - known
+      await tx.$executeRawUnsafe(
+        `UPDATE hookline_reconcile_runs
+            SET page_cursor = $2, pages = pages + 1, scanned = scanned + $3, known = known + $4,
+                recovered = recovered + $5, warnings = $6::jsonb, heartbeat_at = now()
+          WHERE id = $1::uuid`,
+        row.id,
+        page.cursor,
+        page.events.length + skipped + outOfBand,
+        known + skipped,
+        recovered + outOfBand,
+        JSON.stringify(warnings),
+      )
+      return { inserted, known }
+    })
+    this.deps.metrics.reconcileScanned.inc({ provider: row.provider }, page.events.length + skipped + outOfBand)
+    if (!row.dry_run) this.deps.metrics.reconcileRecovered.inc({ provider: row.provider }, page.events.length - known + outOfBand)
+    if (inserted.length > 0) {
+      // Best effort, as for webhooks: the sweeper dispatches what Redis did not take.
+      await this.deps.dispatcher.enqueue(inserted.map((r) => r.id)).catch((err: unknown) => {
+        this.deps.logger.warn({ err: (err as Error).message }, 'enqueue of reconciled events failed; the sweeper will dispatch them')
+      })
+    }
+  }
+
+  private async finish(row: RunRow, status: 'succeeded' | 'failed', warnings: string[], error: string | null): Promise<ReconcileRun> {
+    const rows = await this.deps.db.$queryRawUnsafe<RunRow[]>(
+      `WITH run AS (
+         UPDATE hookline_reconcile_runs
+            SET status = $2::hookline_reconcile_status, finished_at = now(), heartbeat_at = now(),
+                warnings = $3::jsonb, last_error = $4, errors = errors + CASE WHEN $4::text IS NULL THEN 0 ELSE 1 END
+          WHERE id = $1::uuid
+          RETURNING ${RUN_COLUMNS}
+       ), cursor AS (
+         INSERT INTO hookline_reconcile_cursors AS c (provider, tenant, position, updated_at)
+         SELECT provider, tenant, until, now() FROM run WHERE status = 'succeeded' AND NOT dry_run
+         ON CONFLICT (provider, tenant) DO UPDATE
+           SET position = GREATEST(c.position, EXCLUDED.position), updated_at = now()
+       )
+       SELECT * FROM run`,
+      row.id,
+      status,
+      JSON.stringify(warnings),
+      error,
+    )
+    const run = toRun(rows[0]!)
+    this.deps.metrics.reconcileRuns.inc({ provider: run.provider, status })
+    this.deps.logger.info({ reconcileRun: run.id, provider: run.provider, status, scanned: run.scanned, known: run.known, recovered: run.recovered }, 'reconciliation finished')
+    if (!run.dryRun && (status === 'failed' || run.recovered > 0)) {
+      try {
+        await this.deps.onAlert?.(run)
+      } catch (err) {
+        this.deps.logger.error({ err: (err as Error).message }, 'reconcile alert hook failed')
+      }
+    }
+    return run
+  }
+
+  /** Every configured provider and tenant once (what the scheduler triggers); busy ones are skipped. */
+  async runAll(trigger: string): Promise<ReconcileRun[]> {
+    const runs: ReconcileRun[] = []
+    for (const adapter of this.deps.adapters.values()) {
+      if (!adapter.reconcile) continue
+      for (const tenant of adapter.reconcileTenants ?? [null]) {
+        try {
+          runs.push(await this.run({ provider: adapter.name, tenant, trigger }))
+        } catch (err) {
+          if (!(err instanceof ReconcileBusyError)) throw err
+          this.deps.logger.info({ provider: adapter.name, tenant, runId: err.runId }, 'reconciliation already running; skipped')
+        }
+      }
+    }
+    return runs
+  }
+
+  /** Runs, newest first. */
+  async list(options: { limit?: number; provider?: string } = {}): Promise<ReconcileRun[]> {
+    const rows = await this.deps.db.$queryRawUnsafe<RunRow[]>(
+      `SELECT ${RUN_COLUMNS} FROM hookline_reconcile_runs WHERE $2::text IS NULL OR provider = $2
+        ORDER BY started_at DESC, id LIMIT $1`,
+      options.limit ?? 50,
+      options.provider ?? null,
+    )
+    return rows.map(toRun)
+  }
+
+  /** One run, or null. */
+  async get(id: string): Promise<ReconcileRun | null> {
+    const rows = await this.deps.db.$queryRawUnsafe<RunRow[]>(`SELECT ${RUN_COLUMNS} FROM hookline_reconcile_runs WHERE id = $1::uuid`, id)
+    return rows[0] ? toRun(rows[0]) : null
+  }
+
+  private async load(id: string): Promise<RunRow> {
+    const rows = await this.deps.db.$queryRawUnsafe<RunRow[]>(`SELECT ${RUN_COLUMNS} FROM hookline_reconcile_runs WHERE id = $1::uuid`, id)
+    if (!rows[0]) throw new Error(`reconcile run ${id} does not exist`)
+    return rows[0]
+  }
+}
+
+function toRun(row: RunRow): ReconcileRun {
+  return {
+    id: row.id,
+    provider: row.provider,
+    tenant: row.tenant === '' ? null : row.tenant,
+    status: row.status,
+    trigger: row.trigger,
+    dryRun: row.dry_run,
+    since: row.since,
+    until: row.until,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+    pages: row.pages,
+    scanned: row.scanned,
+    known: row.known,
+    recovered: row.recovered,
+    errors: row.errors,
+    warnings: row.warnings,
+    lastError: row.last_error,
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms)
+    signal.addEventListener('abort', () => {
+      clearTimeout(timer)
+      reject(signal.reason)
+    }, { once: true })
+  })
+}
