@@ -10,5 +10,13 @@ export { createTestDatabase } from './database.ts'
 export { listenOnFreePort } from './http.ts'
 export { testQueuePrefix, TEST_REDIS_URL } from './queue.ts'
 export { freePort, startDisposableRedis, type DisposableRedis } from './redis-server.ts'
+export {
+  signedStandardWebhook,
+  standardWebhookEvent,
+  STANDARD_WEBHOOK_SAMPLES,
+  STANDARD_WEBHOOKS_TEST_SECRET,
+  type SignedStandardWebhookOptions,
+  type StandardWebhookEventOptions,
+} from './standard-webhooks-fixtures.ts'
 export { signedStripeDelivery, stripeEvent, STRIPE_TEST_SECRET, type SignedRequest, type StripeEventOptions } from './stripe-fixtures.ts'
 export { waitFor } from './wait.ts'
