@@ -26,6 +26,8 @@ export interface QueueConfig {
 export const PROCESS_JOB = 'process'
 /** Name of the periodic sweeper job. */
 export const SWEEP_JOB = 'sweep'
+/** Name of a reconciliation job: `{ runId }` executes one recorded run, `{}` reconciles everything. */
+export const RECONCILE_JOB = 'reconcile'
 /** Name of the backoff strategy the worker registers (delays come from the retry policy). */
 export const BACKOFF_TYPE = 'hookline'
 

@@ -5,7 +5,7 @@
 import { type Job, Worker } from 'bullmq'
 import { Redis } from 'ioredis'
 import type { Logger } from 'pino'
-import { PROCESS_JOB, type ProcessJobData, type QueueConfig, SWEEP_JOB } from './dispatcher.ts'
+import { PROCESS_JOB, type ProcessJobData, type QueueConfig } from './dispatcher.ts'
 import { isPermanentError, retryAfterMsOf } from './errors.ts'
 import type { HandlerContext, HandlerMap, HooklineEvent, TransactionClient } from './handler.ts'
 import { resolveHandler } from './handler.ts'
@@ -65,8 +65,8 @@ export interface EventWorkerDeps {
   metrics: HooklineMetrics
   logger: Logger
   onDeadLetter?: DeadLetterHook | undefined
-  /** Runs one sweeper pass (for the scheduled sweep job). */
-  sweep: () => Promise<number>
+  /** Processors of the maintenance jobs (sweeper, reconciliation), by job name. */
+  maintenance: Record<string, (data: unknown) => Promise<unknown>>
 }
 
 /**
@@ -113,9 +113,9 @@ export class EventWorker {
   }
 
   private async run(job: Job): Promise<unknown> {
-    if (job.name === SWEEP_JOB) return this.deps.sweep()
-    if (job.name !== PROCESS_JOB) return undefined
-    return this.processEvent((job.data as ProcessJobData).id)
+    if (job.name === PROCESS_JOB) return this.processEvent((job.data as ProcessJobData).id)
+    const maintenance = this.deps.maintenance[job.name]
+    return maintenance ? maintenance(job.data) : undefined
   }
 
   /** One attempt at one event. Resolves when finished (processed, skipped or dead); throws to retry. */

@@ -5,12 +5,13 @@
 import { createPrismaClient } from '@hookline/db'
 import { pino, type Logger } from 'pino'
 import type { ImmediateReply, ProviderAdapter, RawRequest } from './adapter.ts'
-import { Dispatcher, SWEEP_JOB } from './dispatcher.ts'
+import { Dispatcher, RECONCILE_JOB, SWEEP_JOB } from './dispatcher.ts'
 import { errorCodeOf, ConfigError, StoreUnavailableError, UnknownProviderError } from './errors.ts'
 import { type DeadLetterHook, EventWorker, type WorkerOptions } from './event-worker.ts'
 import type { HandlerMap } from './handler.ts'
 import { Inbox, type SqlClient } from './inbox.ts'
 import { HooklineMetrics } from './metrics.ts'
+import { type ReconcileAlertHook, Reconciler, type ReconcileRequest, type ReconcileRun, type ReconcileSettings } from './reconciler.ts'
 import { retryPolicy, type RetryPolicy } from './retry-policy.ts'
 import { Sweeper, type SweeperOptions } from './sweeper.ts'
 
@@ -39,6 +40,11 @@ export interface HooklineOptions<Tx = never> {
   sweeper?: Partial<SweeperOptions>
   /** Called for every dead-lettered event (alerting). */
   onDeadLetter?: DeadLetterHook
+  /**
+   * Reconciliation against the providers' APIs: `cron` schedules it (a BullMQ job scheduler, so
+   * that many instances run it once); `onAlert` is called when a run recovers events or fails.
+   */
+  reconcile?: Partial<ReconcileSettings> & { cron?: string; onAlert?: ReconcileAlertHook }
   /** Logger; defaults to pino at `info`. Secrets and raw bodies are never logged. */
   logger?: Logger
   /**
@@ -50,6 +56,9 @@ export interface HooklineOptions<Tx = never> {
 
 /** Result of receiving one request. */
 export type ReceiveResult = { kind: 'accepted'; id: string; duplicate: boolean } | ImmediateReply
+
+/** Id of the BullMQ job scheduler that triggers the nightly reconciliation. */
+export const RECONCILE_SCHEDULER_ID = 'hookline-reconcile'
 
 /** Headers never stored with an event (credentials of the hop, not of the provider). */
 const DROPPED_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization'])
@@ -80,6 +89,8 @@ export class Hookline {
   /** The retry policy in force. */
   readonly policy: RetryPolicy
   private readonly db: SqlClient & { $disconnect(): Promise<void> }
+  /** The reconcile engine. */
+  readonly reconciler: Reconciler
   private readonly sweeper: Sweeper
   private readonly sweeperOptions: SweeperOptions
   private readonly workerOptions: WorkerOptions
@@ -112,6 +123,16 @@ export class Hookline {
       this.policy,
     )
     this.sweeper = new Sweeper(this.inbox, this.dispatcher, this.metrics, this.sweeperOptions)
+    this.reconciler = new Reconciler({
+      db: this.db,
+      dispatcher: this.dispatcher,
+      adapters: this.adapters,
+      metrics: this.metrics,
+      logger: this.logger,
+      graceMs: this.sweeperOptions.graceMs,
+      settings: { windowMs: 25 * 3_600_000, leaseMs: 120_000, timeoutMs: 30 * 60_000, maxRateLimitWaits: 20, ...options.reconcile },
+      onAlert: options.reconcile?.onAlert,
+    })
   }
 
   /**
@@ -179,13 +200,39 @@ export class Hookline {
         metrics: this.metrics,
         logger: this.logger,
         onDeadLetter: this.options.onDeadLetter,
-        sweep: () => this.sweeper.run(),
+        maintenance: {
+          [SWEEP_JOB]: () => this.sweeper.run(),
+          [RECONCILE_JOB]: async (data) => {
+            const { runId } = (data ?? {}) as { runId?: string }
+            return runId ? this.reconciler.execute(runId) : this.reconciler.runAll('schedule')
+          },
+        },
       },
     )
     await this.worker.start()
     await this.recoverDispatch()
     // Redis may come back empty (it keeps nothing on disk): restore the scheduler and re-dispatch.
     this.dispatcher.onReconnect(() => void this.recoverDispatch())
+  }
+
+  /**
+   * Records a reconciliation run and queues it for a worker; resolves with the run (status
+   * `running`). Throws `ReconcileBusyError` while one of the same provider and tenant is alive.
+   */
+  async reconcile(request: ReconcileRequest): Promise<ReconcileRun> {
+    const run = await this.reconciler.open(request)
+    await this.dispatcher.queue.add(RECONCILE_JOB, { runId: run.id }, { jobId: `reconcile-${run.id}`, removeOnComplete: true, removeOnFail: true })
+    return run
+  }
+
+  /** Runs a reconciliation in this process and resolves when it ends. */
+  reconcileNow(request: ReconcileRequest, onPage?: (run: ReconcileRun) => void): Promise<ReconcileRun> {
+    return this.reconciler.run(request, onPage)
+  }
+
+  /** Reconciliation runs, newest first. */
+  reconcileRuns(options?: { limit?: number; provider?: string }): Promise<ReconcileRun[]> {
+    return this.reconciler.list(options)
   }
 
   /** Runs one sweeper pass now; returns how many events were re-enqueued. */
@@ -196,6 +243,10 @@ export class Hookline {
   private async recoverDispatch(): Promise<void> {
     try {
       await this.sweeper.schedule(SWEEP_JOB)
+      const cron = this.options.reconcile?.cron
+      if (cron) {
+        await this.dispatcher.queue.upsertJobScheduler(RECONCILE_SCHEDULER_ID, { pattern: cron }, { name: RECONCILE_JOB, data: {}, opts: { removeOnComplete: true, removeOnFail: true } })
+      }
       const n = await this.sweeper.run()
       if (n > 0) this.logger.info({ requeued: n }, 'sweeper re-enqueued overdue events')
     } catch (err) {

@@ -5,12 +5,13 @@
  * @example
  * import { createHookline, PermanentError } from '@hookline/core'
  */
-export type { ImmediateReply, ParsedEvent, ProviderAdapter, RawRequest } from './adapter.ts'
-export { Dispatcher, PROCESS_JOB, SWEEP_JOB, type QueueConfig } from './dispatcher.ts'
+export type { ImmediateReply, ParsedEvent, ProviderAdapter, RawRequest, ReconcileContext, ReconcilePage } from './adapter.ts'
+export { Dispatcher, PROCESS_JOB, RECONCILE_JOB, SWEEP_JOB, type QueueConfig } from './dispatcher.ts'
 export * from './errors.ts'
 export { EventWorker, type DeadLetterHook, type WorkerOptions } from './event-worker.ts'
 export { resolveHandler, type EventSource, type Handler, type HandlerContext, type HandlerMap, type HooklineEvent, type TransactionClient } from './handler.ts'
-export { createHookline, Hookline, type HooklineOptions, type ReceiveResult } from './hookline.ts'
+export { createHookline, Hookline, RECONCILE_SCHEDULER_ID, type HooklineOptions, type ReceiveResult } from './hookline.ts'
+export { Reconciler, type ReconcileAlertHook, type ReconcileRequest, type ReconcileRun, type ReconcileSettings } from './reconciler.ts'
 export { Inbox, isFinalStatus, type ClaimedEvent, type InsertResult, type SqlClient } from './inbox.ts'
 export { HooklineMetrics } from './metrics.ts'
 export { backoffDelayMs, decideAfterFailure, retryPolicy, type FailureDecision, type RetryPolicy } from './retry-policy.ts'

@@ -4,6 +4,7 @@
  * path as webhooks (`source = reconcile`). Runs are recorded, resumable after a crash, exclusive
  * per provider and tenant, and wait out rate limits.
  */
+import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { ProviderAdapter, ReconcilePage } from './adapter.ts'
 import type { Dispatcher } from './dispatcher.ts'
@@ -152,13 +153,8 @@ export class Reconciler {
       )
       const current = running[0]
       if (current?.alive) throw new ReconcileBusyError(current.id)
-      if (current) {
-        const resumed = await tx.$queryRawUnsafe<RunRow[]>(
-          `UPDATE hookline_reconcile_runs SET heartbeat_at = now() WHERE id = $1::uuid RETURNING ${RUN_COLUMNS}`,
-          current.id,
-        )
-        return resumed[0]!
-      }
+      // A run whose process died: hand it back so that `execute` takes it over and resumes it.
+      if (current) return current
       const inserted = await tx.$queryRawUnsafe<RunRow[]>(
         `INSERT INTO hookline_reconcile_runs (provider, tenant, trigger, dry_run, since, until)
          SELECT $1, $2, $3, $4,
@@ -178,10 +174,23 @@ export class Reconciler {
     return toRun(row)
   }
 
-  /** Executes (or resumes) a recorded run to its end; never throws for a provider failure. */
+  /**
+   * Executes (or resumes) a recorded run to its end; never throws for a provider failure. When
+   * another live execution owns the run, returns its current state without touching it.
+   */
   async execute(runId: string, onPage?: (run: ReconcileRun) => void): Promise<ReconcileRun> {
-    const row = await this.load(runId)
-    if (row.status !== 'running') return toRun(row)
+    const owner = randomUUID()
+    const claimed = await this.deps.db.$queryRawUnsafe<RunRow[]>(
+      `UPDATE hookline_reconcile_runs SET lease_owner = $2::uuid, heartbeat_at = now()
+        WHERE id = $1::uuid AND status = 'running'
+          AND (lease_owner IS NULL OR heartbeat_at <= now() - $3 * interval '1 millisecond')
+        RETURNING ${RUN_COLUMNS}`,
+      runId,
+      owner,
+      this.deps.settings.leaseMs,
+    )
+    const row = claimed[0]
+    if (!row) return toRun(await this.load(runId))
     const adapter = this.deps.adapters.get(row.provider)
     if (!adapter?.reconcile) throw new ReconcileUnsupportedError(row.provider)
     const log = this.deps.logger.child({ reconcileRun: row.id, provider: row.provider, tenant: row.tenant || null })
@@ -205,7 +214,7 @@ export class Reconciler {
           })
           for await (const page of pages) {
             signal.throwIfAborted()
-            await this.ingestPage(row, page, warnings)
+            await this.ingestPage(row, owner, page, warnings)
             resumeFrom = page.cursor
             onPage?.(toRun(await this.load(row.id)))
           }
@@ -218,16 +227,20 @@ export class Reconciler {
           await sleep(waitMs, signal)
         }
       }
-      return await this.finish(row, 'succeeded', warnings, null)
+      return await this.finish(row, owner, 'succeeded', warnings, null)
     } catch (err) {
+      if (err instanceof LostLeaseError) {
+        log.warn('another execution took this run over; stopping')
+        return toRun(await this.load(row.id))
+      }
       const message = signal.aborted ? `timed out after ${this.deps.settings.timeoutMs} ms` : err instanceof Error ? err.message : String(err)
       log.error({ err: message }, 'reconciliation failed')
-      return this.finish(row, 'failed', warnings, message)
+      return this.finish(row, owner, 'failed', warnings, message)
     }
   }
 
   /** Ingests one page and records the progress in the same transaction (exact counts on resume). */
-  private async ingestPage(row: RunRow, page: ReconcilePage, warnings: string[]): Promise<void> {
+  private async ingestPage(row: RunRow, owner: string, page: ReconcilePage, warnings: string[]): Promise<void> {
     const skipped = page.skippedKnown ?? 0
     const outOfBand = page.recoveredOutOfBand ?? 0
     const { inserted, known } = await this.deps.db.$transaction(async (txAny) => {
@@ -242,18 +255,21 @@ export class Reconciler {
         known = page.events.length - inserted.length
       }
       const recovered = page.events.length - known
-      await tx.$executeRawUnsafe(
+      const updated = await tx.$executeRawUnsafe(
         `UPDATE hookline_reconcile_runs
             SET page_cursor = $2, pages = pages + 1, scanned = scanned + $3, known = known + $4,
                 recovered = recovered + $5, warnings = $6::jsonb, heartbeat_at = now()
-          WHERE id = $1::uuid`,
+          WHERE id = $1::uuid AND lease_owner = $7::uuid AND status = 'running'`,
         row.id,
         page.cursor,
         page.events.length + skipped + outOfBand,
         known + skipped,
         recovered + outOfBand,
         JSON.stringify(warnings),
+        owner,
       )
+      // Rolls this page's inserts back with the transaction: the new owner ingests them.
+      if (updated === 0) throw new LostLeaseError()
       return { inserted, known }
     })
     this.deps.metrics.reconcileScanned.inc({ provider: row.provider }, page.events.length + skipped + outOfBand)
@@ -266,13 +282,13 @@ export class Reconciler {
     }
   }
 
-  private async finish(row: RunRow, status: 'succeeded' | 'failed', warnings: string[], error: string | null): Promise<ReconcileRun> {
+  private async finish(row: RunRow, owner: string, status: 'succeeded' | 'failed', warnings: string[], error: string | null): Promise<ReconcileRun> {
     const rows = await this.deps.db.$queryRawUnsafe<RunRow[]>(
       `WITH run AS (
          UPDATE hookline_reconcile_runs
             SET status = $2::hookline_reconcile_status, finished_at = now(), heartbeat_at = now(),
                 warnings = $3::jsonb, last_error = $4, errors = errors + CASE WHEN $4::text IS NULL THEN 0 ELSE 1 END
-          WHERE id = $1::uuid
+          WHERE id = $1::uuid AND lease_owner = $5::uuid AND status = 'running'
           RETURNING ${RUN_COLUMNS}
        ), cursor AS (
          INSERT INTO hookline_reconcile_cursors AS c (provider, tenant, position, updated_at)
@@ -285,8 +301,10 @@ export class Reconciler {
       status,
       JSON.stringify(warnings),
       error,
+      owner,
     )
-    const run = toRun(rows[0]!)
+    if (!rows[0]) return toRun(await this.load(row.id))
+    const run = toRun(rows[0])
     this.deps.metrics.reconcileRuns.inc({ provider: run.provider, status })
     this.deps.logger.info({ reconcileRun: run.id, provider: run.provider, status, scanned: run.scanned, known: run.known, recovered: run.recovered }, 'reconciliation finished')
     if (!run.dryRun && (status === 'failed' || run.recovered > 0)) {
@@ -337,6 +355,14 @@ export class Reconciler {
     const rows = await this.deps.db.$queryRawUnsafe<RunRow[]>(`SELECT ${RUN_COLUMNS} FROM hookline_reconcile_runs WHERE id = $1::uuid`, id)
     if (!rows[0]) throw new Error(`reconcile run ${id} does not exist`)
     return rows[0]
+  }
+}
+
+/** This execution no longer owns its run (it was taken over after its lease expired). */
+class LostLeaseError extends Error {
+  constructor() {
+    super('the reconcile run was taken over by another execution')
+    this.name = 'LostLeaseError'
   }
 }
 

@@ -20,6 +20,7 @@ CREATE TABLE "hookline_reconcile_runs" (
     "warnings" JSONB NOT NULL DEFAULT '[]',
     "last_error" TEXT,
     "started_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "lease_owner" UUID,
     "heartbeat_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "finished_at" TIMESTAMPTZ(3),
 
