@@ -7,6 +7,20 @@
  */
 export { describeAdapterConformance, type AdapterConformanceKit, type ConformanceFixture, type ConformanceRequest } from './conformance.ts'
 export { createTestDatabase } from './database.ts'
+export {
+  githubCheckRunCompleted,
+  githubIssueOpened,
+  githubPing,
+  githubPullRequestSynchronize,
+  githubPush,
+  signedGithubDelivery,
+  GITHUB_TEST_APP_ID,
+  GITHUB_TEST_HOOK_ID,
+  GITHUB_TEST_INSTALLATION_ID,
+  GITHUB_TEST_SECRET,
+  type GithubDeliveryOptions,
+  type GithubPayloadOptions,
+} from './github-fixtures.ts'
 export { listenOnFreePort } from './http.ts'
 export { testQueuePrefix, TEST_REDIS_URL } from './queue.ts'
 export { freePort, startDisposableRedis, type DisposableRedis } from './redis-server.ts'
