@@ -25,6 +25,25 @@ export { listenOnFreePort } from './http.ts'
 export { testQueuePrefix, TEST_REDIS_URL } from './queue.ts'
 export { freePort, startDisposableRedis, type DisposableRedis } from './redis-server.ts'
 export {
+  signedSlackRequest,
+  slackAppMentionEvent,
+  slackBlockActionsPayload,
+  slackCommandBody,
+  slackEventCallback,
+  slackInteractivityBody,
+  slackMessageEvent,
+  slackReactionAddedEvent,
+  slackSlashCommand,
+  slackUrlVerification,
+  slackViewSubmissionPayload,
+  SLACK_TEST_APP_ID,
+  SLACK_TEST_SECRET,
+  SLACK_TEST_TEAM_ID,
+  type SignedSlackRequestOptions,
+  type SlackEventOptions,
+  type SlackInteractionOptions,
+} from './slack-fixtures.ts'
+export {
   signedStandardWebhook,
   standardWebhookEvent,
   STANDARD_WEBHOOK_SAMPLES,

@@ -1,0 +1,8 @@
+/**
+ * @module Hookline's Slack adapter (test signing lives in `@hookline/testkit`).
+ *
+ * @example
+ * import { slackAdapter } from '@hookline/slack'
+ * createHookline({ …, adapters: [slackAdapter({ secrets: ['8f742231b10e8888abcd99yyyzzz85a5'] })] })
+ */
+export { slackAdapter, type SlackAdapterOptions, type VerifiedSlackRequest } from './slack-adapter.ts'
