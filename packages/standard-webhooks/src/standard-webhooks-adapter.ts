@@ -131,16 +131,15 @@ export function standardWebhooksAdapter(options: StandardWebhooksAdapterOptions)
   if (!(tolerance > 0 && tolerance <= LIBRARY_TOLERANCE_SECONDS)) {
     throw new ConfigError(`standardWebhooksAdapter toleranceSeconds must be in (0, ${LIBRARY_TOLERANCE_SECONDS}]: the standardwebhooks library enforces a fixed 5-minute window`)
   }
-  const webhooks = options.secrets
-    .filter((s) => s.length > 0)
-    .map((secret, i) => {
-      try {
-        return new Webhook(secret)
-      } catch (err) {
-        // Never echo the secret itself: it ends up in start-up logs.
-        throw new ConfigError(`standardWebhooksAdapter secret #${i + 1} is not "whsec_" + base64`, { cause: err })
-      }
-    })
+  const webhooks = options.secrets.flatMap((secret, i) => {
+    if (secret.length === 0) return []
+    try {
+      return [new Webhook(secret)]
+    } catch (err) {
+      // Never echo the secret itself: it ends up in start-up logs.
+      throw new ConfigError(`standardWebhooksAdapter secret #${i + 1} is not "whsec_" + base64`, { cause: err })
+    }
+  })
   if (webhooks.length === 0) throw new ConfigError('standardWebhooksAdapter needs at least one secret')
   const extract: Extractors = {
     eventKey: options.eventKey ?? defaults.eventKey,
@@ -168,17 +167,20 @@ export function standardWebhooksAdapter(options: StandardWebhooksAdapterOptions)
 
       const headers = { 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': signature }
       let lastError: unknown
-      for (const webhook of webhooks) {
+      const matched = webhooks.some((webhook) => {
         try {
           // jsonParse off: a bad body must be told apart from a bad signature (400, not 401).
           webhook.verify(req.body, headers, { jsonParse: false })
-          return { id, signedAt, payload: decodeJson(req.body) }
+          return true
         } catch (err) {
+          // Only the library's own error means "not signed with this secret".
           if (!(err instanceof WebhookVerificationError)) throw err
           lastError = err
+          return false
         }
-      }
-      throw new SignatureError(`Standard Webhooks signature verification failed: ${(lastError as Error).message}`, { cause: lastError })
+      })
+      if (!matched) throw new SignatureError(`Standard Webhooks signature verification failed: ${(lastError as Error).message}`, { cause: lastError })
+      return { id, signedAt, payload: decodeJson(req.body) }
     },
     parse(message: VerifiedStandardWebhook): ParsedEvent {
       const eventKey = field('eventKey', () => extract.eventKey(message))
