@@ -6,3 +6,4 @@
  * createHookline({ …, adapters: [stripeAdapter({ secrets: ['whsec_…'] })] })
  */
 export { stripeAdapter, type StripeAdapterOptions, type VerifiedStripeEvent } from './stripe-adapter.ts'
+export { stripeClient, type StripeApiOptions } from './stripe-reconcile.ts'

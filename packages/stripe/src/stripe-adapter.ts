@@ -12,6 +12,7 @@ import {
 } from '@hookline/core'
 import Stripe from 'stripe'
 import { z } from 'zod'
+import { type StripeApiOptions, stripeClient, stripeEventPages } from './stripe-reconcile.ts'
 
 /** Options of {@link stripeAdapter}. */
 export interface StripeAdapterOptions {
@@ -28,6 +29,13 @@ export interface StripeAdapterOptions {
    * @defaultValue 1 MiB
    */
   maxBodyBytes?: number
+  /** The Stripe API for reconciliation; without it the adapter does not reconcile. */
+  api?: StripeApiOptions
+  /**
+   * Connect accounts (`acct_…`) a scheduled reconciliation covers besides the platform account.
+   * @defaultValue []
+   */
+  accounts?: readonly string[]
 }
 
 const eventSchema = z.object({
@@ -52,7 +60,9 @@ export function stripeAdapter(options: StripeAdapterOptions): ProviderAdapter<Ve
   const secrets = options.secrets.filter((s) => s.length > 0)
   if (secrets.length === 0) throw new TypeError('stripeAdapter needs at least one webhook secret')
   const tolerance = options.toleranceSeconds ?? 300
-  return {
+  const api = options.api
+  const client = api ? stripeClient(api) : undefined
+  const adapter: ProviderAdapter<VerifiedStripeEvent> = {
     name: 'stripe',
     maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
     async verify(req: RawRequest): Promise<VerifiedStripeEvent> {
@@ -78,20 +88,31 @@ export function stripeAdapter(options: StripeAdapterOptions): ProviderAdapter<Ve
       }
       throw new SignatureError(`Stripe signature verification failed: ${firstLine(lastError)}`, { cause: lastError })
     },
-    parse(verified: VerifiedStripeEvent): ParsedEvent {
-      const result = eventSchema.safeParse(verified)
-      if (!result.success) throw new MalformedPayloadError(`not a Stripe event: ${result.error.issues[0]?.path.join('.') || 'body'} ${result.error.issues[0]?.message ?? ''}`.trim())
-      const event = result.data
-      return {
-        kind: 'event',
-        eventKey: event.id,
-        type: event.type,
-        tenant: event.account ?? null,
-        entityKey: event.data.object.id ?? null,
-        occurredAt: new Date(event.created * 1000),
-        payload: verified,
-      }
-    },
+    parse: parseEvent,
+  }
+  if (client && api) {
+    return {
+      ...adapter,
+      reconcileTenants: [null, ...(options.accounts ?? [])],
+      reconcile: (ctx) => stripeEventPages(client, ctx, api, parseEvent),
+    }
+  }
+  return adapter
+}
+
+/** The identity of a Stripe event, as delivered by webhook or listed by the API. */
+function parseEvent(verified: VerifiedStripeEvent): ParsedEvent {
+  const result = eventSchema.safeParse(verified)
+  if (!result.success) throw new MalformedPayloadError(`not a Stripe event: ${result.error.issues[0]?.path.join('.') || 'body'} ${result.error.issues[0]?.message ?? ''}`.trim())
+  const event = result.data
+  return {
+    kind: 'event',
+    eventKey: event.id,
+    type: event.type,
+    tenant: event.account ?? null,
+    entityKey: event.data.object.id ?? null,
+    occurredAt: new Date(event.created * 1000),
+    payload: verified,
   }
 }
 

@@ -1,0 +1,127 @@
+/**
+ * @module A local stand-in for Stripe's `GET /v1/events` (the only remote API Hookline's Stripe
+ * reconciliation calls), for the official client pointed at it. Paging, Connect accounts and
+ * `delivery_success` behave like the real API; 429s, 5xx and hanging pages can be injected.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo, Socket } from 'node:net'
+
+/** A running fake. */
+export interface FakeStripeApi {
+  /** Base URL to give the client (`baseUrl` / STRIPE_API_BASE). */
+  url: string
+  /** The events it serves (add or remove freely). */
+  events: Record<string, unknown>[]
+  /** Ids whose webhook delivery "failed" (listed for `delivery_success=false`). */
+  undelivered: Set<string>
+  /** Every request received: its query and the `Stripe-Account` header. */
+  requests: { query: Record<string, string>; account: string | null }[]
+  /** The next `count` requests answer 429 with `Retry-After: seconds`. */
+  rateLimitNext(count: number, retryAfterSeconds: number): void
+  /** The next `count` requests (Infinity: all) answer 500. */
+  failNext(count: number): void
+  /**
+   * How requests for any page but the first are answered: `serve` (normal), `hold` (never: a
+   * stuck connection, until {@link FakeStripeApi.dropHeld}) or `fail` (500).
+   */
+  followingPages(mode: 'serve' | 'hold' | 'fail'): void
+  /** Cuts the connections of held requests. */
+  dropHeld(): void
+  close(): Promise<void>
+}
+
+/**
+ * Starts the fake on a free port.
+ *
+ * @example
+ * const api = await startFakeStripeApi(events)
+ * stripeAdapter({ secrets, api: { apiKey: 'sk_test_x', baseUrl: api.url, maxNetworkRetries: 0 } })
+ */
+export async function startFakeStripeApi(events: Record<string, unknown>[] = []): Promise<FakeStripeApi> {
+  let rateLimited = 0
+  let retryAfter = 1
+  let failing = 0
+  let following: 'serve' | 'hold' | 'fail' = 'serve'
+  const held = new Set<ServerResponse>()
+  const sockets = new Set<Socket>()
+
+  const api: Omit<FakeStripeApi, 'url' | 'close'> = {
+    events,
+    undelivered: new Set(),
+    requests: [],
+    rateLimitNext(count, seconds) {
+      rateLimited = count
+      retryAfter = seconds
+    },
+    failNext(count) {
+      failing = count
+    },
+    followingPages(mode) {
+      following = mode
+    },
+    dropHeld() {
+      for (const res of held) res.socket?.destroy()
+      held.clear()
+    },
+  }
+
+  const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+    res.writeHead(status, { 'content-type': 'application/json', 'request-id': `req_fake_${Date.now()}`, ...headers })
+    res.end(JSON.stringify(body))
+  }
+
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://localhost')
+    const query = Object.fromEntries(url.searchParams)
+    const account = (req.headers['stripe-account'] as string | undefined) ?? null
+    api.requests.push({ query, account })
+    if (req.method !== 'GET' || url.pathname !== '/v1/events') {
+      return send(res, 404, { error: { type: 'invalid_request_error', message: `Unrecognized request URL (${req.method}: ${url.pathname})` } })
+    }
+    if (rateLimited > 0) {
+      rateLimited -= 1
+      return send(res, 429, { error: { type: 'rate_limit_error', message: 'Too many requests hit the API too quickly.' } }, { 'retry-after': String(retryAfter) })
+    }
+    if (failing > 0) {
+      failing -= 1
+      return send(res, 500, { error: { type: 'api_error', message: 'An unknown error occurred.' } })
+    }
+    if (query.starting_after && following === 'hold') {
+      held.add(res)
+      return
+    }
+    if (query.starting_after && following === 'fail') {
+      return send(res, 500, { error: { type: 'api_error', message: 'An unknown error occurred.' } })
+    }
+    const gte = Number(query['created[gte]'] ?? 0)
+    const lte = Number(query['created[lte]'] ?? Number.MAX_SAFE_INTEGER)
+    const limit = Math.min(Number(query.limit ?? 10), 100)
+    const matching = api.events
+      .filter((e) => ((e.account as string | undefined) ?? null) === account)
+      .filter((e) => (e.created as number) >= gte && (e.created as number) <= lte)
+      .filter((e) => query.delivery_success !== 'false' || api.undelivered.has(e.id as string))
+      // Newest first, as Stripe lists them; ids break ties so that paging is stable.
+      .sort((a, b) => (b.created as number) - (a.created as number) || String(b.id).localeCompare(String(a.id)))
+    let start = 0
+    if (query.starting_after) start = matching.findIndex((e) => e.id === query.starting_after) + 1
+    const data = matching.slice(start, start + limit)
+    send(res, 200, { object: 'list', url: '/v1/events', has_more: start + limit < matching.length, data })
+  }
+
+  const server = createServer(handle)
+  server.on('connection', (socket) => {
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  return {
+    ...api,
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy()
+        server.close(() => resolve())
+      }),
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * Stripe reconciliation against a local fake of the events API (through the official client),
+ * with real Postgres and Redis: exactly the missing events are recovered and processed once,
+ * interrupted runs resume, rate limits are waited out, and failures are visible.
+ */
+import { createHookline, type Hookline, type ReconcileRun } from '@hookline/core'
+import { stripeAdapter } from '@hookline/stripe'
+import { type FakeStripeApi, signedStripeDelivery, STRIPE_TEST_SECRET, startFakeStripeApi, stripeEvent, TEST_REDIS_URL, waitFor } from '@hookline/testkit'
+import { pino } from 'pino'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type Harness, startHarness } from './support/harness.ts'
+
+let api: FakeStripeApi
+let h: Harness
+const alerts: ReconcileRun[] = []
+const now = Math.floor(Date.now() / 1000)
+
+function adapterFor(fake: FakeStripeApi) {
+  return stripeAdapter({ secrets: [STRIPE_TEST_SECRET], api: { apiKey: 'sk_test_fake', baseUrl: fake.url, maxNetworkRetries: 0 } })
+}
+
+/** `n` events, 7 s apart, starting `ageSeconds` ago. */
+function makeEvents(n: number, prefix: string, ageSeconds = 5 * 3600): Record<string, unknown>[] {
+  return Array.from({ length: n }, (_, i) => stripeEvent({ id: `evt_${prefix}_${String(i).padStart(4, '0')}`, created: now - ageSeconds + i * 7 }))
+}
+
+async function deliver(events: Record<string, unknown>[]): Promise<string[]> {
+  const ids: string[] = []
+  for (let i = 0; i < events.length; i += 25) {
+    const batch = await Promise.all(events.slice(i, i + 25).map(async (e) => {
+      const { body, headers } = signedStripeDelivery(e)
+      const res = await h.post('stripe', body, headers)
+      expect(res.status).toBe(200)
+      return res.body.id as string
+    }))
+    ids.push(...batch)
+  }
+  return ids
+}
+
+async function countRows(sql: string, ...values: unknown[]): Promise<number> {
+  const rows = await h.prisma.$queryRawUnsafe<{ n: number }[]>(sql, ...values)
+  return rows[0]!.n
+}
+
+async function waitAllProcessed(): Promise<void> {
+  await waitFor(async () => (await countRows(`SELECT count(*)::int AS n FROM hookline_events WHERE status <> 'processed'`)) === 0, { what: 'every event processed', timeoutMs: 60_000 })
+}
+
+beforeAll(async () => {
+  api = await startFakeStripeApi()
+  h = await startHarness({
+    adapters: [adapterFor(api)],
+    reconcile: { leaseMs: 500, onAlert: (run) => void alerts.push(run) },
+    worker: { concurrency: 20 },
+  })
+})
+afterAll(async () => {
+  await h?.close()
+  await api?.close()
+})
+
+describe('Stripe reconciliation', () => {
+  it('recovers exactly the events the webhooks missed, each processed once; a second run recovers none', async () => {
+    const events = makeEvents(500, 'a')
+    api.events.push(...events)
+    const dropped = new Set([3, 50, 51, 120, 200, 260, 333, 404, 450, 499])
+    const delivered = events.filter((_, i) => !dropped.has(i))
+    await deliver(delivered)
+    await deliver([delivered[10]!, delivered[20]!]) // two delivered twice
+    await waitAllProcessed()
+    expect(await countRows(`SELECT count(*)::int AS n FROM hookline_events`)).toBe(490)
+
+    const first = await h.hookline.reconcileNow({ provider: 'stripe', trigger: 'test' })
+    expect(first).toMatchObject({ status: 'succeeded', scanned: 500, known: 490, recovered: 10, errors: 0, pages: 5 })
+    await waitAllProcessed()
+    const recovered = await h.prisma.event.findMany({ where: { source: 'reconcile' } })
+    expect(recovered.map((e) => e.eventKey).sort()).toEqual([...dropped].map((i) => events[i]!.id).sort())
+    expect(await countRows(`SELECT count(*)::int AS n FROM effects`)).toBe(500)
+    expect(await countRows(`SELECT count(DISTINCT event_id)::int AS n FROM effects`)).toBe(500)
+    expect(alerts.map((a) => a.id)).toEqual([first.id])
+
+    const second = await h.hookline.reconcileNow({ provider: 'stripe', trigger: 'test' })
+    expect(second).toMatchObject({ status: 'succeeded', scanned: 500, known: 500, recovered: 0 })
+    expect(alerts).toHaveLength(1)
+    const runs = await h.hookline.reconcileRuns()
+    expect(runs.map((r) => r.id).slice(0, 2)).toEqual([second.id, first.id])
+  })
+
+  it('a dry run counts what is missing and ingests nothing', async () => {
+    api.events.push(...makeEvents(3, 'dry'))
+    const run = await h.hookline.reconcileNow({ provider: 'stripe', dryRun: true })
+    expect(run).toMatchObject({ status: 'succeeded', dryRun: true, recovered: 3 })
+    expect(await countRows(`SELECT count(*)::int AS n FROM hookline_events WHERE event_key LIKE 'evt_dry_%'`)).toBe(0)
+    api.events.splice(api.events.length - 3, 3)
+  })
+
+  it('a run killed after its first page is resumed by another instance, without duplicates', async () => {
+    api.events.push(...makeEvents(250, 'resume'))
+    api.followingPages('hold')
+    // Instance A: reads page 1 (the 100 newest of 750), then hangs on page 2 until it "dies".
+    const stuck = h.hookline.reconcileNow({ provider: 'stripe', trigger: 'test' })
+    const runId = await waitFor(async () => {
+      const rows = await h.prisma.reconcileRun.findMany({ where: { status: 'running', pages: 1 } })
+      return rows[0]?.id
+    }, { what: 'the first page to be recorded' })
+    api.followingPages('serve')
+    await new Promise((r) => setTimeout(r, 700)) // A's lease (500 ms) expires: it is presumed dead
+
+    const b: Hookline = createHookline({
+      databaseUrl: h.databaseUrl,
+      redisUrl: TEST_REDIS_URL,
+      adapters: [adapterFor(api)],
+      queue: { prefix: h.queuePrefix },
+      reconcile: { leaseMs: 500 },
+      logger: pino({ level: 'silent' }),
+    })
+    try {
+      const resumed = await b.reconcileNow({ provider: 'stripe', trigger: 'test' })
+      expect(resumed.id).toBe(runId)
+      expect(resumed).toMatchObject({ status: 'succeeded', pages: 8, scanned: 750, recovered: 250 })
+    } finally {
+      await b.close()
+    }
+    api.dropHeld() // A's stuck request fails now; A must not touch the run B finished
+    const fromA = await stuck
+    expect(fromA.status).toBe('succeeded')
+    await waitAllProcessed()
+    expect(await countRows(`SELECT count(*)::int AS n FROM hookline_events WHERE event_key LIKE 'evt_resume_%'`)).toBe(250)
+    expect(await countRows(`SELECT count(*)::int AS n FROM effects`)).toBe(750)
+    expect(await countRows(`SELECT count(DISTINCT event_id)::int AS n FROM effects`)).toBe(750)
+  })
+
+  it('waits out a 429 with Retry-After instead of failing', async () => {
+    const before = api.requests.length
+    api.rateLimitNext(2, 1)
+    const run = await h.hookline.reconcileNow({ provider: 'stripe', trigger: 'test' })
+    expect(run).toMatchObject({ status: 'succeeded', errors: 0, recovered: 0, scanned: 750 })
+    expect(api.requests.length - before).toBe(2 + 8)
+  })
+
+  it('a persistent 5xx fails the run visibly and keeps what it ingested', async () => {
+    // The newest events of all: the first page holds 100 of them.
+    api.events.push(...makeEvents(150, 'fail', 1200))
+    api.followingPages('fail')
+    const run = await h.hookline.reconcileNow({ provider: 'stripe', trigger: 'test' })
+    api.followingPages('serve')
+    expect(run).toMatchObject({ status: 'failed', errors: 1, recovered: 100 })
+    expect(run.lastError).toMatch(/unknown error/i)
+    expect(alerts.at(-1)).toMatchObject({ id: run.id, status: 'failed' })
+    const metrics = await (await fetch(`${h.url}/metrics`)).text()
+    expect(metrics).toMatch(/hookline_reconcile_runs_total\{provider="stripe",status="failed"\} 1/)
+    await waitAllProcessed()
+    expect(await countRows(`SELECT count(*)::int AS n FROM hookline_events WHERE event_key LIKE 'evt_fail_%'`)).toBe(100)
+    // The cursor did not move: the next run covers the same window and recovers the rest.
+    const retry = await h.hookline.reconcileNow({ provider: 'stripe', trigger: 'test' })
+    expect(retry).toMatchObject({ status: 'succeeded', recovered: 50 })
+  })
+})
