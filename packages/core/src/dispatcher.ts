@@ -67,14 +67,18 @@ export class Dispatcher {
     this.queue.on('error', () => undefined)
   }
 
-  /** Adds one processing job per id (existing jobs are left as they are). Rejects on Redis failure or timeout. */
-  async enqueue(ids: readonly string[]): Promise<void> {
+  /**
+   * Adds one processing job per id (existing jobs are left as they are), each after its entry of
+   * `delaysMs` when given. Rejects on Redis failure or timeout.
+   */
+  async enqueue(ids: readonly string[], delaysMs?: readonly number[]): Promise<void> {
     if (ids.length === 0) return
-    const jobs = ids.map((id) => ({
+    const jobs = ids.map((id, i) => ({
       name: PROCESS_JOB,
       data: { id } satisfies ProcessJobData,
       opts: {
         jobId: id,
+        delay: delaysMs?.[i] ?? 0,
         // The inbox row counts attempts and decides on dead letters; BullMQ's count is only a
         // backstop and may restart at 0 when the sweeper re-creates a job Redis lost.
         attempts: this.policy.maxAttempts + 1,
@@ -84,6 +88,16 @@ export class Dispatcher {
       },
     }))
     await withTimeout(this.queue.addBulk(jobs), this.timeoutMs, 'enqueue')
+  }
+
+  /**
+   * Queues replayed events, event `i` after `delaysMs[i]`: a leftover idle job of the same id (a
+   * failed event's pending retry) is removed first, so that the replay runs at its own time with a
+   * fresh BullMQ attempt count. A job running right now is kept: it will find the event replayed.
+   */
+  async requeue(ids: readonly string[], delaysMs: readonly number[]): Promise<void> {
+    await withTimeout(Promise.all(ids.map((id) => this.queue.remove(id))), this.timeoutMs, 'remove replaced jobs')
+    await this.enqueue(ids, delaysMs)
   }
 
   /** Resolves when Redis answers a PING within the timeout. */

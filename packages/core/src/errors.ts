@@ -92,6 +92,42 @@ export class ReconcileUnsupportedError extends HooklineError {
   }
 }
 
+/** An admin request named an event the inbox does not hold (HTTP 404). */
+export class EventNotFoundError extends HooklineError {
+  constructor(id: string) {
+    super('hookline.event_not_found', `no event with id ${id}`)
+    this.name = 'EventNotFoundError'
+  }
+}
+
+/** A support action does not apply to the event in its current status (HTTP 409). */
+export class EventStateError extends HooklineError {
+  /** The event's status when the action was refused. */
+  readonly status: string
+
+  constructor(message: string, status: string) {
+    super('hookline.event_state_conflict', message)
+    this.name = 'EventStateError'
+    this.status = status
+  }
+}
+
+/** An admin request's query or body failed validation (HTTP 400). */
+export class InvalidRequestError extends HooklineError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('hookline.request_invalid', message, options)
+    this.name = 'InvalidRequestError'
+  }
+}
+
+/** An admin request without the right bearer token (HTTP 401). */
+export class AdminUnauthorizedError extends HooklineError {
+  constructor(message = 'a valid admin bearer token is required') {
+    super('hookline.admin_unauthorized', message)
+    this.name = 'AdminUnauthorizedError'
+  }
+}
+
 /**
  * Thrown by a handler for a failure that can never succeed: the event is dead-lettered at once.
  * Recognised by `name`, so a handler module that does not import Hookline can throw
@@ -147,11 +183,15 @@ const STATUS_BY_CODE: Record<string, number> = {
   'hookline.payload_too_large': 413,
   'hookline.unsupported_media_type': 415,
   'hookline.store_unavailable': 503,
+  'hookline.event_not_found': 404,
+  'hookline.event_state_conflict': 409,
+  'hookline.request_invalid': 400,
+  'hookline.admin_unauthorized': 401,
   'hookline.reconcile_busy': 409,
   'hookline.reconcile_unsupported': 400,
 }
 
-/** HTTP status for an error raised while receiving a webhook; anything unexpected is a 500. */
+/** HTTP status for an error raised while receiving a webhook or serving the admin API; anything unexpected is a 500. */
 export function httpStatusFor(err: unknown): number {
   return err instanceof HooklineError ? (STATUS_BY_CODE[err.code] ?? 500) : 500
 }

@@ -10,8 +10,10 @@ import { errorCodeOf, ConfigError, StoreUnavailableError, UnknownProviderError }
 import { type DeadLetterHook, EventWorker, type WorkerOptions } from './event-worker.ts'
 import type { HandlerMap } from './handler.ts'
 import { Inbox, type SqlClient } from './inbox.ts'
+import { EventQuery } from './events-query.ts'
 import { HooklineMetrics } from './metrics.ts'
 import { type ReconcileAlertHook, Reconciler, type ReconcileRequest, type ReconcileRun, type ReconcileSettings } from './reconciler.ts'
+import { Replayer, type ReplaySettings } from './replay.ts'
 import { retryPolicy, type RetryPolicy } from './retry-policy.ts'
 import { Sweeper, type SweeperOptions } from './sweeper.ts'
 
@@ -45,6 +47,8 @@ export interface HooklineOptions<Tx = never> {
    * that many instances run it once); `onAlert` is called when a run recovers events or fails.
    */
   reconcile?: Partial<ReconcileSettings> & { cron?: string; onAlert?: ReconcileAlertHook }
+  /** Throttling of support's bulk replays (see {@link ReplaySettings}). */
+  replay?: Partial<ReplaySettings>
   /** Logger; defaults to pino at `info`. Secrets and raw bodies are never logged. */
   logger?: Logger
   /**
@@ -91,6 +95,10 @@ export class Hookline {
   private readonly db: SqlClient & { $disconnect(): Promise<void> }
   /** The reconcile engine. */
   readonly reconciler: Reconciler
+  /** Support's read side: search and inspect events, overview counts. */
+  readonly events: EventQuery
+  /** Support's write side: replay and ignore events (audited). */
+  readonly replayer: Replayer
   private readonly sweeper: Sweeper
   private readonly sweeperOptions: SweeperOptions
   private readonly workerOptions: WorkerOptions
@@ -132,6 +140,14 @@ export class Hookline {
       graceMs: this.sweeperOptions.graceMs,
       settings: { windowMs: 25 * 3_600_000, leaseMs: 120_000, timeoutMs: 30 * 60_000, maxRateLimitWaits: 20, ...options.reconcile },
       onAlert: options.reconcile?.onAlert,
+    })
+    this.events = new EventQuery(this.db)
+    this.replayer = new Replayer({
+      db: this.db,
+      dispatcher: this.dispatcher,
+      logger: this.logger,
+      graceMs: this.sweeperOptions.graceMs,
+      settings: { ratePerSecond: 50, batchSize: 500, ...options.replay },
     })
   }
 

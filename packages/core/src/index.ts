@@ -1,6 +1,7 @@
 /**
  * @module Hookline core: the adapter contract, the durable inbox, the worker with retries and dead
- * letters, the sweeper and metrics. No provider code and no HTTP framework code.
+ * letters, the sweeper, metrics, and support's query, replay and audit. No provider code and no
+ * HTTP framework code.
  *
  * @example
  * import { createHookline, PermanentError } from '@hookline/core'
@@ -16,3 +17,8 @@ export { Inbox, isFinalStatus, type ClaimedEvent, type InsertResult, type SqlCli
 export { HooklineMetrics } from './metrics.ts'
 export { backoffDelayMs, decideAfterFailure, retryPolicy, type FailureDecision, type RetryPolicy } from './retry-policy.ts'
 export { Sweeper, SWEEPER_SCHEDULER_ID, type SweeperOptions } from './sweeper.ts'
+export { auditTrail, recordAudit, type AuditAction, type AuditEntry, type AuditRecord } from './audit.ts'
+export { EVENT_STATUSES, eventFilterSchema, filterCondition, parseInput, parseTimeBound, type EventFilter, type EventStatus } from './event-filter.ts'
+export { eventStats, statsRequestSchema, type EventStats, type StatsBucket } from './event-stats.ts'
+export { EventQuery, eventListSchema, type AttemptRecord, type EventDetail, type EventListRequest, type EventPage, type EventSummary } from './events-query.ts'
+export { ignoreSchema, Replayer, replayManySchema, replayOneSchema, type ActionContext, type ReplayManyRequest, type ReplayManyResult, type ReplayOneResult, type ReplaySettings } from './replay.ts'

@@ -1,10 +1,12 @@
 /**
- * @module Hookline's Express binding: the webhook ingress and the operations endpoints.
+ * @module Hookline's Express binding: the webhook ingress, the operations endpoints and the admin API.
  *
  * @example
- * import { webhookRouter, opsRouter } from '@hookline/express'
+ * import { webhookRouter, opsRouter, adminRouter } from '@hookline/express'
  * app.use(webhookRouter(hookline))
  * app.use(opsRouter(hookline))
+ * app.use(adminRouter(hookline, { token: process.env.HOOKLINE_ADMIN_TOKEN! }))
  */
+export { ACTOR_HEADER, adminRouter, type AdminRouterOptions } from './admin-router.ts'
 export { opsRouter } from './ops-router.ts'
 export { webhookRouter, type WebhookRouterOptions } from './webhook-router.ts'

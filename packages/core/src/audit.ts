@@ -1,0 +1,64 @@
+/**
+ * @module The audit log of support actions (`hookline_audit_log`): who replayed or ignored what,
+ * when, with which filter, how many events, and why.
+ */
+import type { TransactionClient } from './handler.ts'
+
+/** What support did: one event replayed, a bulk replay (the filter and its count), one event ignored. */
+export type AuditAction = 'replay' | 'replay.bulk' | 'ignore'
+
+/** One audit row. */
+export interface AuditEntry {
+  at: Date
+  /** Who acted, as the caller named itself (the admin token is shared, so this is declared, not proven). */
+  actor: string
+  action: AuditAction
+  /** The request's filter and options (`force`, ids…), when there were any. */
+  filter: unknown
+  /** Events affected. */
+  count: number | null
+  note: string | null
+}
+
+/** A row to write. */
+export interface AuditRecord {
+  actor: string
+  action: AuditAction
+  eventId?: string | null
+  filter?: unknown
+  count?: number | null
+  note?: string | null
+}
+
+/**
+ * Writes one audit row with `tx`; callers pass the transaction of the change it records, so that
+ * the change and its record commit together.
+ *
+ * @example
+ * await db.$transaction((tx) => recordAudit(tx, { actor: 'ana', action: 'ignore', eventId, count: 1, note }))
+ */
+export async function recordAudit(tx: TransactionClient, record: AuditRecord): Promise<void> {
+  await tx.$executeRawUnsafe(
+    `INSERT INTO hookline_audit_log (actor, action, event_id, filter, count, note)
+     VALUES ($1, $2, $3::uuid, $4::jsonb, $5, $6)`,
+    record.actor,
+    record.action,
+    record.eventId ?? null,
+    record.filter === undefined ? null : JSON.stringify(record.filter),
+    record.count ?? null,
+    record.note ?? null,
+  )
+}
+
+/**
+ * The audit rows of one event, oldest first.
+ *
+ * @example
+ * const trail = await auditTrail(db, eventId) // [{ action: 'replay', actor: 'ana', … }]
+ */
+export async function auditTrail(db: TransactionClient, eventId: string): Promise<AuditEntry[]> {
+  return db.$queryRawUnsafe<AuditEntry[]>(
+    `SELECT at, actor, action, filter, count, note FROM hookline_audit_log WHERE event_id = $1::uuid ORDER BY at, id`,
+    eventId,
+  )
+}

@@ -1,0 +1,127 @@
+/**
+ * @module The event filter shared by the admin listing, the DLQ and bulk replay: its validation
+ * (zod, from query strings or JSON bodies) and its translation into a parameterised SQL condition.
+ */
+import { z } from 'zod'
+import { InvalidRequestError } from './errors.ts'
+
+/** Every status an inbox event can have, in the order of its life. */
+export const EVENT_STATUSES = ['received', 'processing', 'processed', 'failed', 'dead', 'ignored'] as const
+
+/** Status of an inbox event. */
+export type EventStatus = (typeof EVENT_STATUSES)[number]
+
+/** Which events an admin listing or a bulk replay is about; every field narrows the match. */
+export interface EventFilter {
+  provider?: string | undefined
+  /** The customer's account at the provider (Stripe Connect account, GitHub installation…). */
+  tenant?: string | undefined
+  /** Any of these statuses. */
+  status?: EventStatus[] | undefined
+  /** Exact type, or a prefix when it ends with `*` (`invoice.*`). */
+  type?: string | undefined
+  /** Received at or after. */
+  since?: Date | undefined
+  /** Received before. */
+  until?: Date | undefined
+  /** Free text: part of the provider's event key, or an exact inbox id. */
+  q?: string | undefined
+  /** Exactly these inbox ids. */
+  ids?: string[] | undefined
+}
+
+const RELATIVE_TIME = /^(\d+)\s*(m|h|d|w)$/
+const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const
+
+/**
+ * Reads a time bound: an ISO 8601 date or date-time, or a duration back from `now` (`90m`, `24h`,
+ * `7d`, `2w`) — what a support person types. Undefined when the text is neither.
+ *
+ * @example
+ * parseTimeBound('24h', new Date('2026-11-23T12:00:00Z')) // 2026-11-22T12:00:00.000Z
+ */
+export function parseTimeBound(text: string, now: Date = new Date()): Date | undefined {
+  const relative = RELATIVE_TIME.exec(text.trim())
+  if (relative) return new Date(now.getTime() - Number(relative[1]) * UNIT_MS[relative[2] as keyof typeof UNIT_MS])
+  // Date.parse accepts many non-ISO shapes; requiring a leading YYYY-MM-DD keeps the input unambiguous.
+  if (!/^\d{4}-\d{2}-\d{2}/.test(text.trim())) return undefined
+  const ms = Date.parse(text.trim())
+  return Number.isNaN(ms) ? undefined : new Date(ms)
+}
+
+const timeBound = z.string().transform((text, ctx) => {
+  const date = parseTimeBound(text)
+  if (!date) ctx.addIssue({ code: 'custom', message: 'expected an ISO 8601 date or a duration such as 24h or 7d' })
+  return date ?? new Date(Number.NaN)
+})
+
+/** A list given either as an array (JSON) or as comma-separated text (query string). */
+function listOf<T extends z.ZodType>(item: T) {
+  return z.preprocess(
+    (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter((s) => s.length > 0) : v),
+    z.array(item).min(1),
+  )
+}
+
+const text = z.string().trim().min(1).max(500)
+
+/** zod schema of {@link EventFilter}; unknown keys are refused so that a typo never widens a replay. */
+export const eventFilterSchema = z.strictObject({
+  provider: text.optional(),
+  tenant: text.optional(),
+  status: listOf(z.enum(EVENT_STATUSES)).optional(),
+  type: text.optional(),
+  since: timeBound.optional(),
+  until: timeBound.optional(),
+  q: text.optional(),
+  ids: listOf(z.uuid()).optional(),
+})
+
+/**
+ * Validates `input` with `schema`, or throws {@link InvalidRequestError} naming every bad field.
+ *
+ * @example
+ * const filter = parseInput(eventFilterSchema, req.query)
+ */
+export function parseInput<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
+  const result = schema.safeParse(input ?? {})
+  if (result.success) return result.data
+  const details = result.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message))
+  throw new InvalidRequestError(details.join('; '), { cause: result.error })
+}
+
+/** Escapes `%`, `_` and `\` so that user text matches literally inside a LIKE pattern. */
+function likeLiteral(value: string): string {
+  return value.replace(/[\\%_]/g, (c) => `\\${c}`)
+}
+
+/**
+ * The SQL condition on `hookline_events` selecting `filter`, appending its values to `params`
+ * (placeholders are numbered after the values already there). `TRUE` for an empty filter.
+ *
+ * @example
+ * const params: unknown[] = []
+ * const where = filterCondition({ tenant: 'acct_1', status: ['dead'] }, params)
+ * await db.$queryRawUnsafe(`SELECT id FROM hookline_events WHERE ${where}`, ...params)
+ */
+export function filterCondition(filter: EventFilter, params: unknown[]): string {
+  const conditions: string[] = []
+  const param = (value: unknown): string => `$${params.push(value)}`
+  if (filter.provider !== undefined) conditions.push(`provider = ${param(filter.provider)}`)
+  if (filter.tenant !== undefined) conditions.push(`tenant = ${param(filter.tenant)}`)
+  if (filter.status !== undefined) conditions.push(`status::text = ANY(${param(filter.status)}::text[])`)
+  if (filter.type !== undefined) {
+    conditions.push(
+      filter.type.endsWith('*')
+        ? `type LIKE ${param(`${likeLiteral(filter.type.slice(0, -1))}%`)}`
+        : `type = ${param(filter.type)}`,
+    )
+  }
+  if (filter.since !== undefined) conditions.push(`received_at >= ${param(filter.since)}`)
+  if (filter.until !== undefined) conditions.push(`received_at < ${param(filter.until)}`)
+  if (filter.q !== undefined) {
+    conditions.push(`(event_key ILIKE ${param(`%${likeLiteral(filter.q)}%`)} OR id::text = ${param(filter.q.toLowerCase())})`)
+  }
+  if (filter.ids !== undefined) conditions.push(`id = ANY(${param(filter.ids)}::uuid[])`)
+  return conditions.length > 0 ? conditions.join(' AND ') : 'TRUE'
+}
