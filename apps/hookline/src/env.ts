@@ -18,6 +18,8 @@ const envSchema = z.object({
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOOKLINE_ADMIN_TOKEN: z.string().min(1).optional(),
+  // Where the support commands of the CLI find the admin API (default: this machine's PORT).
+  HOOKLINE_URL: z.string().url().optional(),
   HOOKLINE_HANDLERS: z.string().min(1).optional(),
   HOOKLINE_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(8),
   HOOKLINE_BACKOFF_MS: int(1000),

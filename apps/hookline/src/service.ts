@@ -3,10 +3,11 @@
  * whose secrets are set, and the Express app that serves it.
  */
 import { createHookline, type Hookline, type ProviderAdapter } from '@hookline/core'
-import { opsRouter, webhookRouter } from '@hookline/express'
+import { adminRouter, opsRouter, webhookRouter } from '@hookline/express'
 import { stripeAdapter } from '@hookline/stripe'
 import express, { type Express } from 'express'
 import { pino } from 'pino'
+import { consoleRouter } from './console.ts'
 import type { Env } from './env.ts'
 import { loadHandlers } from './handlers.ts'
 
@@ -49,15 +50,20 @@ export async function buildHookline(env: Env): Promise<Hookline> {
 }
 
 /**
- * The service's Express app: webhooks first (raw bodies), then health, readiness and metrics.
+ * The service's Express app: webhooks first (raw bodies), then health, readiness and metrics, and
+ * — only when an admin token is configured — the admin API and the console under `/admin`.
  *
  * @example
- * createApp(hookline).listen(3000)
+ * createApp(hookline, { adminToken: env.HOOKLINE_ADMIN_TOKEN }).listen(3000)
  */
-export function createApp(hookline: Hookline): Express {
+export function createApp(hookline: Hookline, options: { adminToken?: string | undefined } = {}): Express {
   const app = express()
   app.disable('x-powered-by')
   app.use(webhookRouter(hookline))
   app.use(opsRouter(hookline))
+  if (options.adminToken) {
+    app.use(adminRouter(hookline, { token: options.adminToken }))
+    app.use(consoleRouter())
+  }
   return app
 }
