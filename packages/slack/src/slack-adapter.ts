@@ -173,7 +173,7 @@ export function slackAdapter(options: SlackAdapterOptions): ProviderAdapter<Veri
 function verifiedText(req: RawRequest, secrets: readonly string[], toleranceSeconds: number): string {
   const signature = req.headers['x-slack-signature']
   const timestampHeader = req.headers['x-slack-request-timestamp']
-  // The SDK dereferences both headers and would throw a TypeError (a 500) when one is missing.
+  // Without a signature the SDK throws a TypeError (`undefined.split`), which would be a 500.
   if (!signature) throw new SignatureError('missing X-Slack-Signature header')
   if (!timestampHeader) throw new SignatureError('missing X-Slack-Request-Timestamp header')
   const timestamp = Number(timestampHeader)
