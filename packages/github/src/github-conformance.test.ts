@@ -1,12 +1,6 @@
 /**
  * @module The GitHub adapter against the shared adapter conformance suite, with deliveries signed
- * by `@octokit/webhooks-methods`' own `sign`.
- *
- * The suite builds requests synchronously, but the SDK's `sign` returns a Promise. So every
- * request is signed in `beforeAll`, for each secret the suite handed to `createAdapter` (it does so
- * while registering its tests, before any hook runs). The one secret it makes up later — the
- * "unknown secret" case — is by construction held by no adapter the suite built; that request is
- * answered with one signed by {@link FOREIGN_SECRET}, which no adapter holds either.
+ * on demand by `@octokit/webhooks-methods`' own (async) `sign`.
  */
 import {
   type ConformanceRequest,
@@ -19,41 +13,21 @@ import {
   type GithubDeliveryOptions,
   signedGithubDelivery,
 } from '@hookline/testkit'
-import { beforeAll } from 'vitest'
 import { githubAdapter } from './github-adapter.ts'
 
 const AT = new Date('2026-11-23T12:00:00Z')
 const HOOK = 7_001
-const FOREIGN_SECRET = 'a-secret-no-adapter-of-this-suite-holds'
 
-const secretsGiven = new Set<string>()
-const builders = new Map<string, (secret: string) => Promise<ConformanceRequest>>()
-const signed = new Map<string, ConformanceRequest>()
-
-beforeAll(async () => {
-  for (const [name, build] of builders) {
-    for (const secret of [...secretsGiven, FOREIGN_SECRET]) signed.set(`${name}\n${secret}`, await build(secret))
-  }
-})
-
-/** Registers a delivery to pre-sign and returns the synchronous builder the suite calls. */
-function delivery(name: string, payload: unknown, options: GithubDeliveryOptions): (secret: string) => ConformanceRequest {
-  builders.set(name, (secret) => signedGithubDelivery(payload, { hookId: HOOK, deliveryId: `${name}-guid`, ...options, secret }))
-  return (secret) => {
-    const request = signed.get(`${name}\n${secretsGiven.has(secret) ? secret : FOREIGN_SECRET}`)
-    if (!request) throw new Error(`"${name}" was not signed in beforeAll`)
-    return request
-  }
+/** A builder the suite calls with the secret to sign with. */
+function delivery(name: string, payload: unknown, options: GithubDeliveryOptions): (secret: string) => Promise<ConformanceRequest> {
+  return (secret) => signedGithubDelivery(payload, { hookId: HOOK, deliveryId: `${name}-guid`, ...options, secret })
 }
 
 const repo = 'octo-org/hello-world'
 const redelivered = githubIssueOpened({ number: 8, at: AT })
 
 describeAdapterConformance({
-  createAdapter: (secrets) => {
-    for (const secret of secrets) secretsGiven.add(secret)
-    return githubAdapter({ secrets })
-  },
+  createAdapter: (secrets) => githubAdapter({ secrets }),
   signatureHeaders: ['x-hub-signature-256'],
   fixtures: [
     {

@@ -16,8 +16,11 @@ export interface ConformanceRequest {
 /** One valid delivery of the provider and what the adapter must make of it. */
 export interface ConformanceFixture {
   name: string
-  /** Builds a correctly signed request for this fixture with `secret`, signed at `at`. */
-  request(secret: string, at: Date): ConformanceRequest
+  /**
+   * Builds a correctly signed request for this fixture with `secret`, signed at `at` (may be
+   * async, for SDKs whose signing helper is).
+   */
+  request(secret: string, at: Date): ConformanceRequest | Promise<ConformanceRequest>
   /** What parse must return: a subset of ParsedEvent (kind 'event') or the ImmediateReply. */
   expect: Partial<ParsedEvent> | ImmediateReply
 }
@@ -33,9 +36,9 @@ export interface AdapterConformanceKit<V = unknown> {
   /** Present when the provider signs a timestamp: the tolerance in seconds the adapter was created with. Stale and future timestamps beyond it must be refused. */
   timestampToleranceSeconds?: number
   /** Correctly signed requests whose body is malformed: verify or parse must throw MalformedPayloadError or UnsupportedMediaTypeError (never an untyped error). */
-  malformed: { name: string; request(secret: string, at: Date): ConformanceRequest }[]
+  malformed: { name: string; request(secret: string, at: Date): ConformanceRequest | Promise<ConformanceRequest> }[]
   /** Two signed requests for the same provider event (e.g. a redelivery / a retry with retry headers): parse must yield the same eventKey. */
-  redelivery?: { first(secret: string, at: Date): ConformanceRequest; second(secret: string, at: Date): ConformanceRequest }
+  redelivery?: { first(secret: string, at: Date): ConformanceRequest | Promise<ConformanceRequest>; second(secret: string, at: Date): ConformanceRequest | Promise<ConformanceRequest> }
 }
 
 /** Outcome of verify + parse, with the stage that threw (sync throws included). */
@@ -105,7 +108,7 @@ export function describeAdapterConformance<V>(kit: AdapterConformanceKit<V>): vo
       for (const fixture of kit.fixtures) {
         it(`${fixture.name}: verifies and parses to its expectation`, async () => {
           const at = wallClock()
-          const req = toRaw(fixture.request(primary, at), at)
+          const req = await toRaw(fixture.request(primary, at), at)
           const parsed = expectAccepted(await attempt(adapter, req), fixture.name)
           expect(parsed.kind).toBe(fixture.expect.kind ?? 'event')
           expect(parsed).toMatchObject(fixture.expect)
@@ -115,7 +118,7 @@ export function describeAdapterConformance<V>(kit: AdapterConformanceKit<V>): vo
             if (parsed.occurredAt !== null) expect(Number.isNaN(parsed.occurredAt.getTime()), 'occurredAt is a valid Date').toBe(false)
           }
           // Replays and reconciliation rely on the same bytes always yielding the same identity.
-          expect(expectAccepted(await attempt(adapter, toRaw(fixture.request(primary, at), at)), fixture.name)).toEqual(parsed)
+          expect(expectAccepted(await attempt(adapter, await toRaw(fixture.request(primary, at), at)), fixture.name)).toEqual(parsed)
         })
       }
     })
@@ -124,32 +127,32 @@ export function describeAdapterConformance<V>(kit: AdapterConformanceKit<V>): vo
       for (const fixture of kit.fixtures) {
         it(`${fixture.name}: a body altered by one byte is refused`, async () => {
           const at = wallClock()
-          const req = toRaw(fixture.request(primary, at), at)
+          const req = await toRaw(fixture.request(primary, at), at)
           expectRefused(await attempt(adapter, { ...req, body: alterOneByte(req.body) }), ['SignatureError'])
         })
       }
 
       it('a body with one byte appended is refused (the raw bytes are signed, not their parse)', async () => {
         const at = wallClock()
-        const req = toRaw(firstFixture!.request(primary, at), at)
+        const req = await toRaw(firstFixture!.request(primary, at), at)
         expectRefused(await attempt(adapter, { ...req, body: Buffer.concat([req.body, Buffer.from(' ')]) }), ['SignatureError'])
       })
 
       it('a request signed with an unknown secret is refused', async () => {
         const at = wallClock()
-        expectRefused(await attempt(adapter, toRaw(firstFixture!.request(conformanceSecret(), at), at)), ['SignatureError'])
+        expectRefused(await attempt(adapter, await toRaw(firstFixture!.request(conformanceSecret(), at), at)), ['SignatureError'])
       })
 
       it('accepts the primary and the second secret during a rotation', async () => {
         const at = wallClock()
-        expectAccepted(await attempt(rotating, toRaw(firstFixture!.request(primary, at), at)), 'primary secret')
-        expectAccepted(await attempt(rotating, toRaw(firstFixture!.request(secondary, at), at)), 'second secret')
+        expectAccepted(await attempt(rotating, await toRaw(firstFixture!.request(primary, at), at)), 'primary secret')
+        expectAccepted(await attempt(rotating, await toRaw(firstFixture!.request(secondary, at), at)), 'second secret')
       })
 
       for (const header of kit.signatureHeaders) {
         it(`a missing or empty ${header} header is refused with SignatureError`, async () => {
           const at = wallClock()
-          const req = toRaw(firstFixture!.request(primary, at), at)
+          const req = await toRaw(firstFixture!.request(primary, at), at)
           expect(Object.keys(req.headers), `the fixture sends ${header} (header names are lower-case)`).toContain(header)
           const { [header]: _removed, ...without } = req.headers
           expectRefused(await attempt(adapter, { ...req, headers: without }), ['SignatureError'])
@@ -167,16 +170,16 @@ export function describeAdapterConformance<V>(kit: AdapterConformanceKit<V>): vo
 
         it(`refuses a request signed ${beyond} s in the past`, async () => {
           const now = wallClock()
-          expectRefused(await attempt(adapter, toRaw(firstFixture!.request(primary, shift(now, -beyond)), now)), ['SignatureError'])
+          expectRefused(await attempt(adapter, await toRaw(firstFixture!.request(primary, shift(now, -beyond)), now)), ['SignatureError'])
         })
         it(`refuses a request signed ${beyond} s in the future`, async () => {
           const now = wallClock()
-          expectRefused(await attempt(adapter, toRaw(firstFixture!.request(primary, shift(now, beyond)), now)), ['SignatureError'])
+          expectRefused(await attempt(adapter, await toRaw(firstFixture!.request(primary, shift(now, beyond)), now)), ['SignatureError'])
         })
         it(`accepts requests signed ${inside} s in the past and in the future`, async () => {
           const now = wallClock()
-          expectAccepted(await attempt(adapter, toRaw(firstFixture!.request(primary, shift(now, -inside)), now)), 'inside, past')
-          expectAccepted(await attempt(adapter, toRaw(firstFixture!.request(primary, shift(now, inside)), now)), 'inside, future')
+          expectAccepted(await attempt(adapter, await toRaw(firstFixture!.request(primary, shift(now, -inside)), now)), 'inside, past')
+          expectAccepted(await attempt(adapter, await toRaw(firstFixture!.request(primary, shift(now, inside)), now)), 'inside, future')
         })
       })
     }
@@ -187,8 +190,8 @@ export function describeAdapterConformance<V>(kit: AdapterConformanceKit<V>): vo
         const at = wallClock()
         // The retry is signed and received later, as providers do it.
         const later = shift(at, 30)
-        const first = expectAccepted(await attempt(adapter, toRaw(redelivery.first(primary, at), at)), 'first delivery')
-        const second = expectAccepted(await attempt(adapter, toRaw(redelivery.second(primary, later), later)), 'redelivery')
+        const first = expectAccepted(await attempt(adapter, await toRaw(redelivery.first(primary, at), at)), 'first delivery')
+        const second = expectAccepted(await attempt(adapter, await toRaw(redelivery.second(primary, later), later)), 'redelivery')
         expect(first.kind).toBe('event')
         expect(second.kind).toBe('event')
         expect((second as ParsedEvent).eventKey).toBe((first as ParsedEvent).eventKey)
@@ -199,7 +202,7 @@ export function describeAdapterConformance<V>(kit: AdapterConformanceKit<V>): vo
       for (const malformed of kit.malformed) {
         it(`${malformed.name}: refused with a typed error`, async () => {
           const at = wallClock()
-          expectRefused(await attempt(adapter, toRaw(malformed.request(primary, at), at)), MALFORMED_NAMES)
+          expectRefused(await attempt(adapter, await toRaw(malformed.request(primary, at), at)), MALFORMED_NAMES)
         })
       }
     })
@@ -220,7 +223,8 @@ function shift(at: Date, seconds: number): Date {
   return new Date(at.getTime() + seconds * 1000)
 }
 
-function toRaw(req: ConformanceRequest, receivedAt: Date): RawRequest {
+async function toRaw(pending: ConformanceRequest | Promise<ConformanceRequest>, receivedAt: Date): Promise<RawRequest> {
+  const req = await pending
   return { body: Buffer.from(req.body), headers: { ...req.headers }, receivedAt }
 }
 

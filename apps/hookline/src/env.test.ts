@@ -1,0 +1,32 @@
+/** The service configuration: defaults, lists, durations, and one readable error for bad input. */
+import { describe, expect, it } from 'vitest'
+import { loadEnv } from './env.ts'
+
+describe('loadEnv', () => {
+  it('applies the documented defaults', () => {
+    const env = loadEnv({})
+    expect(env).toMatchObject({
+      DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/hookline',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      PORT: 3000,
+      HOOKLINE_MAX_ATTEMPTS: 8,
+      HOOKLINE_BACKOFF_MS: 1000,
+      HOOKLINE_RECONCILE_CRON: '0 3 * * *',
+      HOOKLINE_RECONCILE_WINDOW: 25 * 3_600_000,
+      STRIPE_WEBHOOK_SECRET: [],
+      GITHUB_MAX_BODY_BYTES: 25 * 1024 * 1024,
+    })
+  })
+
+  it('splits secret lists (rotation) and parses durations', () => {
+    const env = loadEnv({ STRIPE_WEBHOOK_SECRET: 'whsec_new, whsec_old,', HOOKLINE_RECONCILE_WINDOW: '3d' })
+    expect(env.STRIPE_WEBHOOK_SECRET).toEqual(['whsec_new', 'whsec_old'])
+    expect(env.HOOKLINE_RECONCILE_WINDOW).toBe(3 * 86_400_000)
+  })
+
+  it('names every invalid variable in one error', () => {
+    expect(() => loadEnv({ PORT: 'eighty', HOOKLINE_RECONCILE_WINDOW: 'a day', HOOKLINE_STALE: 'maybe' })).toThrow(
+      /PORT[\s\S]*HOOKLINE_STALE[\s\S]*HOOKLINE_RECONCILE_WINDOW|PORT[\s\S]*HOOKLINE_RECONCILE_WINDOW[\s\S]*HOOKLINE_STALE/,
+    )
+  })
+})
