@@ -50,6 +50,9 @@ beforeAll(async () => {
       HOOKLINE_QUEUE_PREFIX: queue.prefix,
       HOOKLINE_HANDLERS: 'test/fixtures/record-handlers.mjs',
       STRIPE_WEBHOOK_SECRET: `whsec_old_one,${STRIPE_TEST_SECRET}`,
+      GITHUB_WEBHOOK_SECRET: 'gh-secret',
+      SLACK_SIGNING_SECRET: 'slack-secret',
+      STANDARD_WEBHOOKS_SECRET: '',
       HOOKLINE_BACKOFF_MS: '10',
     },
   })
@@ -67,9 +70,9 @@ afterAll(async () => {
   await admin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`)
 })
 
-it('creates and migrates its database, and logs the enabled providers', () => {
+it('creates and migrates its database, and logs the providers its secrets enable', () => {
   expect(output).toMatch(/applied migrations: \d+_init/)
-  expect(output).toContain('"providers":["stripe"]')
+  expect(output).toContain('"providers":["stripe","github","slack"]')
 })
 
 it('processes a signed Stripe event with the configured handler', async () => {

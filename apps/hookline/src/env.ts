@@ -13,6 +13,14 @@ const secretList = z
 
 const int = (fallback: number) => z.coerce.number().int().nonnegative().default(fallback)
 
+const DURATION_UNITS_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
+
+/** A duration such as `25h`, `90m`, `3d` or `45s`, in milliseconds. */
+const duration = z
+  .string()
+  .regex(/^\d+(s|m|h|d)$/, 'a duration like 25h, 90m, 3d or 45s')
+  .transform((v) => Number.parseInt(v, 10) * DURATION_UNITS_MS[v.slice(-1)]!)
+
 const envSchema = z.object({
   DATABASE_URL: z.string().url().default('postgresql://postgres@127.0.0.1:5432/hookline'),
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
@@ -31,9 +39,21 @@ const envSchema = z.object({
   HOOKLINE_SWEEP_GRACE_MS: int(60_000),
   HOOKLINE_STALE: z.enum(['skip', 'deliver']).default('skip'),
   HOOKLINE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  HOOKLINE_RECONCILE_CRON: z.string().min(1).default('0 3 * * *'),
+  HOOKLINE_RECONCILE_WINDOW: duration.default(25 * 3_600_000),
   STRIPE_WEBHOOK_SECRET: secretList,
   STRIPE_TOLERANCE_SECONDS: int(300),
   STRIPE_MAX_BODY_BYTES: z.coerce.number().int().min(1).default(1024 * 1024),
+  STRIPE_API_KEY: z.string().min(1).optional(),
+  STRIPE_API_BASE: z.string().url().optional(),
+  STRIPE_RECONCILE_ACCOUNTS: secretList,
+  GITHUB_WEBHOOK_SECRET: secretList,
+  GITHUB_MAX_BODY_BYTES: z.coerce.number().int().min(1).default(25 * 1024 * 1024),
+  SLACK_SIGNING_SECRET: secretList,
+  SLACK_TOLERANCE_SECONDS: int(300),
+  SLACK_MAX_BODY_BYTES: z.coerce.number().int().min(1).default(1024 * 1024),
+  STANDARD_WEBHOOKS_SECRET: secretList,
+  STANDARD_WEBHOOKS_NAME: z.string().regex(/^[a-z0-9-]+$/).default('standard'),
 })
 
 /** The validated service configuration. */

@@ -4,6 +4,9 @@
  */
 import { createHookline, type Hookline, type ProviderAdapter } from '@hookline/core'
 import { adminRouter, opsRouter, webhookRouter } from '@hookline/express'
+import { githubAdapter } from '@hookline/github'
+import { slackAdapter } from '@hookline/slack'
+import { standardWebhooksAdapter } from '@hookline/standard-webhooks'
 import { stripeAdapter } from '@hookline/stripe'
 import express, { type Express } from 'express'
 import { pino } from 'pino'
@@ -15,7 +18,22 @@ import { loadHandlers } from './handlers.ts'
 export function enabledAdapters(env: Env): ProviderAdapter<any>[] {
   const adapters: ProviderAdapter<any>[] = []
   if (env.STRIPE_WEBHOOK_SECRET.length > 0) {
-    adapters.push(stripeAdapter({ secrets: env.STRIPE_WEBHOOK_SECRET, toleranceSeconds: env.STRIPE_TOLERANCE_SECONDS, maxBodyBytes: env.STRIPE_MAX_BODY_BYTES }))
+    adapters.push(stripeAdapter({
+      secrets: env.STRIPE_WEBHOOK_SECRET,
+      toleranceSeconds: env.STRIPE_TOLERANCE_SECONDS,
+      maxBodyBytes: env.STRIPE_MAX_BODY_BYTES,
+      accounts: env.STRIPE_RECONCILE_ACCOUNTS,
+      ...(env.STRIPE_API_KEY ? { api: { apiKey: env.STRIPE_API_KEY, ...(env.STRIPE_API_BASE ? { baseUrl: env.STRIPE_API_BASE } : {}) } } : {}),
+    }))
+  }
+  if (env.GITHUB_WEBHOOK_SECRET.length > 0) {
+    adapters.push(githubAdapter({ secrets: env.GITHUB_WEBHOOK_SECRET, maxBodyBytes: env.GITHUB_MAX_BODY_BYTES }))
+  }
+  if (env.SLACK_SIGNING_SECRET.length > 0) {
+    adapters.push(slackAdapter({ secrets: env.SLACK_SIGNING_SECRET, toleranceSeconds: env.SLACK_TOLERANCE_SECONDS, maxBodyBytes: env.SLACK_MAX_BODY_BYTES }))
+  }
+  if (env.STANDARD_WEBHOOKS_SECRET.length > 0) {
+    adapters.push(standardWebhooksAdapter({ name: env.STANDARD_WEBHOOKS_NAME, secrets: env.STANDARD_WEBHOOKS_SECRET }))
   }
   return adapters
 }
@@ -42,6 +60,15 @@ export async function buildHookline(env: Env): Promise<Hookline> {
       stale: env.HOOKLINE_STALE,
     },
     sweeper: { intervalMs: env.HOOKLINE_SWEEP_INTERVAL_MS, graceMs: env.HOOKLINE_SWEEP_GRACE_MS },
+    reconcile: {
+      cron: env.HOOKLINE_RECONCILE_CRON,
+      windowMs: env.HOOKLINE_RECONCILE_WINDOW,
+      onAlert: (run) => {
+        const fields = { reconcileRun: run.id, provider: run.provider, tenant: run.tenant, status: run.status, recovered: run.recovered, err: run.lastError }
+        if (run.status === 'failed') logger.error(fields, 'reconciliation failed')
+        else logger.warn(fields, `reconciliation recovered ${run.recovered} events the webhooks missed`)
+      },
+    },
     onDeadLetter: (event, error) => {
       logger.error({ eventId: event.id, provider: event.provider, type: event.type, tenant: event.tenant, err: error.message }, 'dead letter')
     },
