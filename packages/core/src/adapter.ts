@@ -33,6 +33,11 @@ export interface ParsedEvent {
   recordOnly?: boolean
   /** Request headers to keep with an event found by reconciliation (a webhook keeps its own). */
   headers?: Record<string, string>
+  /**
+   * The answer the provider needs once the event is durable, when it is not the default
+   * `200 {"id","duplicate"}` (e.g. Slack shows a slash command's response body to the user).
+   */
+  reply?: { status: number; body?: unknown }
 }
 
 /** A protocol answer sent at once instead of storing an event (e.g. Slack's `url_verification`). */

@@ -4,7 +4,7 @@
  */
 import { createPrismaClient } from '@hookline/db'
 import { pino, type Logger } from 'pino'
-import type { ImmediateReply, ProviderAdapter, RawRequest } from './adapter.ts'
+import type { ImmediateReply, ParsedEvent, ProviderAdapter, RawRequest } from './adapter.ts'
 import { Dispatcher, RECONCILE_JOB, SWEEP_JOB } from './dispatcher.ts'
 import { errorCodeOf, ConfigError, StoreUnavailableError, UnknownProviderError } from './errors.ts'
 import { type DeadLetterHook, EventWorker, type WorkerOptions } from './event-worker.ts'
@@ -59,7 +59,9 @@ export interface HooklineOptions<Tx = never> {
 }
 
 /** Result of receiving one request. */
-export type ReceiveResult = { kind: 'accepted'; id: string; duplicate: boolean } | ImmediateReply
+export type ReceiveResult =
+  | { kind: 'accepted'; id: string; duplicate: boolean; reply?: ParsedEvent['reply'] }
+  | ImmediateReply
 
 /** Id of the BullMQ job scheduler that triggers the nightly reconciliation. */
 export const RECONCILE_SCHEDULER_ID = 'hookline-reconcile'
@@ -173,7 +175,7 @@ export class Hookline {
       this.metrics.received.inc({ provider })
       if (!stored.inserted) this.metrics.duplicates.inc({ provider })
       else if (stored.status === 'received') await this.enqueueStored(provider, stored.id)
-      return { kind: 'accepted', id: stored.id, duplicate: !stored.inserted }
+      return { kind: 'accepted', id: stored.id, duplicate: !stored.inserted, ...(parsed.reply ? { reply: parsed.reply } : {}) }
     } catch (err) {
       throw this.recordRejection(provider, err)
     }

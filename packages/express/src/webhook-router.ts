@@ -61,13 +61,9 @@ export function webhookRouter(hookline: Hookline, options: WebhookRouterOptions 
       receivedAt: res.locals.receivedAt as Date,
     }
     const result = await hookline.receive(provider, raw)
-    if (result.kind === 'accepted') {
-      res.status(200).json({ id: result.id, duplicate: result.duplicate })
-    } else if (result.body === undefined) {
-      res.status(result.status).end()
-    } else {
-      res.status(result.status).json(result.body)
-    }
+    const reply = result.kind === 'accepted' ? (result.reply ?? { status: 200, body: { id: result.id, duplicate: result.duplicate } }) : result
+    if (reply.body === undefined) res.status(reply.status).end()
+    else res.status(reply.status).json(reply.body)
   }
 
   // Every error reaching here was counted and logged, by core or by readBody.

@@ -284,6 +284,8 @@ describe('slash commands', () => {
       entityKey: null,
       occurredAt: null,
       payload: fields,
+      // Slack posts a command's response body to the user: the acknowledgement is empty.
+      reply: { status: 200 },
     })
   })
 

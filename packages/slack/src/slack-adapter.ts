@@ -13,10 +13,9 @@ import {
   SignatureError,
   UnsupportedMediaTypeError,
 } from '@hookline/core'
-// The package entry (`@slack/bolt`) loads all of Bolt, including Socket Mode's `undici`, whose
-// installed v8 throws at import on Node 20 (it needs ≥ 22.19). This file is the module the entry
-// re-exports `verifySlackRequest` from, and it needs only node:crypto and tsscmp.
-import { verifySlackRequest } from '@slack/bolt/dist/receivers/verify-request.js'
+// The official entry. It loads all of Bolt, Socket Mode's undici included: pnpm-workspace.yaml
+// pins undici to 7.x, because the 8.x it would resolve needs Node 22 and throws at import on 20.
+import { verifySlackRequest } from '@slack/bolt'
 import { z } from 'zod'
 
 /** Options of {@link slackAdapter}. */
@@ -260,6 +259,9 @@ function eventEntity(event: Record<string, unknown>): string | null {
   return channel && ts ? `${channel}:${ts}` : null
 }
 
+/** The empty acknowledgement Slack expects for interactions and slash commands. */
+const EMPTY_ACK = { status: 200 } as const
+
 function parseInteraction(payload: unknown): ParsedEvent {
   const p = validate(interactionSchema, payload, 'interactivity payload')
   if (p.type === 'block_suggestion' || p.type === 'dialog_suggestion') {
@@ -289,6 +291,9 @@ function parseInteraction(payload: unknown): ParsedEvent {
     // newer event of its view or message was applied first, so it gives the ordering gate no time.
     occurredAt: null,
     payload,
+    // Slack reads a response body as the answer to the user (a modal rejects an unknown one):
+    // acknowledge with an empty 200; the handler answers through response_url / the Web API.
+    reply: EMPTY_ACK,
   }
 }
 
@@ -302,6 +307,8 @@ function parseCommand(fields: Record<string, string>): ParsedEvent {
     entityKey: null,
     occurredAt: null,
     payload: fields,
+    // A slash command's response body is posted to the user: acknowledge with an empty 200.
+    reply: EMPTY_ACK,
   }
 }
 
