@@ -107,12 +107,14 @@ describe('a signed Events API event', () => {
     const envelope = slackMessageEvent({ channel: 'C0E2E00001', ts: '1795000000.000100', eventTime: 1_795_000_000 })
     const body = JSON.stringify(envelope)
     const id = await deliverWithRetries(body, 2)
-    expect(await slackRows(envelope.event_id as string)).toBe(1)
+    // A posted message is keyed on channel + ts, so that reconciliation finds it too.
+    const key = 'message:C0E2E00001:1795000000.000100'
+    expect(await slackRows(key)).toBe(1)
     expect(await effectsOf(id)).toBe(1)
     const stored = await h.prisma.event.findUniqueOrThrow({ where: { id } })
     expect(stored).toMatchObject({
       provider: 'slack',
-      eventKey: envelope.event_id,
+      eventKey: key,
       type: 'message',
       tenant: SLACK_TEST_TEAM_ID,
       entityKey: 'C0E2E00001:1795000000.000100',
@@ -130,24 +132,30 @@ describe('a signed Events API event', () => {
   })
 })
 
+/** The inbox key a posted message would get: its channel and ts. */
+function messageKey(envelope: Record<string, unknown>): string {
+  const event = envelope.event as { channel: string; ts: string }
+  return `message:${event.channel}:${event.ts}`
+}
+
 describe('a forged or replayed Slack request → 401, nothing stored', () => {
   const cases: [string, () => { body: string; headers: Record<string, string>; key: string }][] = [
     ['wrong secret', () => {
       const e = slackMessageEvent()
-      return { ...signedSlackRequest(JSON.stringify(e), { secret: 'f0rg3df0rg3df0rg3df0rg3df0rg3d00' }), key: e.event_id as string }
+      return { ...signedSlackRequest(JSON.stringify(e), { secret: 'f0rg3df0rg3df0rg3df0rg3df0rg3d00' }), key: messageKey(e) }
     }],
     ['body altered after signing', () => {
       const e = slackMessageEvent({ text: 'transfer 100' })
       const s = signedSlackRequest(JSON.stringify(e))
-      return { body: s.body.replace('transfer 100', 'transfer 900'), headers: s.headers, key: e.event_id as string }
+      return { body: s.body.replace('transfer 100', 'transfer 900'), headers: s.headers, key: messageKey(e) }
     }],
     ['timestamp ten minutes old (replay)', () => {
       const e = slackMessageEvent()
-      return { ...signedSlackRequest(JSON.stringify(e), { timestamp: Math.floor(Date.now() / 1000) - 600 }), key: e.event_id as string }
+      return { ...signedSlackRequest(JSON.stringify(e), { timestamp: Math.floor(Date.now() / 1000) - 600 }), key: messageKey(e) }
     }],
     ['no signature headers', () => {
       const e = slackMessageEvent()
-      return { body: JSON.stringify(e), headers: { 'content-type': 'application/json' }, key: e.event_id as string }
+      return { body: JSON.stringify(e), headers: { 'content-type': 'application/json' }, key: messageKey(e) }
     }],
   ]
   for (const [name, make] of cases) {

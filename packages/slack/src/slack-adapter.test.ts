@@ -150,7 +150,7 @@ describe('protocol requests', () => {
 
 describe('Events API identity', () => {
   it('keys on event_id, so Slack retries (X-Slack-Retry-Num, new timestamp) dedupe', async () => {
-    const body = JSON.stringify(slackMessageEvent({ eventId: 'Ev0RETRY001' }))
+    const body = JSON.stringify(slackAppMentionEvent({ eventId: 'Ev0RETRY001' }))
     const keys = await Promise.all([
       event(signed(body)),
       event(signed(body, { retryNum: 1, timestamp: nowSeconds - 60 })),
@@ -159,11 +159,37 @@ describe('Events API identity', () => {
     expect(keys.map((k) => k.eventKey)).toEqual(['Ev0RETRY001', 'Ev0RETRY001', 'Ev0RETRY001'])
   })
 
+  it('keys a posted message on channel:ts (what conversations.history shows), whatever its event_id', async () => {
+    const first = slackMessageEvent({ channel: 'C123', ts: '1700000000.123456', eventId: 'Ev0POST0001' })
+    const retried = await event(signed(JSON.stringify(first), { retryNum: 1, timestamp: nowSeconds - 60 }))
+    // A bot's post (subtype) and a thread reply are posts too; each keeps its own ts.
+    const bot = slackEventCallback({ type: 'message', subtype: 'bot_message', bot_id: 'B1', text: 'deployed', channel: 'C123', ts: '1700000001.000100', event_ts: '1700000001.000100' })
+    const reply = slackEventCallback({ type: 'message', text: 'thanks', user: 'U1', channel: 'C123', ts: '1700000002.000100', thread_ts: '1700000000.123456', event_ts: '1700000002.000100' })
+    const keys = [await event(signed(JSON.stringify(first))), retried, await event(signed(JSON.stringify(bot))), await event(signed(JSON.stringify(reply)))]
+    expect(keys.map((k) => [k.eventKey, k.type])).toEqual([
+      ['message:C123:1700000000.123456', 'message'],
+      ['message:C123:1700000000.123456', 'message'],
+      ['message:C123:1700000001.000100', 'message.bot_message'],
+      ['message:C123:1700000002.000100', 'message'],
+    ])
+  })
+
+  it('keeps event_id for edits, deletions and reply notifications, which are changes, not posts', async () => {
+    const original = '1700000000.000100'
+    const changes = [
+      slackEventCallback({ type: 'message', subtype: 'message_changed', hidden: true, channel: 'C123', message: { type: 'message', text: 'x', ts: original }, ts: '1700000050.000200', event_ts: '1700000050.000200' }, { eventId: 'Ev0CHANGE01' }),
+      slackEventCallback({ type: 'message', subtype: 'message_deleted', hidden: true, channel: 'C123', deleted_ts: original, ts: '1700000090.000300', event_ts: '1700000090.000300' }, { eventId: 'Ev0DELETE01' }),
+      slackEventCallback({ type: 'message', subtype: 'message_replied', channel: 'C123', message: { type: 'message', text: 'x', ts: original }, ts: '1700000095.000400', event_ts: '1700000095.000400' }, { eventId: 'Ev0REPLIED1' }),
+    ]
+    const keys = await Promise.all(changes.map((c) => event(signed(JSON.stringify(c)))))
+    expect(keys.map((k) => k.eventKey)).toEqual(['Ev0CHANGE01', 'Ev0DELETE01', 'Ev0REPLIED1'])
+  })
+
   it('gives a message its channel:ts entity, its team and its event_ts to the millisecond', async () => {
     const envelope = slackMessageEvent({ channel: 'C123', ts: '1700000000.123456', teamId: 'T42' })
     await expect(event(signed(JSON.stringify(envelope)))).resolves.toEqual({
       kind: 'event',
-      eventKey: envelope.event_id,
+      eventKey: 'message:C123:1700000000.123456',
       type: 'message',
       tenant: 'T42',
       entityKey: 'C123:1700000000.123456',
@@ -292,5 +318,15 @@ describe('slash commands', () => {
   it('takes the enterprise as tenant for an org-wide install', async () => {
     const fields = { ...slackSlashCommand({ teamId: 'T77' }), enterprise_id: 'E9', is_enterprise_install: 'true' }
     await expect(event(signed(slackCommandBody(fields)))).resolves.toMatchObject({ tenant: 'E9' })
+  })
+})
+
+describe('reconciliation', () => {
+  it('reconciles only with the Web API and at least one channel, under the token\'s own tenant', () => {
+    expect(adapter.reconcile).toBeUndefined()
+    const reconciling = slackAdapter({ secrets: [SECRET], api: { token: 'xoxb-test', channels: ['C1', 'C2'] } })
+    expect(typeof reconciling.reconcile).toBe('function')
+    expect(reconciling.reconcileTenants).toEqual([null])
+    expect(() => slackAdapter({ secrets: [SECRET], api: { token: 'xoxb-test', channels: [] } })).toThrow(/at least one channel/)
   })
 })

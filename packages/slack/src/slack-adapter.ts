@@ -17,6 +17,8 @@ import {
 // pins undici to 7.x, because the 8.x it would resolve needs Node 22 and throws at import on 20.
 import { verifySlackRequest } from '@slack/bolt'
 import { z } from 'zod'
+import { isPostedMessage, postedMessageKey, slackTime, tenantOf } from './slack-message.ts'
+import { type SlackApiOptions, slackMessagePages } from './slack-reconcile.ts'
 
 /** Options of {@link slackAdapter}. */
 export interface SlackAdapterOptions {
@@ -34,6 +36,11 @@ export interface SlackAdapterOptions {
    * @defaultValue 1 MiB
    */
   maxBodyBytes?: number
+  /**
+   * The Web API for reconciliation (`conversations.history` of the given channels); without it
+   * the adapter does not reconcile.
+   */
+  api?: SlackApiOptions
 }
 
 /**
@@ -106,7 +113,10 @@ const commandSchema = z.object({
  * one request URL.
  *
  * Identity rules:
- * - Events API: key `event_id`; type `event.type`, plus `.subtype` when present (e.g.
+ * - Events API: key `event_id`, except for a posted message (a `message` event without a subtype,
+ *   or with one that posts, such as `bot_message`; not an edit, deletion or reply notification),
+ *   keyed `message:<channel>:<ts>`: reconciliation finds lost messages in `conversations.history`,
+ *   where no `event_id` exists, so both paths must key a message on what both see; type `event.type`, plus `.subtype` when present (e.g.
  *   `message.message_changed`); entity `channel:ts` of the message for `message` and
  *   `app_mention` (edits and deletions use the original message's ts), `channel:ts:reaction:user:name`
  *   for reactions, else none; time `event.event_ts`, else `event_time`.
@@ -117,8 +127,15 @@ const commandSchema = z.object({
  * - Tenant: the installation, as Bolt looks it up — the enterprise for an org-wide install, else
  *   the workspace (falling back to the enterprise, then `api_app_id`).
  *
+ * With `api`, the adapter also reconciles: each posted message of the configured channels that no
+ * inbox event covers is ingested as a `message` event synthesized from `conversations.history`
+ * (see {@link SlackApiOptions}).
+ *
  * @example
- * const slack = slackAdapter({ secrets: process.env.SLACK_SIGNING_SECRET!.split(',') })
+ * const slack = slackAdapter({
+ *   secrets: process.env.SLACK_SIGNING_SECRET!.split(','),
+ *   api: { token: process.env.SLACK_BOT_TOKEN!, channels: ['C0123456789'] },
+ * })
  * createHookline({ databaseUrl, redisUrl, adapters: [slack] })   // POST /webhooks/slack
  */
 export function slackAdapter(options: SlackAdapterOptions): ProviderAdapter<VerifiedSlackRequest> {
@@ -128,7 +145,7 @@ export function slackAdapter(options: SlackAdapterOptions): ProviderAdapter<Veri
   if (!(tolerance > 0 && tolerance <= SDK_STALENESS_SECONDS)) {
     throw new TypeError(`slackAdapter toleranceSeconds must be in (0, ${SDK_STALENESS_SECONDS}]: the SDK refuses older requests itself`)
   }
-  return {
+  const adapter: ProviderAdapter<VerifiedSlackRequest> = {
     name: 'slack',
     maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
     async verify(req: RawRequest): Promise<VerifiedSlackRequest> {
@@ -162,6 +179,16 @@ export function slackAdapter(options: SlackAdapterOptions): ProviderAdapter<Veri
           return parseCommand(verified.fields)
       }
     },
+  }
+  const api = options.api
+  if (!api) return adapter
+  if (api.channels.length === 0) throw new TypeError('slackAdapter api.channels needs at least one channel id to reconcile')
+  const pages = slackMessagePages(api)
+  return {
+    ...adapter,
+    // One bot token is one installation: a run covers all its channels, under the token's tenant.
+    reconcileTenants: [null],
+    reconcile: pages,
   }
 }
 
@@ -224,7 +251,7 @@ function parseEventsApi(body: unknown): ParsedEvent | ImmediateReply {
       const auth = envelope.authorizations?.[0]
       return {
         kind: 'event',
-        eventKey: envelope.event_id,
+        eventKey: eventKeyOf(event, envelope.event_id),
         // Subtypes have other shapes (an edit has no top-level `text`): a `message` handler must
         // not receive them unasked.
         type: event.subtype ? `${event.type}.${event.subtype}` : event.type,
@@ -240,6 +267,12 @@ function parseEventsApi(body: unknown): ParsedEvent | ImmediateReply {
       }
     }
   }
+}
+
+/** A posted message's shared key (see {@link postedMessageKey}); Slack's `event_id` for anything else. */
+function eventKeyOf(event: Record<string, unknown>, eventId: string): string {
+  const [channel, ts] = [text(event.channel), text(event.ts)]
+  return isPostedMessage(event) && channel && ts ? postedMessageKey(channel, ts) : eventId
 }
 
 /** The entity an Events API event changes; null for events that are not about one message. */
@@ -312,15 +345,6 @@ function parseCommand(fields: Record<string, string>): ParsedEvent {
   }
 }
 
-/**
- * The installation a request belongs to, as Bolt looks it up: an org-wide install by its
- * enterprise, any other by the first workspace (or fallback) id present.
- */
-function tenantOf(orgWide: boolean, enterpriseId: string | null | undefined, ...candidates: (string | null | undefined)[]): string | null {
-  if (orgWide && enterpriseId) return enterpriseId
-  return candidates.find((c) => typeof c === 'string' && c.length > 0) ?? null
-}
-
 /** `application/x-www-form-urlencoded; charset=utf-8` → `application/x-www-form-urlencoded`. */
 function mediaTypeOf(contentType: string | undefined): string {
   return (contentType ?? '').split(';')[0]!.trim().toLowerCase()
@@ -353,13 +377,6 @@ function validate<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   if (result.success) return result.data
   const issue = result.error.issues[0]
   throw new MalformedPayloadError(`not a Slack ${what}: ${issue?.path.join('.') || 'body'} ${issue?.message ?? ''}`.trim())
-}
-
-/** Slack's `"1700000000.000100"` timestamps, to the millisecond; null when absent or not one. */
-function slackTime(ts: string | undefined): Date | null {
-  const match = ts === undefined ? null : /^(\d+)(?:\.(\d+))?$/.exec(ts)
-  if (!match) return null
-  return new Date(Number(match[1]) * 1000 + Number((match[2] ?? '').padEnd(3, '0').slice(0, 3)))
 }
 
 function asRecord(value: unknown): Record<string, unknown> | undefined {

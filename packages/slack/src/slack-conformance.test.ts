@@ -45,7 +45,8 @@ describeAdapterConformance({
       request: (secret, at) => request(JSON.stringify(message), secret, at),
       expect: {
         kind: 'event',
-        eventKey: 'Ev0CONFMSG1',
+        // A posted message is keyed on channel + ts, which reconciliation can see too.
+        eventKey: `message:C0CONF0001:${EVENT_TIME}.000100`,
         type: 'message',
         tenant: SLACK_TEST_TEAM_ID,
         entityKey: `C0CONF0001:${EVENT_TIME}.000100`,
