@@ -1,13 +1,18 @@
 #!/usr/bin/env -S node --import tsx
 /**
  * @module The `hookline` command line: `migrate`, `serve`, `work`, and `start` (all of them in one
- * process, what `pnpm start` runs).
+ * process, what `pnpm start` runs); and the support commands `events`, `replay` and `dlq`, which
+ * talk to the admin API of the running service.
  */
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { ensureDatabase, migrate } from '@hookline/db'
 import type { Hookline } from '@hookline/core'
 import { Command } from 'commander'
+import { registerDlqCommands } from './commands/dlq.ts'
+import { EXIT, exitCodeOf } from './commands/errors.ts'
+import { registerEventsCommands } from './commands/events.ts'
+import { registerReplayCommand } from './commands/replay.ts'
 import { type Env, loadEnv } from './env.ts'
 import { buildHookline, createApp } from './service.ts'
 
@@ -17,9 +22,9 @@ async function runMigrations(env: Env): Promise<void> {
   console.error(applied.length ? `applied migrations: ${applied.join(', ')}` : 'database is up to date')
 }
 
-function listen(hookline: Hookline, port: number): Promise<Server> {
+function listen(hookline: Hookline, port: number, adminToken: string | undefined): Promise<Server> {
   return new Promise((resolve) => {
-    const server = createApp(hookline).listen(port, () => {
+    const server = createApp(hookline, { adminToken }).listen(port, () => {
       const { port: actual } = server.address() as AddressInfo
       hookline.logger.info({ port: actual, providers: [...hookline.adapters.keys()] }, `listening on :${actual}`)
       resolve(server)
@@ -46,7 +51,7 @@ async function run(mode: { serve: boolean; work: boolean; migrate: boolean }): P
   if (hookline.adapters.size === 0 && mode.serve) {
     hookline.logger.warn('no provider is enabled: set STRIPE_WEBHOOK_SECRET (see README)')
   }
-  const server = mode.serve ? await listen(hookline, env.PORT) : undefined
+  const server = mode.serve ? await listen(hookline, env.PORT, env.HOOKLINE_ADMIN_TOKEN) : undefined
   if (mode.work) {
     await hookline.startWorker()
     hookline.logger.info({ concurrency: env.HOOKLINE_CONCURRENCY }, 'worker started')
@@ -57,6 +62,8 @@ async function run(mode: { serve: boolean; work: boolean; migrate: boolean }): P
 const program = new Command('hookline')
   .description('Durable webhook inbox: receive, verify, store and process provider webhooks exactly once.')
   .showHelpAfterError()
+  // Usage errors exit with 2 (help and --version with 0); inherited by every subcommand.
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.usage))
 
 program
   .command('migrate')
@@ -78,7 +85,11 @@ program
   .description('apply migrations, then serve and work in one process')
   .action(async () => run({ serve: true, work: true, migrate: true }))
 
+registerEventsCommands(program)
+registerReplayCommand(program)
+registerDlqCommands(program)
+
 program.parseAsync().catch((err: unknown) => {
   console.error(err instanceof Error ? err.message : String(err))
-  process.exit(1)
+  process.exit(exitCodeOf(err))
 })

@@ -1,0 +1,165 @@
+/**
+ * @module `hookline events list|show`: find a customer's events and see why one failed.
+ */
+import type { Command } from 'commander'
+import { loadEnv } from '../env.ts'
+import { adminClient } from './admin-client.ts'
+import { apiFilter, type FilterOptions, withFilterOptions } from './filter-options.ts'
+import { type Column, fields, json, table } from './output.ts'
+
+/** An event as the admin API lists it. */
+export interface EventRow {
+  id: string
+  provider: string
+  eventKey: string
+  type: string
+  tenant: string | null
+  entityKey: string | null
+  status: string
+  attempts: number
+  deliveries: number
+  source: string
+  receivedAt: string
+  processedAt: string | null
+  generation: number
+  lastError: string | null
+}
+
+/** An event's detail as the admin API returns it. */
+interface EventDetail extends EventRow {
+  occurredAt: string | null
+  lastDeliveredAt: string
+  stale: boolean
+  note: string | null
+  payload: unknown
+  headers: Record<string, string>
+  attemptLog: { n: number; generation: number; startedAt: string; finishedAt: string | null; durationMs: number | null; outcome: string | null; error: string | null }[]
+  audit: { at: string; actor: string; action: string; count: number | null; note: string | null }[]
+}
+
+/** A page of events. */
+export interface EventPage {
+  events: EventRow[]
+  nextCursor: string | null
+}
+
+/** The columns of an event listing. */
+export const EVENT_COLUMNS: Column<EventRow>[] = [
+  { title: 'ID', value: (e) => e.id },
+  { title: 'RECEIVED', value: (e) => e.receivedAt },
+  { title: 'PROVIDER', value: (e) => e.provider },
+  { title: 'TENANT', value: (e) => e.tenant, max: 28 },
+  { title: 'TYPE', value: (e) => e.type, max: 36 },
+  { title: 'STATUS', value: (e) => e.status },
+  { title: 'ATT', value: (e) => e.attempts },
+  { title: 'DLV', value: (e) => e.deliveries },
+  { title: 'ERROR', value: (e) => e.lastError, max: 60 },
+]
+
+/**
+ * Prints a page of events: JSON as the API returned it, or a table and, on stderr, how to get
+ * the next page.
+ */
+export function printPage(page: EventPage, asJson: boolean, extra: string[] = []): void {
+  if (asJson) {
+    console.log(json(page))
+    return
+  }
+  console.log(page.events.length > 0 ? table(page.events, EVENT_COLUMNS) : 'no events match')
+  for (const line of extra) console.error(line)
+  if (page.nextCursor) console.error(`more: repeat with --cursor ${page.nextCursor}`)
+}
+
+/** Options shared by listings. */
+export interface ListOptions extends FilterOptions {
+  limit?: string
+  cursor?: string
+  json?: boolean
+}
+
+/**
+ * Adds `events list` and `events show` to `program`.
+ *
+ * @example
+ * registerEventsCommands(program) // hookline events list --tenant acct_1 --since 2d
+ */
+export function registerEventsCommands(program: Command): void {
+  const events = program.command('events').description("find events and see what happened to them (via the service's admin API)")
+
+  withFilterOptions(events.command('list').description('list events, newest first'))
+    .option('--limit <n>', 'events per page (1-500)', '50')
+    .option('--cursor <cursor>', 'continue after a previous page')
+    .option('--json', 'print JSON ({ events, nextCursor }) instead of a table')
+    .addHelpText('after', '\nExamples:\n  pnpm hookline events list --tenant acct_1 --since 2d\n  pnpm hookline events list --status dead,failed --type "invoice.*" --json')
+    .action(async (options: ListOptions) => {
+      const client = adminClient(loadEnv())
+      const page = await client.get<EventPage>('/events', { ...apiFilter(options), limit: options.limit, cursor: options.cursor })
+      printPage(page, options.json === true)
+    })
+
+  events
+    .command('show')
+    .description('show one event: payload, kept headers, every attempt with its error, replays and ignores')
+    .argument('<id>', 'inbox id of the event')
+    .option('--json', 'print the API answer as JSON')
+    .action(async (id: string, options: { json?: boolean }) => {
+      const client = adminClient(loadEnv())
+      const event = await client.get<EventDetail>(`/events/${encodeURIComponent(id)}`)
+      if (options.json) {
+        console.log(json(event))
+        return
+      }
+      printDetail(event)
+    })
+}
+
+function printDetail(event: EventDetail): void {
+  console.log(
+    fields([
+      ['id', event.id],
+      ['provider', event.provider],
+      ['event key', event.eventKey],
+      ['type', event.type],
+      ['tenant', event.tenant],
+      ['entity', event.entityKey],
+      ['status', event.status],
+      ['generation', event.generation],
+      ['attempts', event.attempts],
+      ['deliveries', event.deliveries],
+      ['source', event.source],
+      ['occurred', event.occurredAt],
+      ['received', event.receivedAt],
+      ['last delivery', event.lastDeliveredAt],
+      ['processed', event.processedAt],
+      ['stale', event.stale],
+      ['note', event.note],
+      ['last error', event.lastError],
+    ]),
+  )
+  console.log('\nattempts')
+  console.log(
+    event.attemptLog.length === 0
+      ? '  none yet'
+      : table(event.attemptLog, [
+          { title: 'GEN', value: (a) => a.generation },
+          { title: 'N', value: (a) => a.n },
+          { title: 'STARTED', value: (a) => a.startedAt },
+          { title: 'MS', value: (a) => a.durationMs },
+          { title: 'OUTCOME', value: (a) => a.outcome ?? 'running' },
+          { title: 'ERROR', value: (a) => a.error, max: 100 },
+        ]),
+  )
+  if (event.audit.length > 0) {
+    console.log('\nsupport actions')
+    console.log(table(event.audit, [
+      { title: 'AT', value: (a) => a.at },
+      { title: 'ACTOR', value: (a) => a.actor },
+      { title: 'ACTION', value: (a) => a.action },
+      { title: 'NOTE', value: (a) => a.note, max: 80 },
+    ]))
+  }
+  console.log('\nheaders')
+  console.log(fields(Object.entries(event.headers)))
+  console.log('\npayload')
+  console.log(json(event.payload))
+}
