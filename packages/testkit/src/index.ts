@@ -22,6 +22,7 @@ export {
   type GithubPayloadOptions,
 } from './github-fixtures.ts'
 export { startFakeGithubApi, type FakeGithubApi, type FakeGithubApiOptions, type FakeGithubDelivery, type FakeGithubDeliveryInput, type FakeRateLimit } from './fake-github-api.ts'
+export { slackHistoryMessage, startFakeSlackApi, type FakeSlackApi, type FakeSlackApiOptions } from './fake-slack-api.ts'
 export { startFakeStripeApi, type FakeStripeApi } from './fake-stripe-api.ts'
 export { listenOnFreePort } from './http.ts'
 export { testQueuePrefix, TEST_REDIS_URL } from './queue.ts'
