@@ -30,6 +30,8 @@ export function consoleRouter(): Router {
     })
     next()
   })
-  router.use('/admin', express.static(CONSOLE_DIR, { index: 'index.html', redirect: false, fallthrough: true }))
+  // `/admin` itself is the page (its assets are linked by absolute path, and routes live in the hash).
+  router.get('/admin', (_req, res) => res.sendFile('index.html', { root: CONSOLE_DIR }))
+  router.use('/admin', express.static(CONSOLE_DIR, { index: 'index.html', redirect: false }))
   return router
 }

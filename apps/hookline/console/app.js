@@ -1,0 +1,63 @@
+/**
+ * @module The console's entry point: hash routes (`#/`, `#/events`, `#/events/:id`, `#/dlq`),
+ * sign-in when there is no session or the token is refused.
+ */
+import { ApiError, session, signOut } from './lib/api.js'
+import { notice, replace } from './lib/dom.js'
+import { dlqPage } from './pages/dlq.js'
+import { eventPage } from './pages/event.js'
+import { eventsPage } from './pages/events.js'
+import { overviewPage } from './pages/overview.js'
+import { signInPage } from './pages/signin.js'
+
+const main = /** @type {HTMLElement} */ (document.getElementById('main'))
+const nav = /** @type {HTMLElement} */ (document.getElementById('nav'))
+const who = /** @type {HTMLElement} */ (document.getElementById('who'))
+const signOutButton = /** @type {HTMLButtonElement} */ (document.getElementById('signout'))
+
+/** The current route: its path and query parameters. */
+function route() {
+  const [path, search] = location.hash.replace(/^#/, '').split('?')
+  return { path: path || '/', query: new URLSearchParams(search ?? '') }
+}
+
+async function render() {
+  const current = session()
+  nav.hidden = !current
+  signOutButton.hidden = !current
+  who.textContent = current ? `signed in as ${current.actor}` : ''
+  if (!current) {
+    replace(main, signInPage(render))
+    return
+  }
+  const { path, query } = route()
+  for (const link of nav.querySelectorAll('a')) {
+    const target = link.getAttribute('href')?.slice(1) ?? ''
+    link.classList.toggle('active', target === '/' ? path === '/' : path.startsWith(target))
+  }
+  try {
+    const eventMatch = /^\/events\/([0-9a-fA-F-]{36})$/.exec(path)
+    if (eventMatch) await eventPage(main, eventMatch[1])
+    else if (path === '/events') await eventsPage(main, query)
+    else if (path === '/dlq') await dlqPage(main, query)
+    else await overviewPage(main)
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) {
+      signOut()
+      replace(main, signInPage(render, 'The token was refused; sign in again.'))
+      nav.hidden = true
+      signOutButton.hidden = true
+      who.textContent = ''
+      return
+    }
+    replace(main, notice('error', err instanceof Error ? err.message : String(err)))
+  }
+}
+
+signOutButton.addEventListener('click', () => {
+  signOut()
+  location.hash = '#/'
+  void render()
+})
+window.addEventListener('hashchange', () => void render())
+void render()

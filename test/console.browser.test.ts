@@ -1,0 +1,144 @@
+/**
+ * The support console in headless Chromium (Debian's `chromium`, driven by playwright-core; no
+ * browser download), served by the service's own app against real Postgres and Redis: sign in,
+ * the overview, filter to one tenant, open a dead event, replay it and see it processed; a
+ * payload holding `<script>` renders as text; a DLQ bulk replay after a dry-run count.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { type Handler, PermanentError } from '@hookline/core'
+import { listenOnFreePort, signedStripeDelivery, stripeEvent } from '@hookline/testkit'
+import { type BrowserContext, chromium, type Page } from 'playwright-core'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { createApp } from '../apps/hookline/src/service.ts'
+import { type Harness, startHarness } from './support/harness.ts'
+
+const TOKEN = 'console-admin-token-0123456789abcdef'
+const XSS = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">'
+const broken = new Set<string>()
+
+const handler: Handler = async (event) => {
+  if (broken.has(event.eventKey)) throw new PermanentError('downstream refused')
+}
+
+let h: Harness
+let server: { url: string; close(): Promise<void> }
+let context: BrowserContext
+let page: Page
+let profile: string
+const pageErrors: string[] = []
+
+async function deliver(tenant: string, options: { fail?: boolean; object?: Record<string, unknown> } = {}): Promise<{ id: string; key: string }> {
+  const event = stripeEvent({ account: tenant, type: 'invoice.payment_failed', ...(options.object ? { object: options.object } : {}) })
+  if (options.fail) broken.add(event.id as string)
+  const { body, headers } = signedStripeDelivery(event)
+  const res = await h.post('stripe', body, headers)
+  await h.waitForStatus(res.body.id, options.fail ? 'dead' : 'processed')
+  return { id: res.body.id, key: event.id as string }
+}
+
+function cspViolations(): Promise<string[] | undefined> {
+  return page.evaluate(() => (window as unknown as { __cspViolations?: string[] }).__cspViolations)
+}
+
+beforeAll(async () => {
+  h = await startHarness({ handlers: { '*': handler }, replay: { ratePerSecond: 1000 } })
+  server = await listenOnFreePort(createApp(h.hookline, { adminToken: TOKEN }))
+  profile = mkdtempSync(join(tmpdir(), 'hookline-chromium-'))
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  })
+  page = context.pages()[0] ?? (await context.newPage())
+  page.on('pageerror', (err) => pageErrors.push(err.message))
+  // The console must work under its own content security policy: record any violation.
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      const w = window as unknown as { __cspViolations?: string[] }
+      ;(w.__cspViolations ??= []).push(`${e.violatedDirective} ${e.blockedURI}`)
+    })
+  })
+})
+
+afterAll(async () => {
+  await context?.close()
+  if (profile) rmSync(profile, { recursive: true, force: true })
+  await server?.close()
+  await h?.close()
+})
+
+it('signs in with the token, refusing a wrong one, and shows the overview', async () => {
+  await deliver('acct_console_other')
+  await page.goto(`${server.url}/admin`)
+  await page.getByLabel('Admin token').fill('not-the-token')
+  await page.getByLabel('Your name (for the audit log)').fill('ana')
+  await page.getByRole('button', { name: 'Sign in' }).click()
+  await expect.poll(() => page.getByRole('alert').textContent()).toBe('Wrong token.')
+
+  await page.getByLabel('Admin token').fill(TOKEN)
+  await page.getByRole('button', { name: 'Sign in' }).click()
+  await page.getByRole('heading', { name: 'Overview' }).waitFor()
+  expect(await page.locator('#who').textContent()).toBe('signed in as ana')
+  // One chart per provider with its four series.
+  expect(await page.locator('figure.provider-chart figcaption').allTextContents()).toEqual(['stripe'])
+  expect(await page.locator('figure.provider-chart polyline').count()).toBe(4)
+  expect(await page.locator('#dlq-depth').textContent()).toBe('0')
+  expect(await cspViolations()).toBeUndefined()
+})
+
+it('filters to one tenant, opens a dead event, replays it and shows it processed; the payload is text', async () => {
+  const dead = await deliver('acct_console', { fail: true, object: { description: XSS } })
+  const ok = await deliver('acct_console')
+  await page.goto(`${server.url}/admin#/events`)
+  await page.getByRole('heading', { name: 'Events' }).waitFor()
+  await page.getByLabel('Tenant').fill('acct_console')
+  await page.getByRole('button', { name: 'Apply filters' }).click()
+  await expect.poll(() => page.locator('table.events tbody tr').count()).toBe(2)
+  expect(await page.locator('table.events tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-id')))).toEqual([ok.id, dead.id])
+  expect(page.url()).toContain('#/events?tenant=acct_console')
+
+  await page.locator(`tr[data-id="${dead.id}"] a`).click()
+  await page.getByRole('heading', { name: `Event ${dead.key} dead` }).waitFor()
+  const payload = (await page.locator('#payload').textContent()) ?? ''
+  expect(JSON.parse(payload).data.object.description).toBe(XSS)
+  expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined()
+  expect(await page.locator('main script, main img').count()).toBe(0)
+  expect(await page.locator('#timeline').textContent()).toContain('PermanentError: downstream refused')
+
+  broken.delete(dead.key)
+  await page.getByRole('button', { name: 'Replay', exact: true }).click()
+  await page.getByRole('heading', { name: `Event ${dead.key} processed` }).waitFor({ timeout: 20_000 })
+  expect(await page.getByRole('status').first().textContent()).toBe('Replayed as generation 1.')
+  const timeline = (await page.locator('#timeline li').allTextContents()).map((t) => t.split(' — ')[0])
+  expect(timeline).toEqual(['Generation 1, attempt 1: dead', 'replay by ana', 'Generation 1, attempt 1: succeeded'])
+  expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined()
+  expect(await cspViolations()).toBeUndefined()
+  expect(pageErrors).toEqual([])
+})
+
+it('replays the dead letters of a filter after a dry-run count', async () => {
+  const a = await deliver('acct_console_dlq', { fail: true })
+  const b = await deliver('acct_console_dlq', { fail: true })
+  await page.goto(`${server.url}/admin#/dlq?tenant=acct_console_dlq`)
+  await page.getByRole('heading', { name: /Dead letters/ }).waitFor()
+  await expect.poll(() => page.locator('table.events tbody tr').count()).toBe(2)
+  const replay = page.getByRole('button', { name: /^Replay/ })
+  expect(await replay.isDisabled()).toBe(true)
+
+  await page.getByRole('button', { name: 'Count matching (dry run)' }).click()
+  await expect.poll(() => page.locator('.bulk-result').textContent()).toBe('2 dead event(s) match the applied filter.')
+  expect((await h.prisma.event.findMany({ where: { id: { in: [a.id, b.id] } } })).map((e) => e.status)).toEqual(['dead', 'dead'])
+
+  broken.delete(a.key)
+  broken.delete(b.key)
+  await page.getByLabel('Note').fill('handler fixed')
+  await page.getByRole('button', { name: 'Replay 2 event(s)' }).click()
+  await expect.poll(() => page.locator('.bulk-result').textContent()).toContain('Replayed 2 event(s)')
+  await h.waitForStatus(a.id, 'processed')
+  await h.waitForStatus(b.id, 'processed')
+  await page.getByRole('button', { name: 'Refresh list' }).click()
+  await expect.poll(() => page.locator('table.events tbody tr').count()).toBe(0)
+  expect(pageErrors).toEqual([])
+})
