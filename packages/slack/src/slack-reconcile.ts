@@ -106,12 +106,13 @@ export function slackMessagePages(options: SlackApiOptions): (ctx: ReconcileCont
     if (ctx.tenant !== null && ctx.tenant !== installation.tenant) {
       throw new SlackReconcileError(`the Slack bot token belongs to ${installation.tenant ?? 'an unknown installation'}, not to tenant ${ctx.tenant}`)
     }
-    // Slack compares `ts` strings with microseconds; inclusive, so that the window's edges count.
+    // Inclusive: a message posted exactly on an edge of the window is in it.
     const window = { oldest: slackTs(ctx.since), latest: slackTs(ctx.until), inclusive: true, limit }
     const start = resumePosition(ctx, channels)
-    for (let i = channels.indexOf(start.channel); i < channels.length; i++) {
+    const first = channels.indexOf(start.channel)
+    for (let i = first; i < channels.length; i++) {
       const channel = channels[i]!
-      let cursor = channel === start.channel ? start.cursor : null
+      let cursor = i === first ? start.cursor : null
       do {
         const page = await history(client, { channel, ...window, ...(cursor ? { cursor } : {}) })
         const posted = page.messages.filter(isPostedMessage)
