@@ -24,6 +24,11 @@ describe('loadEnv', () => {
     expect(env.HOOKLINE_RECONCILE_WINDOW).toBe(3 * 86_400_000)
   })
 
+  it('refuses half a Slack reconciliation configuration', () => {
+    expect(() => loadEnv({ SLACK_BOT_TOKEN: 'xoxb-1' })).toThrow(/SLACK_CHANNELS/)
+    expect(loadEnv({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_CHANNELS: 'C1,C2' }).SLACK_CHANNELS).toEqual(['C1', 'C2'])
+  })
+
   it('names every invalid variable in one error', () => {
     expect(() => loadEnv({ PORT: 'eighty', HOOKLINE_RECONCILE_WINDOW: 'a day', HOOKLINE_STALE: 'maybe' })).toThrow(
       /PORT[\s\S]*HOOKLINE_STALE[\s\S]*HOOKLINE_RECONCILE_WINDOW|PORT[\s\S]*HOOKLINE_RECONCILE_WINDOW[\s\S]*HOOKLINE_STALE/,

@@ -50,6 +50,9 @@ const envSchema = z.object({
   GITHUB_WEBHOOK_SECRET: secretList,
   GITHUB_MAX_BODY_BYTES: z.coerce.number().int().min(1).default(25 * 1024 * 1024),
   SLACK_SIGNING_SECRET: secretList,
+  SLACK_BOT_TOKEN: z.string().min(1).optional(),
+  SLACK_API_URL: z.string().url().optional(),
+  SLACK_CHANNELS: secretList,
   SLACK_TOLERANCE_SECONDS: int(300),
   SLACK_MAX_BODY_BYTES: z.coerce.number().int().min(1).default(1024 * 1024),
   STANDARD_WEBHOOKS_SECRET: secretList,
@@ -68,7 +71,12 @@ export type Env = z.infer<typeof envSchema>
  * env.PORT // 3000
  */
 export function loadEnv(source: NodeJS.ProcessEnv = readProcessEnv()): Env {
-  const result = envSchema.safeParse(source)
+  const result = envSchema
+    .refine((env) => (env.SLACK_BOT_TOKEN === undefined) === (env.SLACK_CHANNELS.length === 0), {
+      message: 'Slack reconciliation needs both SLACK_BOT_TOKEN and SLACK_CHANNELS (or neither)',
+      path: ['SLACK_CHANNELS'],
+    })
+    .safeParse(source)
   if (!result.success) {
     const lines = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`)
     throw new Error(`invalid configuration:\n${lines.join('\n')}`)

@@ -30,7 +30,14 @@ export function enabledAdapters(env: Env): ProviderAdapter<any>[] {
     adapters.push(githubAdapter({ secrets: env.GITHUB_WEBHOOK_SECRET, maxBodyBytes: env.GITHUB_MAX_BODY_BYTES }))
   }
   if (env.SLACK_SIGNING_SECRET.length > 0) {
-    adapters.push(slackAdapter({ secrets: env.SLACK_SIGNING_SECRET, toleranceSeconds: env.SLACK_TOLERANCE_SECONDS, maxBodyBytes: env.SLACK_MAX_BODY_BYTES }))
+    adapters.push(slackAdapter({
+      secrets: env.SLACK_SIGNING_SECRET,
+      toleranceSeconds: env.SLACK_TOLERANCE_SECONDS,
+      maxBodyBytes: env.SLACK_MAX_BODY_BYTES,
+      ...(env.SLACK_BOT_TOKEN
+        ? { api: { token: env.SLACK_BOT_TOKEN, channels: env.SLACK_CHANNELS, ...(env.SLACK_API_URL ? { apiUrl: env.SLACK_API_URL } : {}) } }
+        : {}),
+    }))
   }
   if (env.STANDARD_WEBHOOKS_SECRET.length > 0) {
     adapters.push(standardWebhooksAdapter({ name: env.STANDARD_WEBHOOKS_NAME, secrets: env.STANDARD_WEBHOOKS_SECRET }))
