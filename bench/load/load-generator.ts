@@ -1,0 +1,78 @@
+/**
+ * @module The load generator process: builds a sequence of pre-signed deliveries, then replays it
+ * with autocannon against one target. It runs apart from the target so that their CPU use is
+ * measured apart, and signs everything before the clock starts.
+ */
+import autocannon from 'autocannon'
+import { serveParent } from '../support/child.ts'
+import { buildDeliveries, type DeliveryMix } from './deliveries.ts'
+
+/** One load run. */
+export interface LoadRun {
+  /** Base URL of the target. */
+  url: string
+  /** Where the requests go, e.g. `/webhooks/stripe`. */
+  path: string
+  /** What to send; the sequence is cycled when the target takes more than `mix.count`. */
+  mix: DeliveryMix
+  connections: number
+  durationSeconds: number
+  /** Fixed offered rate (requests/s over all connections); unset = as fast as the target answers. */
+  overallRate?: number
+}
+
+/** What one load run measured. */
+export interface LoadResult {
+  /** 2xx answers per second over the run. */
+  rate: number
+  /** Latency percentiles over every answer, in milliseconds. */
+  p50: number
+  p99: number
+  max: number
+  ok: number
+  non2xx: number
+  errors: number
+  timeouts: number
+  seconds: number
+  /** Requests sent beyond the sequence (repeats of earlier events: the pool was too small). */
+  wrapped: number
+  /** Bytes of the first request body. */
+  bodyBytes: number
+}
+
+async function run(load: LoadRun): Promise<LoadResult> {
+  const sequence = await buildDeliveries(load.mix)
+  let sent = 0
+  const result = await autocannon({
+    url: load.url,
+    connections: load.connections,
+    duration: load.durationSeconds,
+    timeout: 30,
+    ...(load.overallRate ? { overallRate: load.overallRate } : {}),
+    requests: [
+      {
+        method: 'POST',
+        path: load.path,
+        setupRequest: (request) => {
+          const delivery = sequence[sent++ % sequence.length]!
+          return { ...request, body: delivery.body, headers: delivery.headers }
+        },
+      },
+    ],
+  })
+  return {
+    rate: result['2xx'] / result.duration,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    max: result.latency.max,
+    ok: result['2xx'],
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    seconds: result.duration,
+    wrapped: Math.max(0, sent - sequence.length),
+    bodyBytes: Buffer.byteLength(sequence[0]?.body ?? ''),
+  }
+}
+
+serveParent({}, { run })

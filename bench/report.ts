@@ -1,0 +1,105 @@
+/**
+ * @module The benchmark's results (the JSON `--json` writes) and the table `pnpm bench` prints:
+ * each figure beside the baseline it is judged against, with the ratio and the issue's target.
+ */
+import type { DrainRow } from './scenarios/drain.ts'
+import type { EndToEndResult } from './scenarios/end-to-end.ts'
+import type { IngestRow } from './scenarios/ingest.ts'
+import type { ReconcileResult } from './scenarios/reconcile.ts'
+import { ratio } from './support/stats.ts'
+
+/** Everything one run measured. */
+export interface BenchReport {
+  startedAt: string
+  machine: { cpus: number; cpuModel: string; memoryBytes: number; node: string }
+  settings: Record<string, unknown>
+  ingest?: IngestRow[]
+  endToEnd?: EndToEndResult
+  drain?: DrainRow[]
+  reconcile?: ReconcileResult
+}
+
+const mb = (bytes: number): string => `${Math.round(bytes / 1024 / 1024)} MB`
+const fixed = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toFixed(digits) : '–')
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
+  const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`
+  return [line(header), `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`, ...rows.map(line)].join('\n')
+}
+
+/** Prints the report as Markdown tables (pasteable into docs/performance.md). */
+export function printReport(report: BenchReport, connections: number, high: number): void {
+  const out: string[] = [`\nHookline benchmark — ${report.startedAt}, ${report.machine.cpus} × ${report.machine.cpuModel}, Node ${report.machine.node}\n`]
+  if (report.ingest) {
+    const by = (name: string) => report.ingest!.find((r) => r.name === name)
+    const bare = by(`bare express.raw 200 @${connections}`)
+    const verify = by(`express + constructEvent @${connections}`)
+    const naive = by(`naive pipeline @${connections}`)
+    const naiveHigh = by(`naive pipeline @${high}`)
+    const fresh = by(`hookline stripe @${connections}`)
+    const baselineOf = (row: IngestRow): [string, IngestRow | undefined] => {
+      if (row.target === 'bare') return ['', undefined]
+      if (row.target === 'verify') return ['bare', bare]
+      if (row.target === 'naive') return ['verify', verify]
+      if (row.duplicateShare > 0) return ['fresh', fresh]
+      if (row.connections === high) return ['naive', naiveHigh]
+      return ['naive', naive]
+    }
+    out.push(
+      table(
+        ['ingest (2xx/s; p50, p99 ms)', 'rate', 'p50', 'p99', '× verify', '× baseline', 'non-2xx', 'target RSS'],
+        report.ingest.map((row) => {
+          const [label, base] = baselineOf(row)
+          return [
+            row.name,
+            fixed(row.rate),
+            fixed(row.p50),
+            fixed(row.p99),
+            row.target === 'bare' ? '' : fixed(ratio(row.rate, verify?.rate), 2),
+            base ? `${fixed(ratio(row.rate, base.rate), 2)} ${label}` : '',
+            String(row.non2xx + row.errors),
+            mb(row.targetPeakRss),
+          ]
+        }),
+      ),
+    )
+    const wrapped = report.ingest.filter((r) => r.wrapped > 0)
+    if (wrapped.length > 0) out.push(`\nnote: the pre-signed pool ran out (repeats sent) for: ${wrapped.map((r) => `${r.name} (${r.wrapped})`).join(', ')}; raise --pool-rate`)
+  }
+  const e2e = report.endToEnd
+  if (e2e) {
+    const last = e2e.depth.at(-1)?.[1] ?? 0
+    out.push(
+      '',
+      table(
+        ['end to end (all-in-one service)', 'value'],
+        [
+          ['offered / achieved (2xx/s)', `${e2e.offeredRate} / ${fixed(e2e.load.rate)}`],
+          ['non-2xx + errors', String(e2e.load.non2xx + e2e.load.errors)],
+          ['ingest p50 / p99 (ms)', `${fixed(e2e.load.p50)} / ${fixed(e2e.load.p99)}`],
+          ['received→processed p50 / p99 / max (ms)', `${fixed(e2e.processedP50)} / ${fixed(e2e.processedP99)} / ${fixed(e2e.processedMax)}`],
+          ['queue depth max / at end of load', `${e2e.maxDepth} / ${last}`],
+          ['queue depth every 5 s', e2e.depth.filter(([t]) => t % 5 === 0).map(([, d]) => d).join(' ')],
+          ['processed; drained after load (s)', `${e2e.processed}; ${fixed(e2e.drainAfterLoadSeconds, 1)}`],
+          ['service peak RSS', mb(e2e.servicePeakRss)],
+        ],
+      ),
+    )
+  }
+  if (report.drain) {
+    const raw = report.drain.find((r) => r.mode === 'bullmq')
+    out.push(
+      '',
+      table(
+        ['drain', 'events/s', 's', '× raw BullMQ', 'peak RSS per process'],
+        report.drain.map((r) => [`${r.name}, ${r.events} events`, fixed(r.rate), fixed(r.seconds, 1), r === raw ? '' : fixed(ratio(r.rate, raw?.rate), 2), r.peakRss.map(mb).join(', ')]),
+      ),
+    )
+  }
+  if (report.reconcile) {
+    const r = report.reconcile
+    out.push('', table(['reconciliation (fake Stripe API)', 'events/s', 's', 'recovered', 'runner RSS'], [[`${r.events} missing events`, fixed(r.rate), fixed(r.seconds, 1), String(r.recovered), mb(r.runnerPeakRss)]]))
+  }
+  process.stdout.write(`${out.join('\n')}\n`)
+}

@@ -1,0 +1,127 @@
+/**
+ * @module `pnpm bench`: starts what it measures (targets, workers and the load generator, each in
+ * its own process, on sandboxes of the local Postgres and Redis), runs every scenario against its
+ * baselines in the same run, prints a table of rates, latencies, ratios and peak RSS, and writes
+ * the results as JSON with `--json <file>`. `--help` lists the knobs.
+ */
+import { writeFile } from 'node:fs/promises'
+import { cpus, totalmem } from 'node:os'
+import { parseArgs } from 'node:util'
+import { forkChild } from './support/child.ts'
+import { Infra } from './support/infra.ts'
+import { printReport, type BenchReport } from './report.ts'
+import { runDrain } from './scenarios/drain.ts'
+import { runEndToEnd } from './scenarios/end-to-end.ts'
+import { type IngestCase, runIngest } from './scenarios/ingest.ts'
+import { runReconcile } from './scenarios/reconcile.ts'
+
+const HELP = `pnpm bench [options]
+
+  --only <list>            scenarios to run, comma-separated: ingest,e2e,drain,reconcile (default all)
+  --rounds <n>             interleaved rounds of the ingest cases (default 2)
+  --seconds <s>            seconds per ingest case per round (default 5)
+  --connections <n>        connections of the ingest cases (default 50)
+  --high-connections <n>   connections of the high-concurrency cases (default 200)
+  --pool-rate <n>          unique pre-signed events per second of a database-backed run (default 5000)
+  --e2e-rate <n>           offered rate of the end-to-end scenario, events/s (default 2500)
+  --e2e-seconds <s>        duration of the end-to-end scenario (default 60)
+  --drain-events <n>       events queued for the drain scenario (default 50000)
+  --drain-workers <list>   worker process counts to drain with, e.g. 1,2,4 (default 1)
+  --concurrency <n>        jobs per worker process in drain and end-to-end (default 10)
+  --reconcile-events <n>   events in the fake Stripe API for the reconciliation scenario (default 100000)
+  --skip-unbatched         leave out the Hookline row with group commit disabled
+  --quick                  short smoke run (1 round of 3 s, 15 s end to end, 10k drain, 20k reconcile)
+  --json <file>            also write every result as JSON
+`
+
+const { values } = parseArgs({
+  options: {
+    only: { type: 'string' },
+    rounds: { type: 'string' },
+    seconds: { type: 'string' },
+    connections: { type: 'string' },
+    'high-connections': { type: 'string' },
+    'pool-rate': { type: 'string' },
+    'e2e-rate': { type: 'string' },
+    'e2e-seconds': { type: 'string' },
+    'drain-events': { type: 'string' },
+    'drain-workers': { type: 'string' },
+    concurrency: { type: 'string' },
+    'reconcile-events': { type: 'string' },
+    'skip-unbatched': { type: 'boolean' },
+    quick: { type: 'boolean' },
+    json: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  },
+})
+if (values.help) {
+  process.stdout.write(HELP)
+  process.exit(0)
+}
+
+const quick = values.quick === true
+const num = (value: string | undefined, normal: number, whenQuick = normal): number => (value === undefined ? (quick ? whenQuick : normal) : Number(value))
+const settings = {
+  only: new Set((values.only ?? 'ingest,e2e,drain,reconcile').split(',')),
+  rounds: num(values.rounds, 2, 1),
+  seconds: num(values.seconds, 5, 3),
+  connections: num(values.connections, 50),
+  highConnections: num(values['high-connections'], 200),
+  poolRate: num(values['pool-rate'], 5000),
+  e2eRate: num(values['e2e-rate'], 2500),
+  e2eSeconds: num(values['e2e-seconds'], 60, 15),
+  drainEvents: num(values['drain-events'], 50_000, 10_000),
+  drainWorkers: (values['drain-workers'] ?? '1').split(',').map(Number),
+  concurrency: num(values.concurrency, 10),
+  reconcileEvents: num(values['reconcile-events'], 100_000, 20_000),
+  unbatched: values['skip-unbatched'] !== true,
+}
+
+function ingestCases(): IngestCase[] {
+  const c = settings.connections
+  const hi = settings.highConnections
+  return [
+    { name: `bare express.raw 200 @${c}`, target: 'bare', provider: 'stripe', connections: c },
+    { name: `express + constructEvent @${c}`, target: 'verify', provider: 'stripe', connections: c },
+    { name: `naive pipeline @${c}`, target: 'naive', provider: 'stripe', connections: c },
+    ...(settings.unbatched ? [{ name: `hookline stripe, no group commit @${c}`, target: 'hookline-unbatched', provider: 'stripe', connections: c } as const] : []),
+    { name: `hookline stripe @${c}`, target: 'hookline', provider: 'stripe', connections: c },
+    { name: `hookline github @${c}`, target: 'hookline', provider: 'github', connections: c },
+    { name: `hookline slack @${c}`, target: 'hookline', provider: 'slack', connections: c },
+    { name: `hookline stripe 90% duplicates @${c}`, target: 'hookline', provider: 'stripe', connections: c, duplicateShare: 0.9 },
+    { name: `naive pipeline @${hi}`, target: 'naive', provider: 'stripe', connections: hi },
+    { name: `hookline stripe @${hi}`, target: 'hookline', provider: 'stripe', connections: hi },
+  ]
+}
+
+const log = (line: string): void => void process.stderr.write(`${line}\n`)
+const infra = new Infra()
+const load = await forkChild('load/load-generator.ts', {})
+const report: BenchReport = {
+  startedAt: new Date().toISOString(),
+  machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryBytes: totalmem(), node: process.version },
+  settings: { ...settings, only: [...settings.only] },
+}
+try {
+  if (settings.only.has('ingest')) {
+    log('ingest: interleaved rounds')
+    report.ingest = await runIngest(infra, load, { cases: ingestCases(), rounds: settings.rounds, secondsPerRound: settings.seconds, poolRate: settings.poolRate }, log)
+  }
+  if (settings.only.has('e2e')) {
+    log(`end to end: ${settings.e2eRate} events/s offered for ${settings.e2eSeconds} s`)
+    report.endToEnd = await runEndToEnd(infra, load, { rate: settings.e2eRate, seconds: settings.e2eSeconds, connections: settings.connections, concurrency: settings.concurrency })
+  }
+  if (settings.only.has('drain')) {
+    log(`drain: ${settings.drainEvents} queued events`)
+    report.drain = await runDrain(infra, { events: settings.drainEvents, processes: settings.drainWorkers, concurrency: settings.concurrency }, log)
+  }
+  if (settings.only.has('reconcile')) {
+    log(`reconcile: ${settings.reconcileEvents} events from the fake Stripe API`)
+    report.reconcile = await runReconcile(infra, settings.reconcileEvents)
+  }
+} finally {
+  await load.stop()
+  await infra.cleanup()
+}
+printReport(report, settings.connections, settings.highConnections)
+if (values.json) await writeFile(values.json, `${JSON.stringify(report, null, 2)}\n`)

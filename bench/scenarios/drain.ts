@@ -1,0 +1,134 @@
+/**
+ * @module Worker drain: N events queued while the queue is paused, then drained by Hookline's
+ * worker (1, 2, 4… processes) and, as the baseline, by a raw BullMQ no-op worker with the same
+ * concurrency. The clock runs from resuming the queue to the last event processed.
+ */
+import { Dispatcher, Inbox, type ParsedEvent, retryPolicy } from '@hookline/core'
+import { createPrismaClient } from '@hookline/db'
+import { stripeEvent } from '@hookline/testkit'
+import { Queue } from 'bullmq'
+import { Redis } from 'ioredis'
+import { type Child, forkChild, sleep } from '../support/child.ts'
+import { type Infra, REDIS_URL, type Sandbox } from '../support/infra.ts'
+import type { DrainWorkerConfig } from '../targets/drain-worker.ts'
+
+/** Settings of the drain scenario. */
+export interface DrainSettings {
+  events: number
+  /** Worker process counts to measure Hookline with. */
+  processes: number[]
+  /** Jobs per worker process. */
+  concurrency: number
+}
+
+/** One measured drain. */
+export interface DrainRow {
+  name: string
+  mode: DrainWorkerConfig['mode']
+  processes: number
+  concurrency: number
+  events: number
+  seconds: number
+  /** Events (or jobs) per second. */
+  rate: number
+  /** Peak RSS of each worker process (bytes). */
+  peakRss: number[]
+}
+
+const CHUNK = 1000
+
+/** Stripe-shaped events with one entity each, as parsed by the adapter. */
+function parsedEvents(count: number, offset: number): ParsedEvent[] {
+  return Array.from({ length: count }, (_, i) => {
+    const event = stripeEvent({ id: `evt_drain_${offset + i}` })
+    return {
+      kind: 'event',
+      eventKey: event.id as string,
+      type: 'invoice.paid',
+      tenant: null,
+      entityKey: (event.data as { object: { id: string } }).object.id,
+      occurredAt: new Date((event.created as number) * 1000),
+      payload: event,
+    }
+  })
+}
+
+async function drain(sandbox: Sandbox, mode: DrainWorkerConfig['mode'], settings: DrainSettings, processes: number, remaining: () => Promise<number>): Promise<DrainRow> {
+  const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null })
+  const queue = new Queue('events', { connection, prefix: sandbox.queuePrefix })
+  const workers: Child<unknown>[] = []
+  try {
+    const config: DrainWorkerConfig = { mode, ...sandbox, redisUrl: REDIS_URL, concurrency: settings.concurrency }
+    for (let i = 0; i < processes; i++) workers.push(await forkChild('targets/drain-worker.ts', config))
+    const started = performance.now()
+    await queue.resume()
+    while ((await remaining()) > 0) await sleep(100)
+    const seconds = (performance.now() - started) / 1000
+    const label = mode === 'bullmq' ? 'raw BullMQ no-op worker' : `hookline worker × ${processes} process${processes > 1 ? 'es' : ''}`
+    return {
+      name: `${label} (concurrency ${settings.concurrency})`,
+      mode,
+      processes,
+      concurrency: settings.concurrency,
+      events: settings.events,
+      seconds,
+      rate: settings.events / seconds,
+      peakRss: await Promise.all(workers.map((w) => w.peakRssBytes())),
+    }
+  } finally {
+    for (const worker of workers) await worker.stop()
+    await queue.close()
+    connection.disconnect()
+  }
+}
+
+/**
+ * Measures the raw BullMQ baseline, then Hookline with each process count.
+ *
+ * @example
+ * const rows = await runDrain(infra, { events: 50_000, processes: [1, 2, 4], concurrency: 10 }, console.error)
+ */
+export async function runDrain(infra: Infra, settings: DrainSettings, log: (line: string) => void): Promise<DrainRow[]> {
+  const rows: DrainRow[] = []
+  {
+    const sandbox = await infra.sandbox()
+    const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null })
+    const queue = new Queue('events', { connection, prefix: sandbox.queuePrefix })
+    await queue.pause()
+    for (let i = 0; i < settings.events; i += CHUNK) {
+      const n = Math.min(CHUNK, settings.events - i)
+      await queue.addBulk(Array.from({ length: n }, (_, j) => ({ name: 'noop', data: { id: String(i + j) }, opts: { removeOnComplete: true, removeOnFail: true } })))
+    }
+    const remaining = async () => {
+      const counts = await queue.getJobCounts('wait', 'active', 'delayed', 'prioritized')
+      return Object.values(counts).reduce((a, b) => a + b, 0)
+    }
+    rows.push(await drain(sandbox, 'bullmq', settings, 1, remaining))
+    log(`  ${rows.at(-1)!.name}: ${rows.at(-1)!.rate.toFixed(0)} jobs/s`)
+    await queue.close()
+    connection.disconnect()
+  }
+  for (const processes of settings.processes) {
+    const sandbox = await infra.sandbox()
+    const db = createPrismaClient(sandbox.databaseUrl, { poolMax: 4 })
+    const inbox = new Inbox(db as never)
+    const dispatcher = new Dispatcher({ redisUrl: REDIS_URL, prefix: sandbox.queuePrefix, name: 'events' }, retryPolicy(), 30_000)
+    try {
+      await dispatcher.queue.pause()
+      for (let i = 0; i < settings.events; i += CHUNK) {
+        const inserted = await inbox.insertMissing('stripe', parsedEvents(Math.min(CHUNK, settings.events - i), i), { source: 'webhook', graceMs: 600_000 })
+        await dispatcher.enqueue(inserted.map((r) => r.id))
+      }
+      const remaining = async () => {
+        const rows = await db.$queryRawUnsafe<{ n: number }[]>(`SELECT count(*)::int AS n FROM hookline_events WHERE status <> 'processed'`)
+        return rows[0]!.n
+      }
+      rows.push(await drain(sandbox, 'hookline', settings, processes, remaining))
+      log(`  ${rows.at(-1)!.name}: ${rows.at(-1)!.rate.toFixed(0)} events/s`)
+    } finally {
+      await dispatcher.close()
+      await db.$disconnect()
+    }
+  }
+  return rows
+}

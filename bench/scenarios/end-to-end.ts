@@ -1,0 +1,106 @@
+/**
+ * @module End to end: the all-in-one service (ingress and worker in one process, no-op handler)
+ * under a fixed offered rate. Reports the achieved rate, ingest latency, the queue depth sampled
+ * every second, and received→processed latency read from the inbox once everything is processed.
+ */
+import { Queue } from 'bullmq'
+import { Redis } from 'ioredis'
+import pg from 'pg'
+import type { LoadResult, LoadRun } from '../load/load-generator.ts'
+import { type Child, forkChild, sleep } from '../support/child.ts'
+import { type Infra, REDIS_URL } from '../support/infra.ts'
+import type { IngestServerConfig } from '../targets/ingest-server.ts'
+
+/** Settings of the end-to-end scenario. */
+export interface EndToEndSettings {
+  rate: number
+  seconds: number
+  connections: number
+  /** Worker concurrency of the service. */
+  concurrency: number
+}
+
+/** What the end-to-end scenario measured. */
+export interface EndToEndResult {
+  offeredRate: number
+  load: LoadResult
+  /** Received→processed latency over every event (ms). */
+  processedP50: number
+  processedP99: number
+  processedMax: number
+  processed: number
+  /** Jobs waiting or running, sampled each second while the load ran: [seconds, depth]. */
+  depth: [number, number][]
+  maxDepth: number
+  /** Seconds from the end of the load until every event was processed. */
+  drainAfterLoadSeconds: number
+  servicePeakRss: number
+}
+
+/**
+ * Runs the scenario on a fresh sandbox.
+ *
+ * @example
+ * const result = await runEndToEnd(infra, load, { rate: 2500, seconds: 60, connections: 50, concurrency: 10 })
+ */
+export async function runEndToEnd(infra: Infra, load: Child<unknown>, settings: EndToEndSettings): Promise<EndToEndResult> {
+  const sandbox = await infra.sandbox()
+  const config: IngestServerConfig = { mode: 'hookline', ...sandbox, redisUrl: REDIS_URL, worker: true, hookline: { worker: { concurrency: settings.concurrency } } }
+  const service = await forkChild<{ port: number }>('targets/ingest-server.ts', config)
+  const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null })
+  const queue = new Queue('events', { connection, prefix: sandbox.queuePrefix })
+  const db = new pg.Pool({ connectionString: sandbox.databaseUrl, max: 2 })
+  const unprocessed = async () => (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM hookline_events WHERE status <> 'processed'`)).rows[0]!.n
+  try {
+    const run: LoadRun = {
+      url: `http://127.0.0.1:${service.ready.port}`,
+      path: '/webhooks/stripe',
+      mix: { provider: 'stripe', count: Math.ceil(settings.rate * settings.seconds * 1.05) },
+      connections: settings.connections,
+      durationSeconds: settings.seconds,
+      overallRate: settings.rate,
+    }
+    const depth: [number, number][] = []
+    let running = true
+    const loadDone = load.call<LoadResult>('run', run).finally(() => {
+      running = false
+    })
+    // The load generator signs its events before it starts sending: sample from the first request.
+    while (running && (await unprocessed()) === 0 && (await db.query(`SELECT 1 FROM hookline_events LIMIT 1`)).rowCount === 0) await sleep(50)
+    const started = performance.now()
+    while (running) {
+      const counts = await queue.getJobCounts('wait', 'active', 'delayed', 'prioritized')
+      depth.push([Math.round((performance.now() - started) / 1000), Object.values(counts).reduce((a, b) => a + b, 0)])
+      await sleep(1000)
+    }
+    const result = await loadDone
+    const loadEnded = performance.now()
+    const deadline = loadEnded + 120_000
+    while ((await unprocessed()) > 0 && performance.now() < deadline) await sleep(200)
+    const drainAfterLoadSeconds = (performance.now() - loadEnded) / 1000
+    const latency = (
+      await db.query<{ p50: number; p99: number; max: number; n: number }>(
+        `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS p50, percentile_cont(0.99) WITHIN GROUP (ORDER BY ms) AS p99,
+                max(ms) AS max, count(*)::int AS n
+           FROM (SELECT extract(epoch FROM processed_at - received_at) * 1000 AS ms FROM hookline_events WHERE status = 'processed') t`,
+      )
+    ).rows[0]!
+    return {
+      offeredRate: settings.rate,
+      load: result,
+      processedP50: Number(latency.p50),
+      processedP99: Number(latency.p99),
+      processedMax: Number(latency.max),
+      processed: latency.n,
+      depth,
+      maxDepth: Math.max(0, ...depth.map(([, d]) => d)),
+      drainAfterLoadSeconds,
+      servicePeakRss: await service.peakRssBytes(),
+    }
+  } finally {
+    await service.stop()
+    await queue.close()
+    connection.disconnect()
+    await db.end()
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * @module Ingest scenarios: every case (a target, a provider, a connection count, a share of
+ * duplicates) runs for a few seconds per round, and rounds interleave all cases, so that a noisy
+ * moment of the machine hits baselines and Hookline alike. Targets stay up for the whole scenario.
+ */
+import type { LoadResult, LoadRun } from '../load/load-generator.ts'
+import type { BenchProvider } from '../load/deliveries.ts'
+import { type Child, forkChild } from '../support/child.ts'
+import { type Infra, REDIS_URL } from '../support/infra.ts'
+import { quantile } from '../support/stats.ts'
+import type { IngestServerConfig } from '../targets/ingest-server.ts'
+
+/** A measured target process. */
+export type IngestTarget = 'bare' | 'verify' | 'naive' | 'hookline' | 'hookline-unbatched'
+
+/** One ingest case. */
+export interface IngestCase {
+  name: string
+  target: IngestTarget
+  provider: BenchProvider
+  connections: number
+  duplicateShare?: number
+}
+
+/** Settings of the ingest scenarios. */
+export interface IngestSettings {
+  cases: IngestCase[]
+  rounds: number
+  secondsPerRound: number
+  /**
+   * Unique events pre-signed per second of a run against a database target; a target faster than
+   * this gets repeats (reported as `wrapped`).
+   */
+  poolRate: number
+}
+
+/** Aggregated result of one case over every round. */
+export interface IngestRow {
+  name: string
+  target: IngestTarget
+  provider: BenchProvider
+  connections: number
+  duplicateShare: number
+  /** 2xx per second over all rounds. */
+  rate: number
+  /** Median over rounds of each round's p50 (ms). */
+  p50: number
+  /** Worst round's p99 (ms). */
+  p99: number
+  non2xx: number
+  errors: number
+  wrapped: number
+  bodyBytes: number
+  /** Peak RSS of the target process over the whole scenario (bytes; shared by its cases). */
+  targetPeakRss: number
+  rounds: LoadResult[]
+}
+
+function serverConfig(target: IngestTarget, sandbox: { databaseUrl: string; queuePrefix: string }): IngestServerConfig {
+  const base = { ...sandbox, redisUrl: REDIS_URL }
+  if (target === 'hookline-unbatched') return { ...base, mode: 'hookline', hookline: { ingest: { maxBatchSize: 1 } } }
+  return { ...base, mode: target }
+}
+
+/**
+ * Runs every case `rounds` times, interleaved, and aggregates.
+ *
+ * @example
+ * const rows = await runIngest(infra, load, { cases, rounds: 2, secondsPerRound: 5, poolRate: 5000 })
+ */
+export async function runIngest(infra: Infra, load: Child<unknown>, settings: IngestSettings, log: (line: string) => void): Promise<IngestRow[]> {
+  const targets = new Map<IngestTarget, Child<{ port: number }>>()
+  try {
+    for (const target of new Set(settings.cases.map((c) => c.target))) {
+      const needsDb = target !== 'bare' && target !== 'verify'
+      const sandbox = needsDb ? await infra.sandbox() : { databaseUrl: '', queuePrefix: '' }
+      targets.set(target, await forkChild<{ port: number }>('targets/ingest-server.ts', serverConfig(target, sandbox)))
+    }
+    const runCase = (c: IngestCase, seconds: number): Promise<LoadResult> => {
+      const server = targets.get(c.target)!
+      const stateless = c.target === 'bare' || c.target === 'verify'
+      const run: LoadRun = {
+        url: `http://127.0.0.1:${server.ready.port}`,
+        path: `/webhooks/${c.provider}`,
+        mix: { provider: c.provider, count: stateless ? 2000 : Math.ceil(settings.poolRate * seconds), duplicateShare: c.duplicateShare ?? 0 },
+        connections: c.connections,
+        durationSeconds: seconds,
+      }
+      return load.call<LoadResult>('run', run)
+    }
+    // Warm-up (JIT, pools, prepared plans): one short unrecorded run per target.
+    for (const target of targets.keys()) {
+      const first = settings.cases.find((c) => c.target === target)!
+      await runCase({ ...first, duplicateShare: 0 }, 2)
+    }
+    const results = new Map<string, LoadResult[]>(settings.cases.map((c) => [c.name, []]))
+    for (let round = 1; round <= settings.rounds; round++) {
+      for (const c of settings.cases) {
+        const r = await runCase(c, settings.secondsPerRound)
+        results.get(c.name)!.push(r)
+        log(`  round ${round} ${c.name.padEnd(34)} ${r.rate.toFixed(0).padStart(6)}/s  p50 ${r.p50} ms  p99 ${r.p99} ms${r.non2xx + r.errors > 0 ? `  non-2xx ${r.non2xx} errors ${r.errors}` : ''}`)
+      }
+    }
+    const rss = new Map<IngestTarget, number>()
+    for (const [target, child] of targets) rss.set(target, await child.peakRssBytes())
+    return settings.cases.map((c) => {
+      const rounds = results.get(c.name)!
+      const seconds = rounds.reduce((s, r) => s + r.seconds, 0)
+      return {
+        name: c.name,
+        target: c.target,
+        provider: c.provider,
+        connections: c.connections,
+        duplicateShare: c.duplicateShare ?? 0,
+        rate: rounds.reduce((s, r) => s + r.ok, 0) / seconds,
+        p50: quantile(rounds.map((r) => r.p50), 0.5),
+        p99: Math.max(...rounds.map((r) => r.p99)),
+        non2xx: rounds.reduce((s, r) => s + r.non2xx, 0),
+        errors: rounds.reduce((s, r) => s + r.errors, 0),
+        wrapped: rounds.reduce((s, r) => s + r.wrapped, 0),
+        bodyBytes: rounds[0]!.bodyBytes,
+        targetPeakRss: rss.get(c.target)!,
+        rounds,
+      }
+    })
+  } finally {
+    for (const child of targets.values()) await child.stop()
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * @module Child processes of the benchmark: every measured server, worker and load generator runs
+ * in a process of its own (so that its CPU and memory are its own), driven over Node's IPC channel
+ * with a tiny request/response protocol.
+ */
+import { fork } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
+/** A message from parent to child: call `method` with `args`. */
+interface CallMessage {
+  kind: 'call'
+  id: number
+  method: string
+  args: unknown
+}
+
+/** A message from child to parent: readiness, or the answer to a call. */
+type ChildMessage =
+  | { kind: 'ready'; value: unknown }
+  | { kind: 'result'; id: number; value?: unknown; error?: string }
+
+/** A running child process. */
+export interface Child<Ready> {
+  /** Process id. */
+  pid: number
+  /** What the child announced once ready (e.g. its port). */
+  ready: Ready
+  /** Calls one of the child's methods and resolves with its result. */
+  call<T>(method: string, args?: unknown): Promise<T>
+  /** The child's peak resident set size so far, in bytes. */
+  peakRssBytes(): Promise<number>
+  /** Asks the child to close cleanly, then kills it if it has not exited after 10 s. */
+  stop(): Promise<void>
+}
+
+/** How to start a child. */
+export interface ForkOptions {
+  /** Extra environment variables. */
+  env?: NodeJS.ProcessEnv
+  /** Extra Node flags, e.g. `--cpu-prof` (not allowed in `NODE_OPTIONS`). */
+  nodeArgs?: string[]
+}
+
+/**
+ * Forks `script` (a path relative to `bench/`) under tsx and waits until it calls
+ * {@link serveParent}.
+ *
+ * @example
+ * const server = await forkChild<{ port: number }>('targets/ingest-server.ts', { mode: 'bare' })
+ */
+export async function forkChild<Ready>(script: string, config: unknown, options: ForkOptions = {}): Promise<Child<Ready>> {
+  const path = fileURLToPath(new URL(`../${script}`, import.meta.url))
+  const proc = fork(path, [JSON.stringify(config)], {
+    execArgv: ['--import', 'tsx', ...(options.nodeArgs ?? [])],
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  })
+  const pending = new Map<number, { resolve(value: unknown): void; reject(err: Error): void }>()
+  let nextId = 0
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)))
+  const ready = await new Promise<Ready>((resolve, reject) => {
+    proc.once('exit', (code) => reject(new Error(`${script} exited with ${code} before it was ready`)))
+    proc.on('message', (raw) => {
+      const msg = raw as ChildMessage
+      if (msg.kind === 'ready') resolve(msg.value as Ready)
+      else {
+        const waiter = pending.get(msg.id)
+        pending.delete(msg.id)
+        if (msg.error !== undefined) waiter?.reject(new Error(`${script}: ${msg.error}`))
+        else waiter?.resolve(msg.value)
+      }
+    })
+  })
+  void exited.then((code) => {
+    for (const waiter of pending.values()) waiter.reject(new Error(`${script} exited with ${code}`))
+    pending.clear()
+  })
+  const call = <T>(method: string, args?: unknown): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const id = nextId++
+      pending.set(id, { resolve: resolve as (value: unknown) => void, reject })
+      proc.send({ kind: 'call', id, method, args } satisfies CallMessage)
+    })
+  return {
+    pid: proc.pid!,
+    ready,
+    call,
+    peakRssBytes: () => call<number>('peakRss'),
+    async stop() {
+      if (proc.exitCode !== null) return
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000)
+      await call('close').catch(() => undefined)
+      await exited
+      clearTimeout(timer)
+    },
+  }
+}
+
+/** The JSON configuration a child was forked with. */
+export function childConfig<T>(): T {
+  return JSON.parse(process.argv[2] ?? '{}') as T
+}
+
+/**
+ * Answers the parent's calls with `methods` (plus `peakRss` and `close`, which runs `onClose`
+ * and exits), then announces readiness with `ready`.
+ */
+export function serveParent(
+  ready: unknown,
+  methods: Record<string, (args: any) => Promise<unknown>>,
+  onClose: () => Promise<void> = async () => {},
+): void {
+  const all: Record<string, (args: any) => Promise<unknown>> = {
+    ...methods,
+    // maxRSS is in kilobytes.
+    peakRss: async () => process.resourceUsage().maxRSS * 1024,
+    close: async () => {
+      await onClose()
+      setImmediate(() => process.exit(0))
+    },
+  }
+  process.on('message', (raw) => {
+    const msg = raw as CallMessage
+    const method = all[msg.method]
+    const reply = (body: Omit<Extract<ChildMessage, { kind: 'result' }>, 'kind' | 'id'>) => process.send!({ kind: 'result', id: msg.id, ...body })
+    if (!method) return reply({ error: `no method ${msg.method}` })
+    method(msg.args).then(
+      (value) => reply({ value }),
+      (err: unknown) => reply({ error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
+    )
+  })
+  // The parent going away must not leave servers behind.
+  process.on('disconnect', () => process.exit(0))
+  process.send!({ kind: 'ready', value: ready })
+}
+
+/** Resolves after `ms` milliseconds. */
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
