@@ -111,7 +111,7 @@ export function githubDeliveryReconciler(options: GithubApiOptions): GithubDeliv
   const clientOptions = {
     ...(options.baseUrl ? { baseUrl: options.baseUrl.replace(/\/+$/, '') } : {}),
     userAgent: 'hookline-reconcile',
-    // Disabled outright at 0: its scheduler costs every request a few milliseconds.
+    // Disabled outright at 0: the plugin's scheduler (Bottleneck) costs every request a few milliseconds.
     retry: { enabled: retries > 0, retries, doNotRetry: DO_NOT_RETRY },
   }
   let tokenClient: Client | undefined
