@@ -69,6 +69,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     adapters: rest.adapters ?? [stripeAdapter({ secrets: secrets ?? [STRIPE_TEST_SECRET], maxBodyBytes: 64 * 1024 })],
     handlers: { '*': recordEffect },
     logger,
+    // Test files run in parallel on one Postgres: keep each instance's pool small.
+    poolMax: 8,
     ...rest,
     queue: { prefix: queue.prefix, ...rest.queue },
     retry: { backoffMs: 20, ...rest.retry },

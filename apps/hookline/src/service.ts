@@ -27,7 +27,21 @@ export function enabledAdapters(env: Env): ProviderAdapter<any>[] {
     }))
   }
   if (env.GITHUB_WEBHOOK_SECRET.length > 0) {
-    adapters.push(githubAdapter({ secrets: env.GITHUB_WEBHOOK_SECRET, maxBodyBytes: env.GITHUB_MAX_BODY_BYTES }))
+    adapters.push(githubAdapter({
+      secrets: env.GITHUB_WEBHOOK_SECRET,
+      maxBodyBytes: env.GITHUB_MAX_BODY_BYTES,
+      ...(env.GITHUB_HOOKS.length > 0
+        ? {
+            api: {
+              hooks: env.GITHUB_HOOKS,
+              ...(env.GITHUB_TOKEN ? { token: env.GITHUB_TOKEN } : {}),
+              ...(env.GITHUB_API_URL ? { baseUrl: env.GITHUB_API_URL } : {}),
+              ...(env.GITHUB_APP_ID ? { appId: env.GITHUB_APP_ID } : {}),
+              ...(env.GITHUB_APP_PRIVATE_KEY ? { privateKey: env.GITHUB_APP_PRIVATE_KEY } : {}),
+            },
+          }
+        : {}),
+    }))
   }
   if (env.SLACK_SIGNING_SECRET.length > 0) {
     adapters.push(slackAdapter({
