@@ -39,7 +39,7 @@ async function deliver(tenant: string, options: { fail?: boolean; object?: Recor
 }
 
 function cspViolations(): Promise<string[] | undefined> {
-  return page.evaluate(() => (window as unknown as { __cspViolations?: string[] }).__cspViolations)
+  return page.evaluate(() => (globalThis as unknown as { __cspViolations?: string[] }).__cspViolations)
 }
 
 beforeAll(async () => {
@@ -54,11 +54,8 @@ beforeAll(async () => {
   page = context.pages()[0] ?? (await context.newPage())
   page.on('pageerror', (err) => pageErrors.push(err.message))
   // The console must work under its own content security policy: record any violation.
-  await page.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => {
-      const w = window as unknown as { __cspViolations?: string[] }
-      ;(w.__cspViolations ??= []).push(`${e.violatedDirective} ${e.blockedURI}`)
-    })
+  await page.addInitScript({
+    content: "document.addEventListener('securitypolicyviolation', (e) => { (window.__cspViolations ??= []).push(e.violatedDirective + ' ' + e.blockedURI) })",
   })
 })
 
@@ -103,7 +100,7 @@ it('filters to one tenant, opens a dead event, replays it and shows it processed
   await page.getByRole('heading', { name: `Event ${dead.key} dead` }).waitFor()
   const payload = (await page.locator('#payload').textContent()) ?? ''
   expect(JSON.parse(payload).data.object.description).toBe(XSS)
-  expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined()
+  expect(await page.evaluate(() => (globalThis as unknown as { __pwned?: number }).__pwned)).toBeUndefined()
   expect(await page.locator('main script, main img').count()).toBe(0)
   expect(await page.locator('#timeline').textContent()).toContain('PermanentError: downstream refused')
 
@@ -113,7 +110,7 @@ it('filters to one tenant, opens a dead event, replays it and shows it processed
   expect(await page.getByRole('status').first().textContent()).toBe('Replayed as generation 1.')
   const timeline = (await page.locator('#timeline li').allTextContents()).map((t) => t.split(' — ')[0])
   expect(timeline).toEqual(['Generation 1, attempt 1: dead', 'replay by ana', 'Generation 1, attempt 1: succeeded'])
-  expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined()
+  expect(await page.evaluate(() => (globalThis as unknown as { __pwned?: number }).__pwned)).toBeUndefined()
   expect(await cspViolations()).toBeUndefined()
   expect(pageErrors).toEqual([])
 })

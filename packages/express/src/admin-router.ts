@@ -30,6 +30,9 @@ export interface AdminRouterOptions {
   maxBodyBytes?: number
 }
 
+/** The DLQ listing takes the event filters except `status` (always `dead`). */
+const dlqListSchema = eventListSchema.omit({ status: true })
+
 /** Header naming the person or tool acting, written to the audit log (the token itself is shared). */
 export const ACTOR_HEADER = 'x-hookline-actor'
 
@@ -75,9 +78,9 @@ export function adminRouter(hookline: Hookline, options: AdminRouterOptions): Ro
   }))
 
   api.get('/dlq', handle(async (req) => {
-    const request = parseInput(eventListSchema.omit({ status: true }), req.query)
-    const [page, stats] = await Promise.all([hookline.events.list({ ...request, status: ['dead'] }), hookline.inbox.countDead()])
-    return { ...page, depth: stats }
+    const request = parseInput(dlqListSchema, req.query)
+    const [page, depth] = await Promise.all([hookline.events.list({ ...request, status: ['dead'] }), hookline.inbox.countDead()])
+    return { ...page, depth }
   }))
 
   api.get('/stats', handle(async (req) => hookline.events.stats(parseInput(statsRequestSchema, req.query))))
