@@ -64,7 +64,7 @@ export function printReport(report: BenchReport, connections: number, high: numb
         }),
       ),
     )
-    const wrapped = report.ingest.filter((r) => r.wrapped > 0)
+    const wrapped = report.ingest.filter((r) => r.wrapped > 0 && r.target !== 'bare' && r.target !== 'verify')
     if (wrapped.length > 0) out.push(`\nnote: the pre-signed pool ran out (repeats sent) for: ${wrapped.map((r) => `${r.name} (${r.wrapped})`).join(', ')}; raise --pool-rate`)
   }
   const e2e = report.endToEnd

@@ -10,6 +10,7 @@ import { errorCodeOf, ConfigError, StoreUnavailableError, UnknownProviderError }
 import { type DeadLetterHook, EventWorker, type WorkerOptions } from './event-worker.ts'
 import type { HandlerMap } from './handler.ts'
 import { Inbox, type SqlClient } from './inbox.ts'
+import { IngestBatcher, type IngestBatchOptions, type StoredEvent } from './ingest-batcher.ts'
 import { EventQuery } from './events-query.ts'
 import { HooklineMetrics } from './metrics.ts'
 import { type ReconcileAlertHook, Reconciler, type ReconcileRequest, type ReconcileRun, type ReconcileSettings } from './reconciler.ts'
@@ -49,6 +50,8 @@ export interface HooklineOptions<Tx = never> {
   reconcile?: Partial<ReconcileSettings> & { cron?: string; onAlert?: ReconcileAlertHook }
   /** Throttling of support's bulk replays (see {@link ReplaySettings}). */
   replay?: Partial<ReplaySettings>
+  /** Group commit of the ingress (see {@link IngestBatchOptions}). */
+  ingest?: Partial<IngestBatchOptions>
   /** Logger; defaults to pino at `info`. Secrets and raw bodies are never logged. */
   logger?: Logger
   /**
@@ -102,6 +105,7 @@ export class Hookline {
   /** Support's write side: replay and ignore events (audited). */
   readonly replayer: Replayer
   private readonly sweeper: Sweeper
+  private readonly ingest: IngestBatcher
   private readonly sweeperOptions: SweeperOptions
   private readonly workerOptions: WorkerOptions
   private worker: EventWorker | undefined
@@ -133,6 +137,12 @@ export class Hookline {
       this.policy,
     )
     this.sweeper = new Sweeper(this.inbox, this.dispatcher, this.metrics, this.sweeperOptions)
+    this.ingest = new IngestBatcher(this.inbox, this.sweeperOptions.graceMs, (stored) => this.enqueueStored(stored), {
+      maxBatchSize: 100,
+      maxWaitMs: 0,
+      maxConcurrentBatches: 4,
+      ...options.ingest,
+    })
     this.reconciler = new Reconciler({
       db: this.db,
       dispatcher: this.dispatcher,
@@ -166,15 +176,15 @@ export class Hookline {
       const verified = await adapter.verify(req)
       const parsed = adapter.parse(verified, req)
       if (parsed.kind === 'immediate') return parsed
-      const stored = await this.inbox
-        .insert(provider, parsed, { source: 'webhook', headers: keptHeaders(req.headers), rawBody: req.body, graceMs: this.sweeperOptions.graceMs })
+      // Resolves after the commit holding this delivery, shared with concurrent ones, and its enqueue.
+      const stored = await this.ingest
+        .submit(provider, parsed, { source: 'webhook', headers: keptHeaders(req.headers), rawBody: req.body })
         .catch((err: unknown) => {
           throw new StoreUnavailableError('the inbox database is unavailable; retry later', { cause: err })
         })
       stopTimer()
       this.metrics.received.inc({ provider })
       if (!stored.inserted) this.metrics.duplicates.inc({ provider })
-      else if (stored.status === 'received') await this.enqueueStored(provider, stored.id)
       return { kind: 'accepted', id: stored.id, duplicate: !stored.inserted, ...(parsed.reply ? { reply: parsed.reply } : {}) }
     } catch (err) {
       throw this.recordRejection(provider, err)
@@ -191,13 +201,17 @@ export class Hookline {
     return err
   }
 
-  private async enqueueStored(provider: string, id: string): Promise<void> {
+  /** One `addBulk` for the events a batch inserted; never throws (the sweeper recovers failures). */
+  private async enqueueStored(stored: StoredEvent[]): Promise<void> {
+    if (stored.length === 0) return
     try {
-      await this.dispatcher.enqueue([id])
+      await this.dispatcher.enqueue(stored.map((s) => s.id))
     } catch (err) {
-      this.metrics.enqueueFailures.inc({ provider })
-      this.logger.warn({ provider, eventId: id, err: (err as Error).message }, 'enqueue failed; the sweeper will dispatch the stored event')
-      await this.inbox.markDue(id).catch(() => undefined)
+      for (const { provider, id } of stored) {
+        this.metrics.enqueueFailures.inc({ provider })
+        this.logger.warn({ provider, eventId: id, err: (err as Error).message }, 'enqueue failed; the sweeper will dispatch the stored event')
+      }
+      await Promise.all(stored.map(({ id }) => this.inbox.markDue(id).catch(() => undefined)))
     }
   }
 

@@ -28,6 +28,27 @@ export interface DeliveryMeta {
   graceMs: number
 }
 
+/** One distinct provider identity of a batch, with how many deliveries of it the batch holds. */
+export interface BatchDelivery {
+  provider: string
+  event: ParsedEvent
+  meta: Omit<DeliveryMeta, 'graceMs'>
+  /** Deliveries of this identity in the batch (at least 1). */
+  count: number
+}
+
+/** Outcome of one distinct identity of a batch. */
+export interface BatchInsertResult extends InsertResult {
+  provider: string
+  eventKey: string
+}
+
+/** A total order of (provider, event key) that every batch shares (which order matters less than agreeing). */
+function compareKeys(providerA: string, keyA: string, providerB: string, keyB: string): number {
+  if (providerA !== providerB) return providerA < providerB ? -1 : 1
+  return keyA < keyB ? -1 : keyA > keyB ? 1 : 0
+}
+
 /** An event claimed for one attempt. */
 export interface ClaimedEvent extends HooklineEvent {
   /** Number of this attempt (attempts so far, this one included). */
@@ -102,6 +123,48 @@ export class Inbox {
     const row = rows[0]
     if (!row) throw new Error('INSERT … RETURNING returned no row')
     return row
+  }
+
+  /**
+   * {@link Inbox.insert} for many deliveries in one statement (one commit): each distinct
+   * provider identity is inserted, or counted on its existing row, with `count` deliveries.
+   * Returns one row per distinct identity, in no particular order.
+   */
+  async insertMany(deliveries: readonly BatchDelivery[], graceMs: number): Promise<BatchInsertResult[]> {
+    if (deliveries.length === 0) return []
+    // One statement cannot touch a row twice (ON CONFLICT DO UPDATE), hence distinct identities;
+    // and concurrent batches lock their rows in one global order, hence sorted: no deadlocks.
+    const rows = [...deliveries].sort((a, b) => compareKeys(a.provider, a.event.eventKey, b.provider, b.event.eventKey))
+    return this.db.$queryRawUnsafe<BatchInsertResult[]>(
+      `INSERT INTO hookline_events
+         (provider, event_key, type, tenant, entity_key, occurred_at, source, headers, raw_body, payload,
+          status, processed_at, next_attempt_at, deliveries)
+       SELECT u.pv, u.k, u.t, u.tn, u.e, u.o::timestamptz, u.src::hookline_event_source, u.h::jsonb,
+              decode(u.b, 'base64'), u.p::jsonb,
+              CASE WHEN u.r THEN 'processed' ELSE 'received' END::hookline_event_status,
+              CASE WHEN u.r THEN now() END, now() + $1 * interval '1 millisecond', u.n
+         FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+                     $10::text[], $11::text[], $12::boolean[], $13::int[])
+              WITH ORDINALITY AS u(pv, k, t, tn, e, o, src, h, b, p, r, n, ord)
+        ORDER BY u.ord
+       ON CONFLICT (provider, event_key) DO UPDATE
+         SET deliveries = hookline_events.deliveries + EXCLUDED.deliveries, last_delivered_at = now()
+       RETURNING id::text, provider, event_key AS "eventKey", (xmax = 0) AS inserted, status::text`,
+      graceMs,
+      rows.map((d) => d.provider),
+      rows.map((d) => d.event.eventKey),
+      rows.map((d) => d.event.type),
+      rows.map((d) => d.event.tenant),
+      rows.map((d) => d.event.entityKey),
+      rows.map((d) => d.event.occurredAt?.toISOString() ?? null),
+      rows.map((d) => d.meta.source),
+      rows.map((d) => JSON.stringify(d.meta.headers)),
+      // Text, not bytea[]: an array of byte strings is not a parameter type every driver maps.
+      rows.map((d) => d.meta.rawBody?.toString('base64') ?? null),
+      rows.map((d) => JSON.stringify(d.event.payload)),
+      rows.map((d) => d.event.recordOnly === true),
+      rows.map((d) => d.count),
+    )
   }
 
   /**
