@@ -6,7 +6,6 @@
  */
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { ensureDatabase, migrate } from '@hookline/db'
 import type { Hookline } from '@hookline/core'
 import { Command } from 'commander'
 import { registerDlqCommands } from './commands/dlq.ts'
@@ -14,15 +13,17 @@ import { EXIT, exitCodeOf } from './commands/errors.ts'
 import { registerEventsCommands } from './commands/events.ts'
 import { registerReplayCommand } from './commands/replay.ts'
 import { type Env, loadEnv } from './env.ts'
-import { buildHookline, createApp } from './service.ts'
+import { loadDatabase, loadService } from './lazy-service.ts'
 
 async function runMigrations(env: Env): Promise<void> {
+  const { ensureDatabase, migrate } = await loadDatabase()
   await ensureDatabase(env.DATABASE_URL)
   const { applied } = await migrate(env.DATABASE_URL)
   console.error(applied.length ? `applied migrations: ${applied.join(', ')}` : 'database is up to date')
 }
 
-function listen(hookline: Hookline, port: number, adminToken: string | undefined): Promise<Server> {
+async function listen(hookline: Hookline, port: number, adminToken: string | undefined): Promise<Server> {
+  const { createApp } = await loadService()
   return new Promise((resolve) => {
     const server = createApp(hookline, { adminToken }).listen(port, () => {
       const { port: actual } = server.address() as AddressInfo
@@ -47,6 +48,7 @@ function closeOnSignal(hookline: Hookline, server?: Server): void {
 async function run(mode: { serve: boolean; work: boolean; migrate: boolean }): Promise<void> {
   const env = loadEnv()
   if (mode.migrate) await runMigrations(env)
+  const { buildHookline } = await loadService()
   const hookline = await buildHookline(env)
   if (hookline.adapters.size === 0 && mode.serve) {
     hookline.logger.warn('no provider is enabled: set STRIPE_WEBHOOK_SECRET (see README)')
