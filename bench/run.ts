@@ -7,7 +7,7 @@
 import { writeFile } from 'node:fs/promises'
 import { cpus, totalmem } from 'node:os'
 import { parseArgs } from 'node:util'
-import { forkChild } from './support/child.ts'
+import { forkChild, profileTargets } from './support/child.ts'
 import { Infra } from './support/infra.ts'
 import { printReport, type BenchReport } from './report.ts'
 import { runDrain } from './scenarios/drain.ts'
@@ -32,6 +32,7 @@ const HELP = `pnpm bench [options]
   --skip-unbatched         leave out the Hookline row with group commit disabled
   --quick                  short smoke run (1 round of 3 s, 15 s end to end, 10k drain, 20k reconcile)
   --json <file>            also write every result as JSON
+  --cpu-prof <dir>         write a CPU profile of every measured process into <dir> (open in Chrome DevTools)
 `
 
 const { values } = parseArgs({
@@ -51,6 +52,7 @@ const { values } = parseArgs({
     'skip-unbatched': { type: 'boolean' },
     quick: { type: 'boolean' },
     json: { type: 'string' },
+    'cpu-prof': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 })
@@ -94,6 +96,7 @@ function ingestCases(): IngestCase[] {
   ]
 }
 
+if (values['cpu-prof']) profileTargets(values['cpu-prof'])
 const log = (line: string): void => void process.stderr.write(`${line}\n`)
 const infra = new Infra()
 const load = await forkChild('load/load-generator.ts', {})

@@ -41,6 +41,13 @@ export interface ForkOptions {
   nodeArgs?: string[]
 }
 
+let profileDir: string | undefined
+
+/** Makes every target process forked from now on write a V8 CPU profile into `dir` when it exits. */
+export function profileTargets(dir: string): void {
+  profileDir = dir
+}
+
 /**
  * Forks `script` (a path relative to `bench/`) under tsx and waits until it calls
  * {@link serveParent}.
@@ -51,7 +58,12 @@ export interface ForkOptions {
 export async function forkChild<Ready>(script: string, config: unknown, options: ForkOptions = {}): Promise<Child<Ready>> {
   const path = fileURLToPath(new URL(`../${script}`, import.meta.url))
   const proc = fork(path, [JSON.stringify(config)], {
-    execArgv: ['--import', 'tsx', ...(options.nodeArgs ?? [])],
+    execArgv: [
+      '--import',
+      'tsx',
+      ...(profileDir && script.startsWith('targets/') ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+      ...(options.nodeArgs ?? []),
+    ],
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })

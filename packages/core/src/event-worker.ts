@@ -154,7 +154,7 @@ export class EventWorker {
     }
     let stale = false
     if (event.entityKey !== null) {
-      const newest = await inbox.lockEntity(tx, event.provider, event.entityKey)
+      const newest = await inbox.newestApplied(tx, event.provider, event.entityKey)
       stale = event.occurredAt !== null && newest !== null && event.occurredAt < newest
     }
     if (!stale || options.stale === 'deliver') {

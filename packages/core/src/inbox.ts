@@ -262,25 +262,32 @@ export class Inbox {
     }
   }
 
-  /** Locks the event row inside `tx` and returns its status (null when the row is gone). */
+  /**
+   * Locks the event row inside `tx` and returns its status (null when the row is gone). When the
+   * row is `processing` and has an entity, then also serialises the events of that entity for the
+   * rest of `tx` (transaction-scoped advisory lock) — one round trip for both locks.
+   */
   async lockForProcessing(tx: TransactionClient, id: string): Promise<string | null> {
+    // MATERIALIZED keeps the row lock (taken inside the CTE) ahead of the advisory lock (taken
+    // when the outer list is computed), in the order the worker always used.
     const rows = await tx.$queryRawUnsafe<{ status: string }[]>(
-      `SELECT status::text AS status FROM hookline_events WHERE id = $1::uuid FOR UPDATE`,
+      `WITH ev AS MATERIALIZED (
+         SELECT status, provider, entity_key FROM hookline_events WHERE id = $1::uuid FOR UPDATE
+       )
+       SELECT status::text AS status,
+              (SELECT pg_advisory_xact_lock(hashtextextended(ev.provider || chr(31) || ev.entity_key, 72707369))::text
+                WHERE ev.status = 'processing' AND ev.entity_key IS NOT NULL) AS entity_locked
+         FROM ev`,
       id,
     )
     return rows[0]?.status ?? null
   }
 
   /**
-   * Serialises the events of one entity for the rest of `tx` (transaction-scoped advisory lock)
-   * and returns the source time of the newest event already applied to it.
+   * Inside `tx`, after {@link Inbox.lockForProcessing} locked the entity: the source time of the
+   * newest event already applied to it.
    */
-  async lockEntity(tx: TransactionClient, provider: string, entityKey: string): Promise<Date | null> {
-    await tx.$queryRawUnsafe(
-      `SELECT pg_advisory_xact_lock(hashtextextended($1 || chr(31) || $2, 72707369))::text`,
-      provider,
-      entityKey,
-    )
+  async newestApplied(tx: TransactionClient, provider: string, entityKey: string): Promise<Date | null> {
     // A separate statement on purpose: under READ COMMITTED a statement reads the snapshot taken
     // when it started, so a read in the locking statement could miss the previous holder's commit.
     const rows = await tx.$queryRawUnsafe<{ occurred_at: Date }[]>(
