@@ -98,6 +98,8 @@ describe('migrate', () => {
       'hookline_audit_log',
       'hookline_entity_versions',
       'hookline_events',
+      'hookline_reconcile_cursors',
+      'hookline_reconcile_runs',
     ])
   })
 

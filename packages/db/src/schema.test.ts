@@ -61,18 +61,22 @@ describe('migrations and schema.prisma', () => {
     expect((await readdir(dir)).sort()).toEqual((await readdir(paths.migrations)).sort())
   })
 
-  it('the engine still writes the committed init migration from an empty history', async () => {
+  it('the engine still writes the newest committed migration from the history before it', async () => {
     await ensureDatabase(urlOf(databases.empty))
     const dir = await mkdtemp(path.join(tmpdir(), 'hookline-migrations-'))
     tempDirs.push(dir)
-    const [init] = (await readdir(paths.migrations)).filter((name) => name.endsWith('_init'))
+    const committed = (await readdir(paths.migrations, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort()
+    const newest = committed.at(-1)!
+    for (const name of committed.slice(0, -1)) await cp(path.join(paths.migrations, name), path.join(dir, name), { recursive: true })
+    // As `migrate:dev` does: the dev database is first brought up to date with the history.
+    await migrate(urlOf(databases.empty), { migrationsDir: dir })
     const session = await openSchemaEngine(urlOf(databases.empty))
     try {
-      const result = await createMigration(session, { name: 'init', migrationsDir: dir })
+      const result = await createMigration(session, { name: newest.replace(/^\d+_/, ''), migrationsDir: dir })
 
       expect(result.status).toBe('created')
       if (result.status !== 'created') return
-      expect(result.script).toBe(await readFile(path.join(paths.migrations, init!, 'migration.sql'), 'utf8'))
+      expect(result.script).toBe(await readFile(path.join(paths.migrations, newest, 'migration.sql'), 'utf8'))
       expect(await readFile(path.join(dir, result.name, 'migration.sql'), 'utf8')).toBe(result.script)
       expect(await readFile(path.join(dir, 'migration_lock.toml'), 'utf8')).toBe(
         await readFile(path.join(paths.migrations, 'migration_lock.toml'), 'utf8'),
