@@ -1,8 +1,8 @@
 #!/usr/bin/env -S node --import tsx
 /**
  * @module The `hookline` command line: `migrate`, `serve`, `work`, and `start` (all of them in one
- * process, what `pnpm start` runs); and the support commands `events`, `replay` and `dlq`, which
- * talk to the admin API of the running service.
+ * process, what `pnpm start` runs); and the support commands `events`, `replay`, `dlq` and
+ * `reconcile`, which talk to the admin API of the running service.
  */
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -11,6 +11,7 @@ import { Command } from 'commander'
 import { registerDlqCommands } from './commands/dlq.ts'
 import { EXIT, exitCodeOf } from './commands/errors.ts'
 import { registerEventsCommands } from './commands/events.ts'
+import { registerReconcileCommand } from './commands/reconcile.ts'
 import { registerReplayCommand } from './commands/replay.ts'
 import { type Env, loadEnv } from './env.ts'
 import { loadDatabase, loadService } from './lazy-service.ts'
@@ -90,6 +91,7 @@ program
 registerEventsCommands(program)
 registerReplayCommand(program)
 registerDlqCommands(program)
+registerReconcileCommand(program)
 
 program.parseAsync().catch((err: unknown) => {
   console.error(err instanceof Error ? err.message : String(err))

@@ -84,6 +84,14 @@ export class ReconcileBusyError extends HooklineError {
   }
 }
 
+/** No reconciliation run has this id (HTTP 404). */
+export class ReconcileRunNotFoundError extends HooklineError {
+  constructor(id: string) {
+    super('hookline.reconcile_run_not_found', `no reconcile run ${id}`)
+    this.name = 'ReconcileRunNotFoundError'
+  }
+}
+
 /** The provider is not enabled, or its adapter cannot reconcile (HTTP 400). */
 export class ReconcileUnsupportedError extends HooklineError {
   constructor(provider: string) {
@@ -184,6 +192,7 @@ const STATUS_BY_CODE: Record<string, number> = {
   'hookline.unsupported_media_type': 415,
   'hookline.store_unavailable': 503,
   'hookline.event_not_found': 404,
+  'hookline.reconcile_run_not_found': 404,
   'hookline.event_state_conflict': 409,
   'hookline.request_invalid': 400,
   'hookline.admin_unauthorized': 401,

@@ -6,7 +6,7 @@ import { createPrismaClient } from '@hookline/db'
 import { pino, type Logger } from 'pino'
 import type { ImmediateReply, ParsedEvent, ProviderAdapter, RawRequest } from './adapter.ts'
 import { Dispatcher, RECONCILE_JOB, SWEEP_JOB } from './dispatcher.ts'
-import { errorCodeOf, ConfigError, StoreUnavailableError, UnknownProviderError } from './errors.ts'
+import { errorCodeOf, ConfigError, ReconcileBusyError, StoreUnavailableError, UnknownProviderError } from './errors.ts'
 import { type DeadLetterHook, EventWorker, type WorkerOptions } from './event-worker.ts'
 import type { HandlerMap } from './handler.ts'
 import { Inbox, type SqlClient } from './inbox.ts'
@@ -248,13 +248,26 @@ export class Hookline {
   }
 
   /**
-   * Records a reconciliation run and queues it for a worker; resolves with the run (status
+   * Records a reconciliation run per provider and tenant the request covers (see
+   * `Reconciler.targetsOf`) and queues them for the workers; resolves with the runs (status
    * `running`). Throws `ReconcileBusyError` while one of the same provider and tenant is alive.
    */
-  async reconcile(request: ReconcileRequest): Promise<ReconcileRun> {
-    const run = await this.reconciler.open(request)
-    await this.dispatcher.queue.add(RECONCILE_JOB, { runId: run.id }, { jobId: `reconcile-${run.id}`, removeOnComplete: true, removeOnFail: true })
-    return run
+  async reconcile(request: Omit<ReconcileRequest, 'provider'> & { provider?: string | undefined }): Promise<ReconcileRun[]> {
+    const runs: ReconcileRun[] = []
+    let busy: unknown
+    for (const target of this.reconciler.targetsOf(request)) {
+      try {
+        const run = await this.reconciler.open(target)
+        await this.dispatcher.queue.add(RECONCILE_JOB, { runId: run.id }, { jobId: `reconcile-${run.id}`, removeOnComplete: true, removeOnFail: true })
+        runs.push(run)
+      } catch (err) {
+        // A target already being reconciled is skipped; only when all are busy is it an error.
+        if (!(err instanceof ReconcileBusyError)) throw err
+        busy = err
+      }
+    }
+    if (runs.length === 0 && busy) throw busy
+    return runs
   }
 
   /** Runs a reconciliation in this process and resolves when it ends. */

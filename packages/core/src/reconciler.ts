@@ -6,9 +6,11 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
+import { z } from 'zod'
 import type { ProviderAdapter, ReconcilePage } from './adapter.ts'
 import type { Dispatcher } from './dispatcher.ts'
 import { ReconcileBusyError, ReconcileUnsupportedError, retryAfterMsOf } from './errors.ts'
+import { parseTimeBound } from './event-filter.ts'
 import { Inbox, type SqlClient } from './inbox.ts'
 import type { HooklineMetrics } from './metrics.ts'
 
@@ -69,6 +71,28 @@ export interface ReconcileRun {
   warnings: string[]
   lastError: string | null
 }
+
+/** zod schema of an on-demand {@link ReconcileRequest} (admin API body): `since` takes a date or `25h`. */
+export const reconcileRequestSchema = z.strictObject({
+  /** Absent: every provider that can be reconciled. */
+  provider: z.string().trim().min(1).optional(),
+  tenant: z.string().trim().min(1).nullish(),
+  since: z
+    .string()
+    .transform((text, ctx) => {
+      const date = parseTimeBound(text)
+      if (!date) ctx.addIssue({ code: 'custom', message: 'expected an ISO 8601 date or a duration such as 25h or 3d' })
+      return date ?? new Date(Number.NaN)
+    })
+    .optional(),
+  dryRun: z.boolean().optional(),
+})
+
+/** zod schema of the run listing's query. */
+export const reconcileRunsQuerySchema = z.strictObject({
+  provider: z.string().trim().min(1).optional(),
+  limit: z.coerce.number().int().min(1).max(500).optional(),
+})
 
 /** Called when a run recovered events (the webhook path lost them) or failed. */
 export type ReconcileAlertHook = (run: ReconcileRun) => void | Promise<void>
@@ -317,6 +341,24 @@ export class Reconciler {
     return run
   }
 
+  /**
+   * The runs a request covers: its provider (else every provider that can be reconciled), and its
+   * tenant (else every tenant the adapter reconciles by default: `reconcileTenants`, or the
+   * provider's default account).
+   */
+  targetsOf(request: Omit<ReconcileRequest, 'provider'> & { provider?: string | undefined }): ReconcileRequest[] {
+    const providers = request.provider !== undefined
+      ? [request.provider]
+      : [...this.deps.adapters.values()].filter((a) => a.reconcile).map((a) => a.name)
+    if (providers.length === 0) throw new ReconcileUnsupportedError('(any)')
+    return providers.flatMap((provider) => {
+      const adapter = this.deps.adapters.get(provider)
+      if (!adapter?.reconcile) throw new ReconcileUnsupportedError(provider)
+      const tenants = request.tenant !== undefined && request.tenant !== null ? [request.tenant] : [...(adapter.reconcileTenants ?? [null])]
+      return tenants.map((tenant) => ({ ...request, provider, tenant }))
+    })
+  }
+
   /** Every configured provider and tenant once (what the scheduler triggers); busy ones are skipped. */
   async runAll(trigger: string): Promise<ReconcileRun[]> {
     const runs: ReconcileRun[] = []
@@ -345,8 +387,9 @@ export class Reconciler {
     return rows.map(toRun)
   }
 
-  /** One run, or null. */
+  /** One run, or null (also for an id that is not a UUID). */
   async get(id: string): Promise<ReconcileRun | null> {
+    if (!z.uuid().safeParse(id).success) return null
     const rows = await this.deps.db.$queryRawUnsafe<RunRow[]>(`SELECT ${RUN_COLUMNS} FROM hookline_reconcile_runs WHERE id = $1::uuid`, id)
     return rows[0] ? toRun(rows[0]) : null
   }

@@ -13,6 +13,9 @@ import {
   httpStatusFor,
   ignoreSchema,
   parseInput,
+  ReconcileRunNotFoundError,
+  reconcileRequestSchema,
+  reconcileRunsQuerySchema,
   replayManySchema,
   replayOneSchema,
   statsRequestSchema,
@@ -39,7 +42,8 @@ export const ACTOR_HEADER = 'x-hookline-actor'
 /**
  * Mounts the admin API: `GET /admin/api/events`, `GET /admin/api/events/:id`,
  * `POST /admin/api/events/:id/replay`, `POST /admin/api/events/:id/ignore`, `POST /admin/api/replay`,
- * `GET /admin/api/dlq` and `GET /admin/api/stats`. Every request needs the bearer token (401
+ * `GET /admin/api/dlq`, `GET /admin/api/stats`, `POST /admin/api/reconcile` (202 `{ runId }`),
+ * `GET /admin/api/reconcile/runs` and `GET /admin/api/reconcile/runs/:id`. Every request needs the bearer token (401
  * otherwise). Mount it only when a token is configured: without one the admin API does not exist.
  *
  * @example
@@ -84,6 +88,21 @@ export function adminRouter(hookline: Hookline, options: AdminRouterOptions): Ro
   }))
 
   api.get('/stats', handle(async (req) => hookline.events.stats(parseInput(statsRequestSchema, req.query))))
+
+  api.post('/reconcile', (req, res, next) => {
+    const request = parseInput(reconcileRequestSchema, req.body)
+    hookline
+      .reconcile({ ...request, trigger: `api:${actorOf(req)}` })
+      .then((runs) => res.status(202).json({ runId: runs[0]!.id, runIds: runs.map((r) => r.id) }), next)
+  })
+
+  api.get('/reconcile/runs', handle(async (req) => ({ runs: await hookline.reconcileRuns(parseInput(reconcileRunsQuerySchema, req.query)) })))
+
+  api.get('/reconcile/runs/:id', handle(async (req) => {
+    const run = await hookline.reconciler.get(String(req.params.id))
+    if (!run) throw new ReconcileRunNotFoundError(String(req.params.id))
+    return run
+  }))
 
   api.use((req, res) => {
     res.status(404).json({ error: { code: 'hookline.admin_route_unknown', message: `no admin route ${req.method} ${req.path}` } })
