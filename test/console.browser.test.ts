@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type Handler, PermanentError } from '@hookline/core'
-import { listenOnFreePort, signedStripeDelivery, stripeEvent } from '@hookline/testkit'
+import { stripeAdapter } from '@hookline/stripe'
+import { type FakeStripeApi, listenOnFreePort, signedStripeDelivery, STRIPE_TEST_SECRET, startFakeStripeApi, stripeEvent } from '@hookline/testkit'
 import { type BrowserContext, chromium, type Page } from 'playwright-core'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { createApp } from '../apps/hookline/src/service.ts'
@@ -23,6 +24,7 @@ const handler: Handler = async (event) => {
 }
 
 let h: Harness
+let stripeApi: FakeStripeApi
 let server: { url: string; close(): Promise<void> }
 let context: BrowserContext
 let page: Page
@@ -43,7 +45,12 @@ function cspViolations(): Promise<string[] | undefined> {
 }
 
 beforeAll(async () => {
-  h = await startHarness({ handlers: { '*': handler }, replay: { ratePerSecond: 1000 } })
+  stripeApi = await startFakeStripeApi()
+  h = await startHarness({
+    handlers: { '*': handler },
+    replay: { ratePerSecond: 1000 },
+    adapters: [stripeAdapter({ secrets: [STRIPE_TEST_SECRET], api: { apiKey: 'sk_test_fake', baseUrl: stripeApi.url, maxNetworkRetries: 0 } })],
+  })
   server = await listenOnFreePort(createApp(h.hookline, { adminToken: TOKEN }))
   profile = mkdtempSync(join(tmpdir(), 'hookline-chromium-'))
   context = await chromium.launchPersistentContext(profile, {
@@ -64,6 +71,7 @@ afterAll(async () => {
   if (profile) rmSync(profile, { recursive: true, force: true })
   await server?.close()
   await h?.close()
+  await stripeApi?.close()
 })
 
 it('signs in with the token, refusing a wrong one, and shows the overview', async () => {
@@ -138,4 +146,25 @@ it('replays the dead letters of a filter after a dry-run count', async () => {
   await page.getByRole('button', { name: 'Refresh list' }).click()
   await expect.poll(() => page.locator('table.events tbody tr').count()).toBe(0)
   expect(pageErrors).toEqual([])
+})
+
+it('starts a reconciliation and shows the run with what it recovered', async () => {
+  stripeApi.events.push(stripeEvent({ account: undefined }))
+  await page.goto(`${server.url}/admin#/reconcile`)
+  await page.getByRole('heading', { name: 'Reconciliation' }).waitFor()
+  await expect.poll(() => page.locator('main').textContent()).toContain('No reconciliation has run yet.')
+  await page.getByLabel('Provider').fill('stripe')
+  await page.getByRole('button', { name: 'Reconcile now' }).click()
+  await expect.poll(() => page.locator('.bulk-result').textContent()).toContain('Started 1 run(s)')
+  await expect.poll(async () => {
+    await page.getByRole('button', { name: 'Refresh' }).click().catch(() => undefined)
+    return page.locator('table.runs tbody tr td.status').first().textContent().catch(() => null)
+  }, { timeout: 20_000 }).toBe('succeeded')
+  const cells = await page.locator('table.runs tbody tr').first().locator('td.num').allTextContents()
+  expect(cells).toEqual(['1', '0', '1', '0'])
+  await page.goto(`${server.url}/admin#/`)
+  await page.getByRole('heading', { name: /Last reconciliations/ }).waitFor()
+  await expect.poll(() => page.locator('table.runs tbody tr').count()).toBe(1)
+  expect(pageErrors).toEqual([])
+  expect(await cspViolations()).toBeUndefined()
 })

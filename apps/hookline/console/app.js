@@ -1,5 +1,6 @@
 /**
- * @module The console's entry point: hash routes (`#/`, `#/events`, `#/events/:id`, `#/dlq`),
+ * @module The console's entry point: hash routes (`#/`, `#/events`, `#/events/:id`, `#/dlq`,
+ * `#/reconcile`),
  * sign-in when there is no session or the token is refused.
  */
 import { ApiError, session, signOut } from './lib/api.js'
@@ -8,6 +9,7 @@ import { dlqPage } from './pages/dlq.js'
 import { eventPage } from './pages/event.js'
 import { eventsPage } from './pages/events.js'
 import { overviewPage } from './pages/overview.js'
+import { reconcilePage } from './pages/reconcile.js'
 import { signInPage } from './pages/signin.js'
 
 const main = /** @type {HTMLElement} */ (document.getElementById('main'))
@@ -40,6 +42,7 @@ async function render() {
     if (eventMatch) await eventPage(main, eventMatch[1])
     else if (path === '/events') await eventsPage(main, query)
     else if (path === '/dlq') await dlqPage(main, query)
+    else if (path === '/reconcile') await reconcilePage(main)
     else await overviewPage(main)
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) {

@@ -1,10 +1,11 @@
 /**
  * @module The overview: per provider, events received in the last 24 hours and what became of
- * them (a chart per provider and totals), and the dead-letter queue's depth.
+ * them (a chart per provider and totals), the dead-letter queue's depth, the last reconciliations.
  */
 import { api } from '../lib/api.js'
 import { providerChart } from '../lib/chart.js'
 import { h, notice, replace } from '../lib/dom.js'
+import { runsTable } from './reconcile.js'
 
 /**
  * @example
@@ -12,7 +13,10 @@ import { h, notice, replace } from '../lib/dom.js'
  * @param {HTMLElement} main
  */
 export async function overviewPage(main) {
-  const stats = await api('GET', '/stats', { query: { since: '24h', bucket: '1h' } })
+  const [stats, { runs }] = await Promise.all([
+    api('GET', '/stats', { query: { since: '24h', bucket: '1h' } }),
+    api('GET', '/reconcile/runs', { query: { limit: '5' } }),
+  ])
   const providers = [...new Set([...stats.providers.map((p) => p.provider), ...Object.keys(stats.dlq.byProvider)])].sort()
   const totals = new Map(stats.providers.map((p) => [p.provider, p]))
   replace(
@@ -48,5 +52,7 @@ export async function overviewPage(main) {
           ),
         ),
     h('div', { class: 'charts' }, stats.providers.map((p) => providerChart(p.provider, stats, stats.series.filter((b) => b.provider === p.provider)))),
+    h('h2', {}, 'Last reconciliations ', h('a', { href: '#/reconcile' }, 'all runs')),
+    runsTable(runs),
   )
 }
