@@ -39,6 +39,7 @@ const envSchema = z.object({
   HOOKLINE_SWEEP_GRACE_MS: int(60_000),
   HOOKLINE_STALE: z.enum(['skip', 'deliver']).default('skip'),
   HOOKLINE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  HOOKLINE_REPLAY_RATE: z.coerce.number().positive().default(50),
   HOOKLINE_RECONCILE_CRON: z.string().min(1).default('0 3 * * *'),
   HOOKLINE_RECONCILE_WINDOW: duration.default(25 * 3_600_000),
   STRIPE_WEBHOOK_SECRET: secretList,
