@@ -99,11 +99,13 @@ describe('Stripe reconciliation', () => {
     api.events.push(...makeEvents(250, 'resume'))
     api.followingPages('hold')
     // Instance A: reads page 1 (the 100 newest of 750), then hangs on page 2 until it "dies".
+    const before = api.requests.length
     const stuck = h.hookline.reconcileNow({ provider: 'stripe', trigger: 'test' })
-    const runId = await waitFor(async () => {
-      const rows = await h.prisma.reconcileRun.findMany({ where: { status: 'running', pages: 1 } })
-      return rows[0]?.id
-    }, { what: 'the first page to be recorded' })
+    // Wait for the held request itself: serving again any earlier would let A go on to page 2.
+    await waitFor(async () => api.requests.slice(before).some((r) => r.query.starting_after !== undefined), { what: 'A to ask for page 2' })
+    const [run] = await h.prisma.reconcileRun.findMany({ where: { status: 'running' } })
+    expect(run).toMatchObject({ pages: 1 })
+    const runId = run!.id
     api.followingPages('serve')
     await new Promise((r) => setTimeout(r, 700)) // A's lease (500 ms) expires: it is presumed dead
 
