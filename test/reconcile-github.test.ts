@@ -20,7 +20,7 @@ import {
 } from '@hookline/testkit'
 import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type Harness, startHarness } from './support/harness.ts'
+import { type Harness, reconcileOnAnotherInstance, startHarness } from './support/harness.ts'
 
 const TOKEN = 'ghp_reconcile_e2e'
 const HOOK_ID = 40_501
@@ -185,22 +185,10 @@ describe('GitHub reconciliation', () => {
     api.followingPages('serve')
     await new Promise((r) => setTimeout(r, 700)) // A's lease (500 ms) expires: it is presumed dead
 
-    const b: Hookline = createHookline({
-      databaseUrl: h.databaseUrl,
-      redisUrl: TEST_REDIS_URL,
-      adapters: [adapterFor(api)],
-      queue: { prefix: h.queuePrefix },
-      reconcile: { leaseMs: 500 },
-      logger: pino({ level: 'silent' }),
-    })
-    try {
-      const resumed = await b.reconcileNow({ provider: 'github', tenant: HOOK, trigger: 'test' })
-      expect(resumed.id).toBe(runId)
-      // 755 deliveries on 8 pages; 750 GUIDs.
-      expect(resumed).toMatchObject({ status: 'succeeded', pages: 8, scanned: 750, known: 500, recovered: 250 })
-    } finally {
-      await b.close()
-    }
+    const resumed = await reconcileOnAnotherInstance(h, adapterFor(api), { provider: 'github', tenant: HOOK, trigger: 'test' })
+    expect(resumed.id).toBe(runId)
+    // 755 deliveries on 8 pages; 750 GUIDs.
+    expect(resumed).toMatchObject({ status: 'succeeded', pages: 8, scanned: 750, known: 500, recovered: 250 })
     api.dropHeld() // A's stuck request fails now; A must not touch the run B finished
     const fromA = await stuck
     expect(fromA.status).toBe('succeeded')

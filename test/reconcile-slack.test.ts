@@ -5,7 +5,7 @@
  * interrupted runs resume, rate limits are waited out, and failures are visible.
  */
 import { createHash } from 'node:crypto'
-import { createHookline, type Hookline, type ReconcileRun } from '@hookline/core'
+import type { ReconcileRun } from '@hookline/core'
 import { slackAdapter } from '@hookline/slack'
 import {
   type FakeSlackApi,
@@ -15,12 +15,10 @@ import {
   slackEventCallback,
   slackHistoryMessage,
   startFakeSlackApi,
-  TEST_REDIS_URL,
   waitFor,
 } from '@hookline/testkit'
-import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type Harness, startHarness } from './support/harness.ts'
+import { type Harness, reconcileOnAnotherInstance, startHarness } from './support/harness.ts'
 
 const TOKEN = 'xoxb-0000000000-hookline-test'
 const [GENERAL, DEPLOYS] = ['C0RECGEN01', 'C0RECDEP02']
@@ -175,22 +173,10 @@ describe('Slack reconciliation', () => {
     api.followingPages('serve')
     await new Promise((r) => setTimeout(r, 700)) // A's lease (500 ms) expires: it is presumed dead
 
-    const b: Hookline = createHookline({
-      databaseUrl: h.databaseUrl,
-      redisUrl: TEST_REDIS_URL,
-      adapters: [adapterFor(api)],
-      queue: { prefix: h.queuePrefix },
-      reconcile: { leaseMs: 500 },
-      logger: pino({ level: 'silent' }),
-    })
-    try {
-      const resumed = await b.reconcileNow({ provider: 'slack', tenant: TENANT, trigger: 'test' })
-      expect(resumed.id).toBe(runId)
-      // #general: 550 messages = 6 pages; #deploys: 2.
-      expect(resumed).toMatchObject({ status: 'succeeded', pages: 8, scanned: 750, known: 500, recovered: 250 })
-    } finally {
-      await b.close()
-    }
+    const resumed = await reconcileOnAnotherInstance(h, adapterFor(api), { provider: 'slack', tenant: TENANT, trigger: 'test' })
+    expect(resumed.id).toBe(runId)
+    // #general: 550 messages = 6 pages; #deploys: 2.
+    expect(resumed).toMatchObject({ status: 'succeeded', pages: 8, scanned: 750, known: 500, recovered: 250 })
     api.dropHeld() // A's stuck call fails now; A must not touch the run B finished
     expect((await stuck).status).toBe('succeeded')
     await waitAllProcessed()

@@ -3,12 +3,11 @@
  * with real Postgres and Redis: exactly the missing events are recovered and processed once,
  * interrupted runs resume, rate limits are waited out, and failures are visible.
  */
-import { createHookline, type Hookline, type ReconcileRun } from '@hookline/core'
+import type { ReconcileRun } from '@hookline/core'
 import { stripeAdapter } from '@hookline/stripe'
-import { type FakeStripeApi, signedStripeDelivery, STRIPE_TEST_SECRET, startFakeStripeApi, stripeEvent, TEST_REDIS_URL, waitFor } from '@hookline/testkit'
-import { pino } from 'pino'
+import { type FakeStripeApi, signedStripeDelivery, STRIPE_TEST_SECRET, startFakeStripeApi, stripeEvent, waitFor } from '@hookline/testkit'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type Harness, startHarness } from './support/harness.ts'
+import { type Harness, reconcileOnAnotherInstance, startHarness } from './support/harness.ts'
 
 let api: FakeStripeApi
 let h: Harness
@@ -109,21 +108,9 @@ describe('Stripe reconciliation', () => {
     api.followingPages('serve')
     await new Promise((r) => setTimeout(r, 700)) // A's lease (500 ms) expires: it is presumed dead
 
-    const b: Hookline = createHookline({
-      databaseUrl: h.databaseUrl,
-      redisUrl: TEST_REDIS_URL,
-      adapters: [adapterFor(api)],
-      queue: { prefix: h.queuePrefix },
-      reconcile: { leaseMs: 500 },
-      logger: pino({ level: 'silent' }),
-    })
-    try {
-      const resumed = await b.reconcileNow({ provider: 'stripe', trigger: 'test' })
-      expect(resumed.id).toBe(runId)
-      expect(resumed).toMatchObject({ status: 'succeeded', pages: 8, scanned: 750, recovered: 250 })
-    } finally {
-      await b.close()
-    }
+    const resumed = await reconcileOnAnotherInstance(h, adapterFor(api), { provider: 'stripe', trigger: 'test' })
+    expect(resumed.id).toBe(runId)
+    expect(resumed).toMatchObject({ status: 'succeeded', pages: 8, scanned: 750, recovered: 250 })
     api.dropHeld() // A's stuck request fails now; A must not touch the run B finished
     const fromA = await stuck
     expect(fromA.status).toBe('succeeded')

@@ -3,7 +3,7 @@
  * routes on a free port, an `effects` table that handlers write to, and cleanup.
  */
 import { Writable } from 'node:stream'
-import { createHookline, type Handler, type Hookline, type HooklineOptions } from '@hookline/core'
+import { createHookline, type Handler, type Hookline, type HooklineOptions, type ProviderAdapter, type ReconcileRequest, type ReconcileRun } from '@hookline/core'
 import { createPrismaClient, type PrismaClient } from '@hookline/db'
 import { opsRouter, webhookRouter } from '@hookline/express'
 import { stripeAdapter } from '@hookline/stripe'
@@ -112,5 +112,26 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       await queue.cleanup()
       await db.drop()
     },
+  }
+}
+
+/**
+ * Runs a reconciliation on a second Hookline instance sharing the harness's database and queue,
+ * as another service process would (with a short lease, so that it takes over a stalled run).
+ */
+export async function reconcileOnAnotherInstance(h: Harness, adapter: ProviderAdapter<any>, request: ReconcileRequest, leaseMs = 500): Promise<ReconcileRun> {
+  const other = createHookline({
+    databaseUrl: h.databaseUrl,
+    redisUrl: TEST_REDIS_URL,
+    adapters: [adapter],
+    queue: { prefix: h.queuePrefix },
+    reconcile: { leaseMs },
+    poolMax: 4,
+    logger: pino({ level: 'silent' }),
+  })
+  try {
+    return await other.reconcileNow(request)
+  } finally {
+    await other.close()
   }
 }
