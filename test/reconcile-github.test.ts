@@ -72,15 +72,6 @@ async function deliver(events: Event[], hookId = HOOK_ID): Promise<void> {
   }
 }
 
-async function countRows(sql: string, ...values: unknown[]): Promise<number> {
-  const rows = await h.prisma.$queryRawUnsafe<{ n: number }[]>(sql, ...values)
-  return rows[0]!.n
-}
-
-async function waitAllProcessed(): Promise<void> {
-  await waitFor(async () => (await countRows(`SELECT count(*)::int AS n FROM hookline_events WHERE status <> 'processed'`)) === 0, { what: 'every event processed', timeoutMs: 60_000 })
-}
-
 const detailRequests = () => api.requests.filter((r) => /\/deliveries\/\d+$/.test(r.path)).length
 
 beforeAll(async () => {
@@ -110,14 +101,14 @@ describe('GitHub reconciliation', () => {
     }
     await deliver(delivered)
     await deliver(twice)
-    await waitAllProcessed()
-    expect(await countRows(`SELECT count(*)::int AS n FROM hookline_events`)).toBe(490)
+    await h.waitAllProcessed()
+    expect(await h.count(`SELECT count(*)::int AS n FROM hookline_events`)).toBe(490)
 
     const first = await h.hookline.reconcileNow({ provider: 'github', tenant: HOOK, trigger: 'test' })
     // 505 deliveries listed on 6 pages; 500 GUIDs.
     expect(first).toMatchObject({ status: 'succeeded', tenant: HOOK, pages: 6, scanned: 500, known: 490, recovered: 10, errors: 0, warnings: [] })
     expect(detailRequests()).toBe(10)
-    await waitAllProcessed()
+    await h.waitAllProcessed()
     const recovered = await h.prisma.event.findMany({ where: { source: 'reconcile' } })
     expect(recovered.map((e) => e.eventKey).sort()).toEqual([...dropped].map((e) => `${HOOK_ID}:${e.guid}`).sort())
     const sample = [...dropped][0]!
@@ -128,8 +119,8 @@ describe('GitHub reconciliation', () => {
       status: 'processed',
       headers: expect.objectContaining({ 'x-github-delivery': sample.guid, 'x-github-event': 'push', 'x-github-hook-id': String(HOOK_ID) }),
     })
-    expect(await countRows(`SELECT count(*)::int AS n FROM effects`)).toBe(500)
-    expect(await countRows(`SELECT count(DISTINCT event_id)::int AS n FROM effects`)).toBe(500)
+    expect(await h.count(`SELECT count(*)::int AS n FROM effects`)).toBe(500)
+    expect(await h.count(`SELECT count(DISTINCT event_id)::int AS n FROM effects`)).toBe(500)
     expect(alerts.map((a) => a.id)).toEqual([first.id])
 
     const second = await h.hookline.reconcileNow({ provider: 'github', tenant: HOOK, trigger: 'test' })
@@ -145,8 +136,8 @@ describe('GitHub reconciliation', () => {
     const retried = [...dropped][4]!
     const latest = api.addDelivery({ hook: REDELIVER_HOOK, event: retried.event, payload: retried.payload, deliveredAt: new Date(retried.deliveredAt.getTime() + 3_000), guid: retried.guid, statusCode: 0, redelivery: true })
     await deliver(events.filter((e) => !dropped.has(e)), REDELIVER_HOOK_ID)
-    await waitAllProcessed()
-    const rows = await countRows(`SELECT count(*)::int AS n FROM hookline_events`)
+    await h.waitAllProcessed()
+    const rows = await h.count(`SELECT count(*)::int AS n FROM hookline_events`)
 
     const redeliverer: Hookline = createHookline({
       databaseUrl: h.databaseUrl,
@@ -165,8 +156,8 @@ describe('GitHub reconciliation', () => {
     expect(new Set(api.redeliveries.map((r) => r.guid))).toEqual(new Set([...dropped].map((e) => e.guid)))
     expect(api.redeliveries.find((r) => r.guid === retried.guid)?.deliveryId).toBe(latest.id)
     expect(api.redeliveries.every((r) => r.hook === REDELIVER_HOOK)).toBe(true)
-    expect(await countRows(`SELECT count(*)::int AS n FROM hookline_events`)).toBe(rows)
-    expect(await countRows(`SELECT count(*)::int AS n FROM hookline_events WHERE source = 'reconcile' AND event_key LIKE $1`, `${REDELIVER_HOOK_ID}:%`)).toBe(0)
+    expect(await h.count(`SELECT count(*)::int AS n FROM hookline_events`)).toBe(rows)
+    expect(await h.count(`SELECT count(*)::int AS n FROM hookline_events WHERE source = 'reconcile' AND event_key LIKE $1`, `${REDELIVER_HOOK_ID}:%`)).toBe(0)
   })
 
   it('a run killed after its first page is resumed by another instance, without duplicates', async () => {
@@ -192,11 +183,11 @@ describe('GitHub reconciliation', () => {
     api.dropHeld() // A's stuck request fails now; A must not touch the run B finished
     const fromA = await stuck
     expect(fromA.status).toBe('succeeded')
-    await waitAllProcessed()
+    await h.waitAllProcessed()
     const keys = events.map((e) => `${HOOK_ID}:${e.guid}`)
-    expect(await countRows(`SELECT count(*)::int AS n FROM hookline_events WHERE event_key = ANY($1::text[])`, keys)).toBe(250)
-    expect(await countRows(`SELECT count(*)::int AS n FROM effects`)).toBe(750 + 40)
-    expect(await countRows(`SELECT count(DISTINCT event_id)::int AS n FROM effects`)).toBe(750 + 40)
+    expect(await h.count(`SELECT count(*)::int AS n FROM hookline_events WHERE event_key = ANY($1::text[])`, keys)).toBe(250)
+    expect(await h.count(`SELECT count(*)::int AS n FROM effects`)).toBe(750 + 40)
+    expect(await h.count(`SELECT count(DISTINCT event_id)::int AS n FROM effects`)).toBe(750 + 40)
   })
 
   it('waits out a 429 with Retry-After instead of failing', async () => {
@@ -219,9 +210,9 @@ describe('GitHub reconciliation', () => {
     expect(alerts.at(-1)).toMatchObject({ id: run.id, status: 'failed' })
     const metrics = await (await fetch(`${h.url}/metrics`)).text()
     expect(metrics).toMatch(/hookline_reconcile_runs_total\{provider="github",status="failed"\} 1/)
-    await waitAllProcessed()
+    await h.waitAllProcessed()
     const keys = events.map((e) => `${HOOK_ID}:${e.guid}`)
-    expect(await countRows(`SELECT count(*)::int AS n FROM hookline_events WHERE event_key = ANY($1::text[])`, keys)).toBe(100)
+    expect(await h.count(`SELECT count(*)::int AS n FROM hookline_events WHERE event_key = ANY($1::text[])`, keys)).toBe(100)
     // The cursor did not move: the next run covers the same window and recovers the rest.
     const retry = await h.hookline.reconcileNow({ provider: 'github', tenant: HOOK, trigger: 'test' })
     expect(retry).toMatchObject({ status: 'succeeded', recovered: 50 })

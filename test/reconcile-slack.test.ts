@@ -73,20 +73,11 @@ async function deliver(posted: Posted[]): Promise<void> {
   }
 }
 
-async function countRows(sql: string, ...values: unknown[]): Promise<number> {
-  const rows = await h.prisma.$queryRawUnsafe<{ n: number }[]>(sql, ...values)
-  return rows[0]!.n
-}
-
-async function waitAllProcessed(): Promise<void> {
-  await waitFor(async () => (await countRows(`SELECT count(*)::int AS n FROM hookline_events WHERE status <> 'processed'`)) === 0, { what: 'every event processed', timeoutMs: 60_000 })
-}
-
 /** Every message processed exactly once: one effect per message (entity), none twice. */
 async function expectEachProcessedOnce(messages: number): Promise<void> {
-  expect(await countRows(`SELECT count(*)::int AS n FROM effects`)).toBe(messages)
-  expect(await countRows(`SELECT count(DISTINCT entity_key)::int AS n FROM effects`)).toBe(messages)
-  expect(await countRows(`SELECT count(DISTINCT event_id)::int AS n FROM effects`)).toBe(messages)
+  expect(await h.count(`SELECT count(*)::int AS n FROM effects`)).toBe(messages)
+  expect(await h.count(`SELECT count(DISTINCT entity_key)::int AS n FROM effects`)).toBe(messages)
+  expect(await h.count(`SELECT count(DISTINCT event_id)::int AS n FROM effects`)).toBe(messages)
 }
 
 beforeAll(async () => {
@@ -116,13 +107,13 @@ describe('Slack reconciliation', () => {
       const { body, headers } = webhookFor(p, 1)
       expect((await h.post('slack', body, headers)).body).toMatchObject({ duplicate: true })
     }
-    await waitAllProcessed()
-    expect(await countRows(`SELECT count(*)::int AS n FROM hookline_events`)).toBe(490)
+    await h.waitAllProcessed()
+    expect(await h.count(`SELECT count(*)::int AS n FROM hookline_events`)).toBe(490)
 
     const first = await h.hookline.reconcileNow({ provider: 'slack', tenant: TENANT, trigger: 'test' })
     // 300 + 200 messages at 100 a page: 3 + 2 pages.
     expect(first).toMatchObject({ status: 'succeeded', tenant: TENANT, scanned: 500, known: 490, recovered: 10, errors: 0, pages: 5 })
-    await waitAllProcessed()
+    await h.waitAllProcessed()
     const recovered = await h.prisma.event.findMany({ where: { source: 'reconcile' } })
     expect(recovered.map((e) => e.eventKey).sort()).toEqual(dropped.map(keyOf).sort())
     const sample = dropped[0]!
@@ -154,7 +145,7 @@ describe('Slack reconciliation', () => {
     const res = await h.post('slack', body, headers)
     expect(res).toMatchObject({ status: 200, body: { id, duplicate: true } })
     await new Promise((r) => setTimeout(r, 300)) // time for a wrongly enqueued second run to show
-    expect(await countRows(`SELECT count(*)::int AS n FROM effects WHERE event_id = $1::uuid`, id)).toBe(1)
+    expect(await h.count(`SELECT count(*)::int AS n FROM effects WHERE event_id = $1::uuid`, id)).toBe(1)
     expect(await h.prisma.event.findUniqueOrThrow({ where: { id } })).toMatchObject({ source: 'reconcile', deliveries: 2, status: 'processed' })
   })
 
@@ -179,7 +170,7 @@ describe('Slack reconciliation', () => {
     expect(resumed).toMatchObject({ status: 'succeeded', pages: 8, scanned: 750, known: 500, recovered: 250 })
     api.dropHeld() // A's stuck call fails now; A must not touch the run B finished
     expect((await stuck).status).toBe('succeeded')
-    await waitAllProcessed()
+    await h.waitAllProcessed()
     await expectEachProcessedOnce(750)
   })
 
@@ -207,12 +198,12 @@ describe('Slack reconciliation', () => {
     expect(alerts.at(-1)).toMatchObject({ id: run.id, status: 'failed' })
     const metrics = await (await fetch(`${h.url}/metrics`)).text()
     expect(metrics).toMatch(/hookline_reconcile_runs_total\{provider="slack",status="failed"\} 1/)
-    await waitAllProcessed()
-    expect(await countRows(`SELECT count(*)::int AS n FROM hookline_events WHERE payload->'event'->>'text' LIKE 'fail %'`)).toBe(100)
+    await h.waitAllProcessed()
+    expect(await h.count(`SELECT count(*)::int AS n FROM hookline_events WHERE payload->'event'->>'text' LIKE 'fail %'`)).toBe(100)
     // The cursor did not move: the next run covers the same window and recovers the rest.
     const retry = await h.hookline.reconcileNow({ provider: 'slack', tenant: TENANT, trigger: 'test' })
     expect(retry).toMatchObject({ status: 'succeeded', recovered: 50 })
-    await waitAllProcessed()
+    await h.waitAllProcessed()
     await expectEachProcessedOnce(900)
   })
 

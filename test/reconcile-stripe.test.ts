@@ -37,15 +37,6 @@ async function deliver(events: Record<string, unknown>[]): Promise<string[]> {
   return ids
 }
 
-async function countRows(sql: string, ...values: unknown[]): Promise<number> {
-  const rows = await h.prisma.$queryRawUnsafe<{ n: number }[]>(sql, ...values)
-  return rows[0]!.n
-}
-
-async function waitAllProcessed(): Promise<void> {
-  await waitFor(async () => (await countRows(`SELECT count(*)::int AS n FROM hookline_events WHERE status <> 'processed'`)) === 0, { what: 'every event processed', timeoutMs: 60_000 })
-}
-
 beforeAll(async () => {
   api = await startFakeStripeApi()
   h = await startHarness({
@@ -67,16 +58,16 @@ describe('Stripe reconciliation', () => {
     const delivered = events.filter((_, i) => !dropped.has(i))
     await deliver(delivered)
     await deliver([delivered[10]!, delivered[20]!]) // two delivered twice
-    await waitAllProcessed()
-    expect(await countRows(`SELECT count(*)::int AS n FROM hookline_events`)).toBe(490)
+    await h.waitAllProcessed()
+    expect(await h.count(`SELECT count(*)::int AS n FROM hookline_events`)).toBe(490)
 
     const first = await h.hookline.reconcileNow({ provider: 'stripe', trigger: 'test' })
     expect(first).toMatchObject({ status: 'succeeded', scanned: 500, known: 490, recovered: 10, errors: 0, pages: 5 })
-    await waitAllProcessed()
+    await h.waitAllProcessed()
     const recovered = await h.prisma.event.findMany({ where: { source: 'reconcile' } })
     expect(recovered.map((e) => e.eventKey).sort()).toEqual([...dropped].map((i) => events[i]!.id).sort())
-    expect(await countRows(`SELECT count(*)::int AS n FROM effects`)).toBe(500)
-    expect(await countRows(`SELECT count(DISTINCT event_id)::int AS n FROM effects`)).toBe(500)
+    expect(await h.count(`SELECT count(*)::int AS n FROM effects`)).toBe(500)
+    expect(await h.count(`SELECT count(DISTINCT event_id)::int AS n FROM effects`)).toBe(500)
     expect(alerts.map((a) => a.id)).toEqual([first.id])
 
     const second = await h.hookline.reconcileNow({ provider: 'stripe', trigger: 'test' })
@@ -90,7 +81,7 @@ describe('Stripe reconciliation', () => {
     api.events.push(...makeEvents(3, 'dry'))
     const run = await h.hookline.reconcileNow({ provider: 'stripe', dryRun: true })
     expect(run).toMatchObject({ status: 'succeeded', dryRun: true, recovered: 3 })
-    expect(await countRows(`SELECT count(*)::int AS n FROM hookline_events WHERE event_key LIKE 'evt_dry_%'`)).toBe(0)
+    expect(await h.count(`SELECT count(*)::int AS n FROM hookline_events WHERE event_key LIKE 'evt_dry_%'`)).toBe(0)
     api.events.splice(api.events.length - 3, 3)
   })
 
@@ -114,10 +105,10 @@ describe('Stripe reconciliation', () => {
     api.dropHeld() // A's stuck request fails now; A must not touch the run B finished
     const fromA = await stuck
     expect(fromA.status).toBe('succeeded')
-    await waitAllProcessed()
-    expect(await countRows(`SELECT count(*)::int AS n FROM hookline_events WHERE event_key LIKE 'evt_resume_%'`)).toBe(250)
-    expect(await countRows(`SELECT count(*)::int AS n FROM effects`)).toBe(750)
-    expect(await countRows(`SELECT count(DISTINCT event_id)::int AS n FROM effects`)).toBe(750)
+    await h.waitAllProcessed()
+    expect(await h.count(`SELECT count(*)::int AS n FROM hookline_events WHERE event_key LIKE 'evt_resume_%'`)).toBe(250)
+    expect(await h.count(`SELECT count(*)::int AS n FROM effects`)).toBe(750)
+    expect(await h.count(`SELECT count(DISTINCT event_id)::int AS n FROM effects`)).toBe(750)
   })
 
   it('waits out a 429 with Retry-After instead of failing', async () => {
@@ -139,8 +130,8 @@ describe('Stripe reconciliation', () => {
     expect(alerts.at(-1)).toMatchObject({ id: run.id, status: 'failed' })
     const metrics = await (await fetch(`${h.url}/metrics`)).text()
     expect(metrics).toMatch(/hookline_reconcile_runs_total\{provider="stripe",status="failed"\} 1/)
-    await waitAllProcessed()
-    expect(await countRows(`SELECT count(*)::int AS n FROM hookline_events WHERE event_key LIKE 'evt_fail_%'`)).toBe(100)
+    await h.waitAllProcessed()
+    expect(await h.count(`SELECT count(*)::int AS n FROM hookline_events WHERE event_key LIKE 'evt_fail_%'`)).toBe(100)
     // The cursor did not move: the next run covers the same window and recovers the rest.
     const retry = await h.hookline.reconcileNow({ provider: 'stripe', trigger: 'test' })
     expect(retry).toMatchObject({ status: 'succeeded', recovered: 50 })

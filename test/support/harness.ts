@@ -34,6 +34,10 @@ export interface Harness {
   logs: string[]
   /** Posts a body with headers to `/webhooks/<provider>`. */
   post(provider: string, body: string | Buffer, headers: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>
+  /** Runs a `SELECT count(*)::int AS n …` and returns `n`. */
+  count(sql: string, ...values: unknown[]): Promise<number>
+  /** Waits until every event of the inbox is processed. */
+  waitAllProcessed(timeoutMs?: number): Promise<void>
   /** Waits until the event is in `status`; returns its row. */
   waitForStatus(id: string, status: string, timeoutMs?: number): Promise<EventRow>
   close(): Promise<void>
@@ -80,6 +84,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   app.use(opsRouter(hookline))
   const server = await listenOnFreePort(app)
   if (startWorker !== false) await hookline.startWorker()
+  const count = async (sql: string, ...values: unknown[]): Promise<number> => {
+    const rows = await prisma.$queryRawUnsafe<{ n: number }[]>(sql, ...values)
+    return rows[0]!.n
+  }
 
   return {
     hookline,
@@ -92,6 +100,13 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       const res = await fetch(`${server.url}/webhooks/${provider}`, { method: 'POST', body, headers })
       const text = await res.text()
       return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers }
+    },
+    count,
+    async waitAllProcessed(timeoutMs = 60_000) {
+      await waitFor(
+        async () => (await count(`SELECT count(*)::int AS n FROM hookline_events WHERE status <> 'processed'`)) === 0,
+        { what: 'every event processed', timeoutMs },
+      )
     },
     async waitForStatus(id, status, timeoutMs = 20_000) {
       return waitFor(
