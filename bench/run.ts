@@ -25,7 +25,7 @@ const HELP = `pnpm bench [options]
   --pool-rate <n>          unique pre-signed events per second of a database-backed run (default 5000)
   --e2e-rate <n>           offered rate of the end-to-end scenario, events/s (default 2500)
   --e2e-seconds <s>        duration of the end-to-end scenario (default 60)
-  --drain-events <n>       events queued for the drain scenario (default 50000)
+  --drain-events <n>       events queued for the drain scenario (default 20000; the issue's figure is 50000)
   --drain-workers <list>   worker process counts to drain with, e.g. 1,2,4 (default 1)
   --concurrency <n>        jobs per worker process in drain and end-to-end (default 10)
   --reconcile-events <n>   events in the fake Stripe API for the reconciliation scenario (default 100000)
@@ -72,7 +72,7 @@ const settings = {
   poolRate: num(values['pool-rate'], 5000),
   e2eRate: num(values['e2e-rate'], 2500),
   e2eSeconds: num(values['e2e-seconds'], 60, 15),
-  drainEvents: num(values['drain-events'], 50_000, 10_000),
+  drainEvents: num(values['drain-events'], 20_000, 10_000),
   drainWorkers: (values['drain-workers'] ?? '1').split(',').map(Number),
   concurrency: num(values.concurrency, 10),
   reconcileEvents: num(values['reconcile-events'], 100_000, 20_000),
