@@ -116,7 +116,8 @@ export async function runDrain(infra: Infra, settings: DrainSettings, log: (line
     try {
       await dispatcher.queue.pause()
       for (let i = 0; i < settings.events; i += CHUNK) {
-        const inserted = await inbox.insertMissing('stripe', parsedEvents(Math.min(CHUNK, settings.events - i), i), { source: 'webhook', graceMs: 600_000 })
+        const deliveries = parsedEvents(Math.min(CHUNK, settings.events - i), i).map((event) => ({ provider: 'stripe', event, meta: { source: 'webhook' as const, headers: {}, rawBody: null }, count: 1 }))
+        const inserted = await inbox.insertMany(deliveries, 600_000, 'skip')
         await dispatcher.enqueue(inserted.map((r) => r.id))
       }
       const remaining = async () => {

@@ -24,15 +24,13 @@ export interface DeliveryMeta {
   source: EventSource
   headers: Record<string, string>
   rawBody: Buffer | null
-  /** How long a stored event may wait for a worker before the sweeper re-enqueues it. */
-  graceMs: number
 }
 
 /** One distinct provider identity of a batch, with how many deliveries of it the batch holds. */
 export interface BatchDelivery {
   provider: string
   event: ParsedEvent
-  meta: Omit<DeliveryMeta, 'graceMs'>
+  meta: DeliveryMeta
   /** Deliveries of this identity in the batch (at least 1). */
   count: number
 }
@@ -87,53 +85,22 @@ export function isFinalStatus(status: string): boolean {
  *
  * @example
  * const inbox = new Inbox(prisma)
- * const { id, inserted } = await inbox.insert('stripe', parsed, { source: 'webhook', headers, rawBody, graceMs: 60_000 })
+ * const [row] = await inbox.insertMany([{ provider: 'stripe', event: parsed, meta: { source: 'webhook', headers, rawBody }, count: 1 }], 60_000)
  */
 export class Inbox {
   constructor(private readonly db: SqlClient) {}
 
   /**
-   * Inserts a delivery, or counts it on the existing row when the provider identity is known.
-   * Returns once the row is committed.
+   * Stores many deliveries in one statement (one commit). Each distinct provider identity is
+   * inserted; one already in the inbox is, with `onConflict: 'count'` (webhooks), counted with
+   * `count` more deliveries — every identity then returns a row, in no particular order — or, with
+   * `'skip'` (reconciliation, which is not a delivery), left untouched and not returned.
    */
-  async insert(provider: string, event: ParsedEvent, meta: DeliveryMeta): Promise<InsertResult> {
-    const rows = await this.db.$queryRawUnsafe<{ id: string; inserted: boolean; status: string }[]>(
-      `INSERT INTO hookline_events
-         (provider, event_key, type, tenant, entity_key, occurred_at, source, headers, raw_body, payload,
-          status, processed_at, next_attempt_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7::hookline_event_source, $8::jsonb, $9, $10::jsonb,
-          $11::hookline_event_status, CASE WHEN $11 = 'processed' THEN now() END,
-          now() + $12 * interval '1 millisecond')
-       ON CONFLICT (provider, event_key) DO UPDATE
-         SET deliveries = hookline_events.deliveries + 1, last_delivered_at = now()
-       RETURNING id::text, (xmax = 0) AS inserted, status::text`,
-      provider,
-      event.eventKey,
-      event.type,
-      event.tenant,
-      event.entityKey,
-      event.occurredAt,
-      meta.source,
-      JSON.stringify(meta.headers),
-      meta.rawBody,
-      JSON.stringify(event.payload),
-      event.recordOnly ? 'processed' : 'received',
-      meta.graceMs,
-    )
-    const row = rows[0]
-    if (!row) throw new Error('INSERT … RETURNING returned no row')
-    return row
-  }
-
-  /**
-   * {@link Inbox.insert} for many deliveries in one statement (one commit): each distinct
-   * provider identity is inserted, or counted on its existing row, with `count` deliveries.
-   * Returns one row per distinct identity, in no particular order.
-   */
-  async insertMany(deliveries: readonly BatchDelivery[], graceMs: number): Promise<BatchInsertResult[]> {
+  async insertMany(deliveries: readonly BatchDelivery[], graceMs: number, onConflict: 'count' | 'skip' = 'count'): Promise<BatchInsertResult[]> {
     if (deliveries.length === 0) return []
-    // One statement cannot touch a row twice (ON CONFLICT DO UPDATE), hence distinct identities;
-    // and concurrent batches lock their rows in one global order, hence sorted: no deadlocks.
+    // One statement cannot touch a row twice (ON CONFLICT DO UPDATE), hence distinct identities
+    // when counting; and concurrent batches lock their rows in one global order, hence sorted: no
+    // deadlocks.
     const rows = [...deliveries].sort((a, b) => compareKeys(a.provider, a.event.eventKey, b.provider, b.event.eventKey))
     return this.db.$queryRawUnsafe<BatchInsertResult[]>(
       `INSERT INTO hookline_events
@@ -147,8 +114,9 @@ export class Inbox {
                      $10::text[], $11::text[], $12::boolean[], $13::int[])
               WITH ORDINALITY AS u(pv, k, t, tn, e, o, src, h, b, p, r, n, ord)
         ORDER BY u.ord
-       ON CONFLICT (provider, event_key) DO UPDATE
-         SET deliveries = hookline_events.deliveries + EXCLUDED.deliveries, last_delivered_at = now()
+       ON CONFLICT (provider, event_key) DO ${onConflict === 'count'
+         ? 'UPDATE SET deliveries = hookline_events.deliveries + EXCLUDED.deliveries, last_delivered_at = now()'
+         : 'NOTHING'}
        RETURNING id::text, provider, event_key AS "eventKey", (xmax = 0) AS inserted, status::text`,
       graceMs,
       rows.map((d) => d.provider),
@@ -164,37 +132,6 @@ export class Inbox {
       rows.map((d) => JSON.stringify(d.event.payload)),
       rows.map((d) => d.event.recordOnly === true),
       rows.map((d) => d.count),
-    )
-  }
-
-  /**
-   * Inserts many events in one statement, leaving those already in the inbox untouched (no
-   * delivery is counted: reconciliation is not a delivery). Returns the inserted rows.
-   */
-  async insertMissing(provider: string, events: readonly ParsedEvent[], meta: Omit<DeliveryMeta, 'headers' | 'rawBody'>): Promise<{ id: string; eventKey: string }[]> {
-    if (events.length === 0) return []
-    return this.db.$queryRawUnsafe<{ id: string; eventKey: string }[]>(
-      `INSERT INTO hookline_events
-         (provider, event_key, type, tenant, entity_key, occurred_at, source, headers, payload, status,
-          processed_at, next_attempt_at)
-       SELECT $1, u.k, u.t, u.tn, u.e, u.o::timestamptz, $2::hookline_event_source, u.h::jsonb, u.p::jsonb,
-              CASE WHEN u.r THEN 'processed' ELSE 'received' END::hookline_event_status,
-              CASE WHEN u.r THEN now() END, now() + $3 * interval '1 millisecond'
-         FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::boolean[])
-              AS u(k, t, tn, e, o, h, p, r)
-       ON CONFLICT (provider, event_key) DO NOTHING
-       RETURNING id::text, event_key AS "eventKey"`,
-      provider,
-      meta.source,
-      meta.graceMs,
-      events.map((e) => e.eventKey),
-      events.map((e) => e.type),
-      events.map((e) => e.tenant),
-      events.map((e) => e.entityKey),
-      events.map((e) => e.occurredAt?.toISOString() ?? null),
-      events.map((e) => JSON.stringify(e.headers ?? {})),
-      events.map((e) => JSON.stringify(e.payload)),
-      events.map((e) => e.recordOnly === true),
     )
   }
 

@@ -42,7 +42,7 @@ export type AfterCommit = (stored: StoredEvent[]) => Promise<void>
 interface Pending {
   provider: string
   event: ParsedEvent
-  meta: Omit<DeliveryMeta, 'graceMs'>
+  meta: DeliveryMeta
   resolve(result: InsertResult): void
   reject(err: unknown): void
 }
@@ -73,7 +73,7 @@ export class IngestBatcher {
    * Stores one delivery; resolves once the commit that holds it is done and its job was offered to
    * the queue. Rejects with the database's error when the batch could not be written.
    */
-  submit(provider: string, event: ParsedEvent, meta: Omit<DeliveryMeta, 'graceMs'>): Promise<InsertResult> {
+  submit(provider: string, event: ParsedEvent, meta: DeliveryMeta): Promise<InsertResult> {
     return new Promise<InsertResult>((resolve, reject) => {
       this.queue.push({ provider, event, meta, resolve, reject })
       if (this.queue.length >= this.options.maxBatchSize) this.flush()

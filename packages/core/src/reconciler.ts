@@ -275,7 +275,8 @@ export class Reconciler {
       if (row.dry_run) {
         known = (await inbox.knownKeys(row.provider, page.events.map((e) => e.eventKey))).size
       } else {
-        inserted = await inbox.insertMissing(row.provider, page.events, { source: 'reconcile', graceMs: this.deps.graceMs })
+        const deliveries = page.events.map((event) => ({ provider: row.provider, event, meta: { source: 'reconcile' as const, headers: event.headers ?? {}, rawBody: null }, count: 1 }))
+        inserted = await inbox.insertMany(deliveries, this.deps.graceMs, 'skip')
         known = page.events.length - inserted.length
       }
       const recovered = page.events.length - known
