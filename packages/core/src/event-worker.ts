@@ -148,15 +148,13 @@ export class EventWorker {
 
   private async attempt(tx: TransactionClient, event: ClaimedEvent): Promise<Outcome> {
     const { inbox, options, handlers, logger } = this.deps
-    if ((await inbox.lockForProcessing(tx, event.id)) !== 'processing') {
+    const locked = await inbox.lockForProcessing(tx, event.id)
+    if (locked?.status !== 'processing') {
       await inbox.discardAttempt(tx, event)
       return 'skipped'
     }
-    let stale = false
-    if (event.entityKey !== null) {
-      const newest = await inbox.newestApplied(tx, event.provider, event.entityKey)
-      stale = event.occurredAt !== null && newest !== null && event.occurredAt < newest
-    }
+    const newest = locked.newestApplied
+    const stale = event.occurredAt !== null && newest !== null && event.occurredAt < newest
     if (!stale || options.stale === 'deliver') {
       const handler = resolveHandler(handlers as HandlerMap<TransactionClient>, event.provider, event.type)
       if (handler) {

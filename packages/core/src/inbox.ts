@@ -200,39 +200,31 @@ export class Inbox {
   }
 
   /**
-   * Locks the event row inside `tx` and returns its status (null when the row is gone). When the
-   * row is `processing` and has an entity, then also serialises the events of that entity for the
-   * rest of `tx` (transaction-scoped advisory lock) — one round trip for both locks.
+   * Inside `tx`, in one round trip: locks the event row and returns its status (null when the row
+   * is gone); when the row is `processing` and has an entity, also locks the entity's version row
+   * (creating it at the epoch if the entity is new) for the rest of `tx` — so events of one entity
+   * run one at a time — and returns the source time of the newest event applied to it.
    */
-  async lockForProcessing(tx: TransactionClient, id: string): Promise<string | null> {
-    // MATERIALIZED keeps the row lock (taken inside the CTE) ahead of the advisory lock (taken
-    // when the outer list is computed), in the order the worker always used.
-    const rows = await tx.$queryRawUnsafe<{ status: string }[]>(
+  async lockForProcessing(tx: TransactionClient, id: string): Promise<{ status: string; newestApplied: Date | null } | null> {
+    // MATERIALIZED keeps the event row lock ahead of the entity lock, in the order the worker
+    // always used. The entity row is locked by INSERT … ON CONFLICT DO UPDATE, which waits for a
+    // concurrent holder and then works on the latest committed version even under READ COMMITTED:
+    // RETURNING gives the newest applied time as the previous holder committed it, in the same
+    // statement (a plain read here would see the snapshot taken before the wait).
+    const rows = await tx.$queryRawUnsafe<{ status: string; newest: Date | null }[]>(
       `WITH ev AS MATERIALIZED (
-         SELECT status, provider, entity_key FROM hookline_events WHERE id = $1::uuid FOR UPDATE
+         SELECT id, status, provider, entity_key FROM hookline_events WHERE id = $1::uuid FOR UPDATE
+       ), ver AS (
+         INSERT INTO hookline_entity_versions AS v (provider, entity_key, occurred_at, event_id)
+         SELECT provider, entity_key, 'epoch', id FROM ev WHERE status = 'processing' AND entity_key IS NOT NULL
+         ON CONFLICT (provider, entity_key) DO UPDATE SET occurred_at = v.occurred_at
+         RETURNING v.occurred_at
        )
-       SELECT status::text AS status,
-              (SELECT pg_advisory_xact_lock(hashtextextended(ev.provider || chr(31) || ev.entity_key, 72707369))::text
-                WHERE ev.status = 'processing' AND ev.entity_key IS NOT NULL) AS entity_locked
-         FROM ev`,
+       SELECT ev.status::text AS status, (SELECT occurred_at FROM ver) AS newest FROM ev`,
       id,
     )
-    return rows[0]?.status ?? null
-  }
-
-  /**
-   * Inside `tx`, after {@link Inbox.lockForProcessing} locked the entity: the source time of the
-   * newest event already applied to it.
-   */
-  async newestApplied(tx: TransactionClient, provider: string, entityKey: string): Promise<Date | null> {
-    // A separate statement on purpose: under READ COMMITTED a statement reads the snapshot taken
-    // when it started, so a read in the locking statement could miss the previous holder's commit.
-    const rows = await tx.$queryRawUnsafe<{ occurred_at: Date }[]>(
-      `SELECT occurred_at FROM hookline_entity_versions WHERE provider = $1 AND entity_key = $2`,
-      provider,
-      entityKey,
-    )
-    return rows[0]?.occurred_at ?? null
+    const row = rows[0]
+    return row ? { status: row.status, newestApplied: row.newest } : null
   }
 
   /**
