@@ -3,9 +3,10 @@
  * with real Postgres and Redis: exactly the missing events are recovered and processed once,
  * interrupted runs resume, rate limits are waited out, and failures are visible.
  */
-import type { ReconcileRun } from '@hookline/core'
+import { createHookline, type ReconcileRun } from '@hookline/core'
 import { stripeAdapter } from '@hookline/stripe'
-import { type FakeStripeApi, signedStripeDelivery, STRIPE_TEST_SECRET, startFakeStripeApi, stripeEvent, waitFor } from '@hookline/testkit'
+import { type FakeStripeApi, signedStripeDelivery, STRIPE_TEST_SECRET, startFakeStripeApi, stripeEvent, TEST_REDIS_URL, waitFor } from '@hookline/testkit'
+import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Harness, reconcileOnAnotherInstance, startHarness } from './support/harness.ts'
 
@@ -135,5 +136,30 @@ describe('Stripe reconciliation', () => {
     // The cursor did not move: the next run covers the same window and recovers the rest.
     const retry = await h.hookline.reconcileNow({ provider: 'stripe', trigger: 'test' })
     expect(retry).toMatchObject({ status: 'succeeded', recovered: 50 })
+  })
+
+  it('a provider call hanging past the run\'s timeout fails the run cleanly', async () => {
+    api.events.push(...makeEvents(150, 'timeout', 600))
+    api.followingPages('hold')
+    const quick = createHookline({
+      databaseUrl: h.databaseUrl,
+      redisUrl: TEST_REDIS_URL,
+      adapters: [adapterFor(api)],
+      queue: { prefix: h.queuePrefix },
+      reconcile: { timeoutMs: 1000 },
+      poolMax: 4,
+      logger: pino({ level: 'silent' }),
+    })
+    try {
+      const run = await quick.reconcileNow({ provider: 'stripe', trigger: 'test' })
+      expect(run).toMatchObject({ status: 'failed', errors: 1, pages: 1, lastError: 'timed out after 1000 ms' })
+      // What the first page ingested is kept, and counted.
+      expect(run.recovered).toBeGreaterThan(0)
+      expect(await h.count(`SELECT count(*)::int AS n FROM hookline_events WHERE event_key LIKE 'evt_timeout_%'`)).toBe(run.recovered)
+    } finally {
+      api.followingPages('serve')
+      api.dropHeld()
+      await quick.close()
+    }
   })
 })

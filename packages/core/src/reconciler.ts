@@ -236,8 +236,7 @@ export class Reconciler {
             },
             signal,
           })
-          for await (const page of pages) {
-            signal.throwIfAborted()
+          for await (const page of untilAborted(pages, signal)) {
             await this.ingestPage(row, owner, page, warnings)
             resumeFrom = page.cursor
             onPage?.(toRun(await this.load(row.id)))
@@ -429,6 +428,30 @@ function toRun(row: RunRow): ReconcileRun {
     errors: row.errors,
     warnings: row.warnings,
     lastError: row.last_error,
+  }
+}
+
+/**
+ * The pages of `pages` until `signal` aborts: a provider call that hangs past the run's timeout
+ * must not hold the run (an adapter's client may not honour the signal), so each wait for the
+ * next page races the signal.
+ */
+async function* untilAborted<T>(pages: AsyncIterable<T>, signal: AbortSignal): AsyncGenerator<T> {
+  const iterator = pages[Symbol.asyncIterator]()
+  const aborted = new Promise<never>((_, reject) => {
+    if (signal.aborted) reject(signal.reason)
+    signal.addEventListener('abort', () => reject(signal.reason), { once: true })
+  })
+  aborted.catch(() => undefined)
+  try {
+    for (;;) {
+      const next = await Promise.race([iterator.next(), aborted])
+      if (next.done) return
+      yield next.value
+    }
+  } finally {
+    // Not awaited: a generator stuck in a call cannot finish until that call does.
+    void Promise.resolve(iterator.return?.()).catch(() => undefined)
   }
 }
 
