@@ -228,6 +228,8 @@ describe('Events API identity', () => {
   it('gives an app_mention its message entity and a reaction its own (message, user, emoji) entity', async () => {
     const mention = await event(signed(JSON.stringify(slackAppMentionEvent({ channel: 'C9', ts: '1700000000.000500' }))))
     expect([mention.type, mention.entityKey]).toEqual(['app_mention', 'C9:1700000000.000500'])
+    // A request to the app, never skipped as older than an edit of its message.
+    expect(mention.occurredAt).toBeNull()
     const reaction = await event(signed(JSON.stringify(slackReactionAddedEvent({ channel: 'C9', itemTs: '1700000000.000500', user: 'U7', reaction: 'eyes' }))))
     expect([reaction.type, reaction.entityKey]).toEqual(['reaction_added', 'C9:1700000000.000500:reaction:U7:eyes'])
   })

@@ -119,7 +119,8 @@ const commandSchema = z.object({
  *   where no `event_id` exists, so both paths must key a message on what both see; type `event.type`, plus `.subtype` when present (e.g.
  *   `message.message_changed`); entity `channel:ts` of the message for `message` and
  *   `app_mention` (edits and deletions use the original message's ts), `channel:ts:reaction:user:name`
- *   for reactions, else none; time `event.event_ts`, else `event_time`.
+ *   for reactions, else none; time `event.event_ts`, else `event_time` — none for `app_mention`,
+ *   a request to the app that must never be skipped as stale.
  * - Interactivity: key `interactivity:<type>:<trigger_id>` (else `<view.id>:<view.hash>` for
  *   `view_closed`, else `<user.id>:<action_ts>`); type `interactivity.<type>`; entity the view's
  *   id, else the message's `channel:ts`; no time, so an interaction is never skipped as stale.
@@ -261,8 +262,13 @@ function parseEventsApi(body: unknown): ParsedEvent | ImmediateReply {
           auth?.team_id, envelope.team_id, envelope.context_team_id, auth?.enterprise_id, envelope.enterprise_id, envelope.api_app_id,
         ),
         entityKey: eventEntity(event),
-        // event_ts keeps microseconds; event_time has whole seconds, where edits tie.
-        occurredAt: slackTime(event.event_ts) ?? (envelope.event_time === undefined ? null : new Date(envelope.event_time * 1000)),
+        // A mention asks the app to act, like an interaction: it gives the ordering gate no time, so
+        // one arriving after an edit of its message is never skipped as stale (it still waits its
+        // turn on the message's entity). Otherwise event_ts keeps microseconds; event_time has
+        // whole seconds, where edits tie.
+        occurredAt: event.type === 'app_mention'
+          ? null
+          : (slackTime(event.event_ts) ?? (envelope.event_time === undefined ? null : new Date(envelope.event_time * 1000))),
         payload: body,
       }
     }
