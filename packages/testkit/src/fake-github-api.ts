@@ -5,8 +5,8 @@
  * pages can be injected.
  */
 import { createPublicKey, randomUUID, verify as verifySignature, type KeyObject } from 'node:crypto'
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo, Socket } from 'node:net'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { listenFake, PageGate } from './fake-server.ts'
 
 /** A recorded delivery, with every field GitHub's "get a delivery" answers. */
 export interface FakeGithubDelivery {
@@ -111,9 +111,7 @@ export async function startFakeGithubApi(options: FakeGithubApiOptions = {}): Pr
   let rateLimited = 0
   let rateLimit: FakeRateLimit = {}
   let failing = 0
-  let following: 'serve' | 'hold' | 'fail' = 'serve'
-  const held = new Set<ServerResponse>()
-  const sockets = new Set<Socket>()
+  const gate = new PageGate()
   const appKey = options.app ? createPublicKey(options.app.key) : undefined
 
   const api: Omit<FakeGithubApi, 'url' | 'close'> = {
@@ -173,11 +171,10 @@ export async function startFakeGithubApi(options: FakeGithubApiOptions = {}): Pr
       failing = count
     },
     followingPages(mode) {
-      following = mode
+      gate.mode = mode
     },
     dropHeld() {
-      for (const res of held) res.socket?.destroy()
-      held.clear()
+      gate.dropHeld()
     },
   }
 
@@ -247,11 +244,8 @@ export async function startFakeGithubApi(options: FakeGithubApiOptions = {}): Pr
     const ofHook = api.deliveries.filter((d) => d.hook === route.hook)
     if (route.deliveryId === undefined) {
       if (method !== 'GET') return send(res, 404, { message: 'Not Found' })
-      if (query.cursor && following === 'hold') {
-        held.add(res)
-        return
-      }
-      if (query.cursor && following === 'fail') return serverError(res)
+      if (query.cursor && gate.hold(res)) return
+      if (query.cursor && gate.mode === 'fail') return serverError(res)
       return list(res, requestUrl, ofHook, query)
     }
     const delivery = ofHook.find((d) => d.id === route.deliveryId)
@@ -282,22 +276,9 @@ export async function startFakeGithubApi(options: FakeGithubApiOptions = {}): Pr
     send(res, 200, page.map(({ hook: _hook, url: _url, request: _request, response: _response, ...summary }) => summary), headers)
   }
 
-  const server = createServer(handle)
-  server.on('connection', (socket) => {
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  return {
-    ...api,
-    url,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy()
-        server.close(() => resolve())
-      }),
-  }
+  const server = await listenFake(handle)
+  url = `http://127.0.0.1:${server.port}`
+  return { ...api, url, close: server.close }
 }
 
 /** The hook and delivery a deliveries API path names, or undefined for any other path. */

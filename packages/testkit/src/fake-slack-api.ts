@@ -6,8 +6,8 @@
  * pages can be injected.
  */
 import { randomUUID } from 'node:crypto'
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo, Socket } from 'node:net'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { listenFake, PageGate } from './fake-server.ts'
 import { SLACK_TEST_TEAM_ID } from './slack-fixtures.ts'
 
 /** A running fake. */
@@ -58,9 +58,7 @@ export interface FakeSlackApiOptions {
 export async function startFakeSlackApi(options: FakeSlackApiOptions = {}): Promise<FakeSlackApi> {
   let rateLimited = { count: 0, method: undefined as string | undefined, retryAfter: 1 }
   let failing = { count: 0, method: undefined as string | undefined, error: undefined as string | undefined }
-  let following: 'serve' | 'hold' | 'fail' = 'serve'
-  const held = new Set<ServerResponse>()
-  const sockets = new Set<Socket>()
+  const gate = new PageGate()
   const teamId = options.teamId ?? SLACK_TEST_TEAM_ID
 
   const api: Omit<FakeSlackApi, 'url' | 'close'> = {
@@ -73,11 +71,10 @@ export async function startFakeSlackApi(options: FakeSlackApiOptions = {}): Prom
       failing = { count, method: options.method, error: options.error }
     },
     followingPages(mode) {
-      following = mode
+      gate.mode = mode
     },
     dropHeld() {
-      for (const res of held) res.socket?.destroy()
-      held.clear()
+      gate.dropHeld()
     },
   }
 
@@ -145,11 +142,8 @@ export async function startFakeSlackApi(options: FakeSlackApiOptions = {}): Prom
           is_enterprise_install: false,
         })
       case 'conversations.history':
-        if (params.cursor && following === 'hold') {
-          held.add(res)
-          return
-        }
-        if (params.cursor && following === 'fail') return send(res, 500, { ok: false, error: 'internal_error' })
+        if (params.cursor && gate.hold(res)) return
+        if (params.cursor && gate.mode === 'fail') return send(res, 500, { ok: false, error: 'internal_error' })
         return send(res, 200, history(params))
       default:
         return send(res, 200, { ok: false, error: 'unknown_method' })
@@ -169,22 +163,8 @@ export async function startFakeSlackApi(options: FakeSlackApiOptions = {}): Prom
     })
   }
 
-  const server = createServer(handle)
-  server.on('connection', (socket) => {
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  return {
-    ...api,
-    url: `http://127.0.0.1:${port}/api/`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy()
-        server.close(() => resolve())
-      }),
-  }
+  const server = await listenFake(handle)
+  return { ...api, url: `http://127.0.0.1:${server.port}/api/`, close: server.close }
 }
 
 /**

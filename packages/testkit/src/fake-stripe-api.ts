@@ -3,8 +3,8 @@
  * reconciliation calls), for the official client pointed at it. Paging, Connect accounts and
  * `delivery_success` behave like the real API; 429s, 5xx and hanging pages can be injected.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo, Socket } from 'node:net'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { listenFake, PageGate } from './fake-server.ts'
 
 /** A running fake. */
 export interface FakeStripeApi {
@@ -41,9 +41,7 @@ export async function startFakeStripeApi(events: Record<string, unknown>[] = [])
   let rateLimited = 0
   let retryAfter = 1
   let failing = 0
-  let following: 'serve' | 'hold' | 'fail' = 'serve'
-  const held = new Set<ServerResponse>()
-  const sockets = new Set<Socket>()
+  const gate = new PageGate()
 
   const api: Omit<FakeStripeApi, 'url' | 'close'> = {
     events,
@@ -57,11 +55,10 @@ export async function startFakeStripeApi(events: Record<string, unknown>[] = [])
       failing = count
     },
     followingPages(mode) {
-      following = mode
+      gate.mode = mode
     },
     dropHeld() {
-      for (const res of held) res.socket?.destroy()
-      held.clear()
+      gate.dropHeld()
     },
   }
 
@@ -86,11 +83,8 @@ export async function startFakeStripeApi(events: Record<string, unknown>[] = [])
       failing -= 1
       return send(res, 500, { error: { type: 'api_error', message: 'An unknown error occurred.' } })
     }
-    if (query.starting_after && following === 'hold') {
-      held.add(res)
-      return
-    }
-    if (query.starting_after && following === 'fail') {
+    if (query.starting_after && gate.hold(res)) return
+    if (query.starting_after && gate.mode === 'fail') {
       return send(res, 500, { error: { type: 'api_error', message: 'An unknown error occurred.' } })
     }
     const gte = Number(query['created[gte]'] ?? 0)
@@ -108,20 +102,6 @@ export async function startFakeStripeApi(events: Record<string, unknown>[] = [])
     send(res, 200, { object: 'list', url: '/v1/events', has_more: start + limit < matching.length, data })
   }
 
-  const server = createServer(handle)
-  server.on('connection', (socket) => {
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  return {
-    ...api,
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy()
-        server.close(() => resolve())
-      }),
-  }
+  const server = await listenFake(handle)
+  return { ...api, url: `http://127.0.0.1:${server.port}`, close: server.close }
 }
