@@ -119,7 +119,7 @@ export class EventWorker {
   }
 
   /** One attempt at one event. Resolves when finished (processed, skipped or dead); throws to retry. */
-  async processEvent(id: string): Promise<Outcome | 'dead' | 'none'> {
+  private async processEvent(id: string): Promise<Outcome | 'dead' | 'none'> {
     const { inbox, options, policy, metrics } = this.deps
     const leaseMs = options.handlerTimeoutMs + options.lockDurationMs
     const event = await inbox.claim(id, leaseMs)

@@ -73,13 +73,6 @@ interface EventRow {
   attempt_id: bigint
 }
 
-const FINAL_STATUSES = ['processed', 'dead', 'ignored'] as const
-
-/** True for statuses after which no attempt runs (unless support replays the event). */
-export function isFinalStatus(status: string): boolean {
-  return (FINAL_STATUSES as readonly string[]).includes(status)
-}
-
 /**
  * Reads and writes `hookline_events` and `hookline_attempts`.
  *

@@ -13,7 +13,7 @@ export { EventWorker, type DeadLetterHook, type WorkerOptions } from './event-wo
 export { resolveHandler, type EventSource, type Handler, type HandlerContext, type HandlerMap, type HooklineEvent, type TransactionClient } from './handler.ts'
 export { createHookline, Hookline, RECONCILE_SCHEDULER_ID, type HooklineOptions, type ReceiveResult } from './hookline.ts'
 export { Reconciler, reconcileRequestSchema, reconcileRunsQuerySchema, type ReconcileAlertHook, type ReconcileRequest, type ReconcileRun, type ReconcileSettings } from './reconciler.ts'
-export { Inbox, isFinalStatus, type BatchDelivery, type BatchInsertResult, type ClaimedEvent, type InsertResult, type SqlClient } from './inbox.ts'
+export { Inbox, type BatchDelivery, type BatchInsertResult, type ClaimedEvent, type InsertResult, type SqlClient } from './inbox.ts'
 export { IngestBatcher, type AfterCommit, type IngestBatchOptions, type StoredEvent } from './ingest-batcher.ts'
 export { HooklineMetrics } from './metrics.ts'
 export { backoffDelayMs, decideAfterFailure, retryPolicy, type FailureDecision, type RetryPolicy } from './retry-policy.ts'
