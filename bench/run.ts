@@ -27,7 +27,7 @@ const HELP = `pnpm bench [options]
   --e2e-seconds <s>        duration of the end-to-end scenario (default 60)
   --drain-events <n>       events queued for the drain scenario (default 20000; the issue's figure is 50000)
   --drain-workers <list>   worker process counts to drain with, e.g. 1,2,4 (default 1)
-  --concurrency <n>        jobs per worker process in drain and end-to-end (default 10)
+  --concurrency <n>        jobs per worker process in drain and end-to-end (default 100, as Hookline)
   --reconcile-events <n>   events in the fake Stripe API for the reconciliation scenario (default 100000)
   --skip-unbatched         leave out the Hookline row with group commit disabled
   --quick                  short smoke run (1 round of 3 s, 15 s end to end, 10k drain, 20k reconcile)
@@ -74,7 +74,7 @@ const settings = {
   e2eSeconds: num(values['e2e-seconds'], 60, 15),
   drainEvents: num(values['drain-events'], 20_000, 10_000),
   drainWorkers: (values['drain-workers'] ?? '1').split(',').map(Number),
-  concurrency: num(values.concurrency, 10),
+  concurrency: num(values.concurrency, 100),
   reconcileEvents: num(values['reconcile-events'], 100_000, 20_000),
   unbatched: values['skip-unbatched'] !== true,
 }

@@ -76,6 +76,7 @@ export async function buildHookline(env: Env): Promise<Hookline> {
     queue: { prefix: env.HOOKLINE_QUEUE_PREFIX },
     worker: {
       concurrency: env.HOOKLINE_CONCURRENCY,
+      batchSize: env.HOOKLINE_BATCH_SIZE,
       lockDurationMs: env.HOOKLINE_LOCK_MS,
       handlerTimeoutMs: env.HOOKLINE_HANDLER_TIMEOUT_MS,
       stale: env.HOOKLINE_STALE,

@@ -9,6 +9,7 @@ import { PROCESS_JOB, type ProcessJobData, type QueueConfig } from './dispatcher
 import { isPermanentError, retryAfterMsOf } from './errors.ts'
 import type { HandlerContext, HandlerMap, HooklineEvent, TransactionClient } from './handler.ts'
 import { resolveHandler } from './handler.ts'
+import { type BatchEntry, GroupBatcher } from './group-batcher.ts'
 import type { ClaimedEvent, Inbox, SqlClient } from './inbox.ts'
 import type { HooklineMetrics } from './metrics.ts'
 import { backoffDelayMs, decideAfterFailure, type RetryPolicy } from './retry-policy.ts'
@@ -16,10 +17,18 @@ import { backoffDelayMs, decideAfterFailure, type RetryPolicy } from './retry-po
 /** Tuning of the worker. */
 export interface WorkerOptions {
   /**
-   * Jobs processed at once by one worker process.
-   * @defaultValue 10
+   * Jobs processed at once by one worker process (first attempts share transactions, see
+   * `batchSize`).
+   * @defaultValue 100
    */
   concurrency: number
+  /**
+   * Most events whose first attempts share one transaction (one claim, one lock statement, one
+   * processed-mark statement and one commit for all of them); 1 gives each event its own. Should
+   * one of them fail, the others are rolled back with it and each is attempted again alone.
+   * @defaultValue 50
+   */
+  batchSize: number
   /**
    * Longest a handler's transaction may run before it is rolled back and retried.
    * @defaultValue 30_000
@@ -53,6 +62,7 @@ class RetryScheduledError extends Error {
 }
 
 type Outcome = 'succeeded' | 'stale' | 'skipped'
+type EventOutcome = Outcome | 'dead' | 'none'
 
 /** What the worker needs from the rest of Hookline. */
 export interface EventWorkerDeps {
@@ -79,11 +89,20 @@ export interface EventWorkerDeps {
 export class EventWorker {
   private worker: Worker | undefined
   private connection: Redis | undefined
+  private readonly batcher: GroupBatcher<string, EventOutcome>
 
   constructor(
     private readonly queue: QueueConfig,
     private readonly deps: EventWorkerDeps,
-  ) {}
+  ) {
+    const { concurrency, batchSize } = deps.options
+    // Few batches at once, so that jobs arriving meanwhile gather into the next one.
+    this.batcher = new GroupBatcher((batch) => this.processBatch(batch), {
+      maxBatchSize: batchSize,
+      maxWaitMs: 0,
+      maxConcurrentBatches: Math.max(1, Math.ceil(concurrency / batchSize)),
+    })
+  }
 
   /** Starts consuming jobs. */
   async start(): Promise<void> {
@@ -113,64 +132,133 @@ export class EventWorker {
   }
 
   private async run(job: Job): Promise<unknown> {
-    if (job.name === PROCESS_JOB) return this.processEvent((job.data as ProcessJobData).id)
+    if (job.name === PROCESS_JOB) return this.batcher.submit((job.data as ProcessJobData).id)
     const maintenance = this.deps.maintenance[job.name]
     return maintenance ? maintenance(job.data) : undefined
   }
 
-  /** One attempt at one event. Resolves when finished (processed, skipped or dead); throws to retry. */
-  private async processEvent(id: string): Promise<Outcome | 'dead' | 'none'> {
-    const { inbox, options, policy, metrics } = this.deps
-    const leaseMs = options.handlerTimeoutMs + options.lockDurationMs
-    const event = await inbox.claim(id, leaseMs)
-    if (!event) return 'none'
-    const stopTimer = metrics.processingDuration.startTimer({ provider: event.provider })
-    if (event.attempt > policy.maxAttempts) {
+  /**
+   * Claims a batch of events in one statement, then runs the first attempts together in one
+   * transaction and the rest (retries, which may follow a crash) one by one. Each entry settles
+   * when its event is finished (processed, skipped or dead) or rejects to retry.
+   */
+  private async processBatch(batch: BatchEntry<string, EventOutcome>[]): Promise<void> {
+    const { inbox, options } = this.deps
+    const claimed = new Map((await inbox.claimMany(batch.map((entry) => entry.item), options.handlerTimeoutMs + options.lockDurationMs)).map((e) => [e.id, e]))
+    const firsts: { event: ClaimedEvent; entry: BatchEntry<string, EventOutcome> }[] = []
+    const work: Promise<void>[] = []
+    for (const entry of batch) {
+      const event = claimed.get(entry.item)
+      claimed.delete(entry.item)
+      if (!event) entry.resolve('none')
+      else if (event.attempt === 1) firsts.push({ event, entry })
+      else work.push(this.processOne(event).then(entry.resolve, entry.reject))
+    }
+    if (firsts.length === 1) work.push(this.processOne(firsts[0]!.event).then(firsts[0]!.entry.resolve, firsts[0]!.entry.reject))
+    else if (firsts.length > 1) work.push(this.processTogether(firsts))
+    await Promise.all(work)
+  }
+
+  /**
+   * First attempts of several events in one transaction. Should any of them fail, the transaction
+   * is rolled back as a whole and each event is attempted again alone, so that one event's failure
+   * is recorded against that event only.
+   */
+  private async processTogether(items: { event: ClaimedEvent; entry: BatchEntry<string, EventOutcome> }[]): Promise<void> {
+    let outcomes: Map<string, Outcome>
+    try {
+      outcomes = await this.transact(items.map((item) => item.event))
+    } catch (err) {
+      this.deps.logger.debug({ err: describeError(err).message, events: items.length }, 'batch rolled back; its events run one by one')
+      await Promise.all(items.map(({ event, entry }) => this.processOne(event).then(entry.resolve, entry.reject)))
+      return
+    }
+    for (const { event, entry } of items) entry.resolve(outcomes.get(event.id) ?? 'skipped')
+  }
+
+  /** One attempt at one claimed event. Resolves when finished (processed, skipped or dead); throws to retry. */
+  private async processOne(event: ClaimedEvent): Promise<Outcome | 'dead'> {
+    if (event.attempt > this.deps.policy.maxAttempts) {
       // Only reachable when workers died during earlier attempts (a handler that kills the process).
       return this.fail(event, new Error(`attempts exhausted: the worker stopped during ${event.attempt - 1} attempts`), true)
     }
     try {
-      const outcome = await this.deps.handlerClient.$transaction(
-        (tx) => this.attempt(tx as TransactionClient, event),
-        { timeout: options.handlerTimeoutMs, maxWait: options.handlerTimeoutMs },
-      )
-      stopTimer()
-      if (outcome !== 'skipped') {
-        metrics.processed.inc({ provider: event.provider, outcome })
-        metrics.endToEnd.observe({ provider: event.provider }, (Date.now() - event.receivedAt.getTime()) / 1000)
-      }
-      return outcome
+      return (await this.transact([event])).get(event.id) ?? 'skipped'
     } catch (err) {
-      stopTimer()
       return this.fail(event, err, isPermanentError(err))
     }
   }
 
-  private async attempt(tx: TransactionClient, event: ClaimedEvent): Promise<Outcome> {
-    const { inbox, options, handlers, logger } = this.deps
-    const locked = await inbox.lockForProcessing(tx, event.id)
-    if (locked?.status !== 'processing') {
-      await inbox.discardAttempt(tx, event)
-      return 'skipped'
-    }
-    const newest = locked.newestApplied
-    const stale = event.occurredAt !== null && newest !== null && event.occurredAt < newest
-    if (!stale || options.stale === 'deliver') {
-      const handler = resolveHandler(handlers as HandlerMap<TransactionClient>, event.provider, event.type)
-      if (handler) {
-        const log = logger.child({ eventId: event.id, provider: event.provider, type: event.type, attempt: event.attempt })
-        const ctx: HandlerContext = {
-          tx,
-          attempt: event.attempt,
-          stale,
-          log,
-          idempotencyKey: (step) => `hookline:${event.id}:g${event.generation}:${step}`,
-        }
-        await handler(publicEvent(event), ctx)
+  /**
+   * One transaction for `events`: locks their rows and entities, runs each handler on `ctx.tx`
+   * (events of one entity one at a time in source-time order, different entities concurrently) and
+   * writes the processed marks. Throws the first handler error, after every handler has settled.
+   */
+  private async transact(events: readonly ClaimedEvent[]): Promise<Map<string, Outcome>> {
+    const { inbox, options, metrics } = this.deps
+    const timers = events.map((event) => metrics.processingDuration.startTimer({ provider: event.provider }))
+    try {
+      const outcomes = await this.deps.handlerClient.$transaction(
+        async (tx: TransactionClient) => {
+          const locked = await inbox.lockForProcessing(tx, events.map((event) => event.id))
+          const outcomes = new Map<string, Outcome>()
+          const discarded: ClaimedEvent[] = []
+          const chains = new Map<string, ClaimedEvent[]>()
+          for (const event of [...events].sort(bySourceTime)) {
+            if (locked.get(event.id)?.status !== 'processing') {
+              discarded.push(event)
+              outcomes.set(event.id, 'skipped')
+              continue
+            }
+            const key = event.entityKey === null ? `id\u0000${event.id}` : `${event.provider}\u0000${event.entityKey}`
+            chains.set(key, [...(chains.get(key) ?? []), event])
+          }
+          const done: { event: ClaimedEvent; stale: boolean }[] = []
+          const settled = await Promise.allSettled(
+            [...chains.values()].map(async (chain) => {
+              let newest = locked.get(chain[0]!.id)!.newestApplied
+              for (const event of chain) {
+                const stale = event.occurredAt !== null && newest !== null && event.occurredAt < newest
+                if (!stale || options.stale === 'deliver') await this.runHandler(tx, event, stale)
+                if (!stale && event.occurredAt !== null) newest = event.occurredAt
+                done.push({ event, stale })
+                outcomes.set(event.id, stale ? 'stale' : 'succeeded')
+              }
+            }),
+          )
+          const failure = settled.find((result) => result.status === 'rejected')
+          if (failure) throw failure.reason
+          await inbox.discardAttempts(tx, discarded)
+          await inbox.markProcessed(tx, done)
+          return outcomes
+        },
+        { timeout: options.handlerTimeoutMs, maxWait: options.handlerTimeoutMs },
+      )
+      for (const event of events) {
+        const outcome = outcomes.get(event.id)
+        if (outcome === undefined || outcome === 'skipped') continue
+        metrics.processed.inc({ provider: event.provider, outcome })
+        metrics.endToEnd.observe({ provider: event.provider }, (Date.now() - event.receivedAt.getTime()) / 1000)
       }
+      return outcomes
+    } finally {
+      for (const stop of timers) stop()
     }
-    await inbox.markProcessed(tx, event, stale)
-    return stale ? 'stale' : 'succeeded'
+  }
+
+  private async runHandler(tx: TransactionClient, event: ClaimedEvent, stale: boolean): Promise<void> {
+    const { handlers, logger } = this.deps
+    const handler = resolveHandler(handlers as HandlerMap<TransactionClient>, event.provider, event.type)
+    if (!handler) return
+    const log = logger.child({ eventId: event.id, provider: event.provider, type: event.type, attempt: event.attempt })
+    const ctx: HandlerContext = {
+      tx,
+      attempt: event.attempt,
+      stale,
+      log,
+      idempotencyKey: (step) => `hookline:${event.id}:g${event.generation}:${step}`,
+    }
+    await handler(publicEvent(event), ctx)
   }
 
   private async fail(event: ClaimedEvent, err: unknown, permanent: boolean): Promise<'dead'> {
@@ -196,6 +284,11 @@ export class EventWorker {
     }
     return 'dead'
   }
+}
+
+/** Oldest source time first; events without one first of all (they are never stale). */
+function bySourceTime(a: ClaimedEvent, b: ClaimedEvent): number {
+  return (a.occurredAt?.getTime() ?? 0) - (b.occurredAt?.getTime() ?? 0)
 }
 
 function publicEvent(event: ClaimedEvent): HooklineEvent {

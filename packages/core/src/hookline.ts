@@ -56,7 +56,9 @@ export interface HooklineOptions<Tx = never> {
   logger?: Logger
   /**
    * Connections in Hookline's own Postgres pool.
-   * @defaultValue worker concurrency + 10
+   * A worker batch holds one connection for all its events; a retry, which runs alone, holds one
+   * for itself (others wait for a free one, up to the handler timeout).
+   * @defaultValue 30
    */
   poolMax?: number
 }
@@ -114,7 +116,8 @@ export class Hookline {
     this.logger = options.logger ?? pino({ name: 'hookline' })
     this.policy = retryPolicy(options.retry)
     this.workerOptions = {
-      concurrency: 10,
+      concurrency: 100,
+      batchSize: 50,
       handlerTimeoutMs: 30_000,
       lockDurationMs: 30_000,
       stale: 'skip',
@@ -128,7 +131,7 @@ export class Hookline {
     }
     this.adapters = adapters
     this.db = createPrismaClient(options.databaseUrl, {
-      poolMax: options.poolMax ?? this.workerOptions.concurrency + 10,
+      poolMax: options.poolMax ?? 30,
     }) as unknown as SqlClient & { $disconnect(): Promise<void> }
     this.inbox = new Inbox(this.db)
     this.metrics = new HooklineMetrics({ dlqDepth: () => this.inbox.countDead(), defaultMetrics: true })

@@ -145,37 +145,38 @@ export class Inbox {
   }
 
   /**
-   * Starts an attempt: counts it, sets `processing` with a lease (after which the sweeper may
-   * re-enqueue the event) and opens its attempt row — committed before the handler runs, so that an
-   * attempt whose worker dies is still counted. Null when the event needs no attempt.
+   * Starts an attempt at each of `ids` in one statement: counts it, sets `processing` with a lease
+   * (after which the sweeper may re-enqueue the event) and opens its attempt row — committed before
+   * any handler runs, so that an attempt whose worker dies is still counted. Events that need no
+   * attempt (finished, ignored, gone) are left out of the result.
    */
-  async claim(id: string, leaseMs: number): Promise<ClaimedEvent | null> {
+  async claimMany(ids: readonly string[], leaseMs: number): Promise<ClaimedEvent[]> {
+    if (ids.length === 0) return []
     const rows = await this.db.$queryRawUnsafe<EventRow[]>(
       `WITH ev AS (
          UPDATE hookline_events
             SET status = 'processing', attempts = attempts + 1, updated_at = now(),
                 next_attempt_at = now() + $2 * interval '1 millisecond'
-          WHERE id = $1::uuid AND status IN ('received', 'failed', 'processing')
+          WHERE id IN (SELECT id FROM hookline_events WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE)
+            AND status IN ('received', 'failed', 'processing')
           RETURNING id, provider, event_key, type, tenant, entity_key, occurred_at, received_at, source,
                     payload, generation, attempts
        ), crashed AS (
          -- an attempt still open at a new claim belonged to a worker that stopped mid-handler
          UPDATE hookline_attempts
             SET finished_at = now(), outcome = 'failed', error = 'the worker stopped during this attempt'
-          WHERE event_id = (SELECT id FROM ev) AND outcome IS NULL
+          WHERE event_id IN (SELECT id FROM ev) AND outcome IS NULL
        ), att AS (
          INSERT INTO hookline_attempts (event_id, n, generation)
-         SELECT id, attempts, generation FROM ev RETURNING id
+         SELECT id, attempts, generation FROM ev RETURNING id, event_id
        )
        SELECT ev.id::text AS id, provider, event_key, type, tenant, entity_key, occurred_at,
               received_at, source::text AS source, payload, generation, attempts, att.id AS attempt_id
-         FROM ev, att`,
-      id,
+         FROM ev JOIN att ON att.event_id = ev.id`,
+      ids,
       leaseMs,
     )
-    const row = rows[0]
-    if (!row) return null
-    return {
+    return rows.map((row) => ({
       id: row.id,
       provider: row.provider,
       eventKey: row.event_key,
@@ -189,78 +190,98 @@ export class Inbox {
       attempt: row.attempts,
       attemptId: row.attempt_id,
       receivedAt: row.received_at,
-    }
+    }))
   }
 
   /**
-   * Inside `tx`, in one round trip: locks the event row and returns its status (null when the row
-   * is gone); when the row is `processing` and has an entity, also locks the entity's version row
-   * (creating it at the epoch if the entity is new) for the rest of `tx` — so events of one entity
-   * run one at a time — and returns the source time of the newest event applied to it.
+   * Inside `tx`, in one round trip: locks the rows of `ids` (in id order) and returns their status
+   * (a row that is gone is missing from the result); for those `processing` that have an entity,
+   * also locks the entity's version row (creating it at the epoch if the entity is new; entities in
+   * key order) for the rest of `tx` — so events of one entity run one at a time — and returns the
+   * source time of the newest event applied to it.
    */
-  async lockForProcessing(tx: TransactionClient, id: string): Promise<{ status: string; newestApplied: Date | null } | null> {
-    // MATERIALIZED keeps the event row lock ahead of the entity lock, in the order the worker
-    // always used. The entity row is locked by INSERT … ON CONFLICT DO UPDATE, which waits for a
-    // concurrent holder and then works on the latest committed version even under READ COMMITTED:
-    // RETURNING gives the newest applied time as the previous holder committed it, in the same
-    // statement (a plain read here would see the snapshot taken before the wait).
-    const rows = await tx.$queryRawUnsafe<{ status: string; newest: Date | null }[]>(
+  async lockForProcessing(tx: TransactionClient, ids: readonly string[]): Promise<Map<string, { status: string; newestApplied: Date | null }>> {
+    // MATERIALIZED keeps every event row lock ahead of the entity locks. An entity row is locked
+    // by INSERT … ON CONFLICT DO UPDATE, which waits for a concurrent holder and then works on the
+    // latest committed version even under READ COMMITTED: RETURNING gives the newest applied time
+    // as the previous holder committed it, in the same statement (a plain read here would see the
+    // snapshot taken before the wait). One global lock order (events by id, then entities by key)
+    // keeps concurrent batches from deadlocking.
+    const rows = await tx.$queryRawUnsafe<{ id: string; status: string; newest: Date | null }[]>(
       `WITH ev AS MATERIALIZED (
-         SELECT id, status, provider, entity_key FROM hookline_events WHERE id = $1::uuid FOR UPDATE
+         SELECT id, status, provider, entity_key FROM hookline_events WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE
        ), ver AS (
          INSERT INTO hookline_entity_versions AS v (provider, entity_key, occurred_at, event_id)
-         SELECT provider, entity_key, 'epoch', id FROM ev WHERE status = 'processing' AND entity_key IS NOT NULL
+         SELECT DISTINCT ON (provider, entity_key) provider, entity_key, 'epoch'::timestamptz, id
+           FROM ev WHERE status = 'processing' AND entity_key IS NOT NULL
+          ORDER BY provider, entity_key
          ON CONFLICT (provider, entity_key) DO UPDATE SET occurred_at = v.occurred_at
-         RETURNING v.occurred_at
+         RETURNING v.provider, v.entity_key, v.occurred_at
        )
-       SELECT ev.status::text AS status, (SELECT occurred_at FROM ver) AS newest FROM ev`,
-      id,
+       SELECT ev.id::text AS id, ev.status::text AS status, ver.occurred_at AS newest
+         FROM ev LEFT JOIN ver ON ver.provider = ev.provider AND ver.entity_key = ev.entity_key`,
+      ids,
     )
-    const row = rows[0]
-    return row ? { status: row.status, newestApplied: row.newest } : null
+    return new Map(rows.map((row) => [row.id, { status: row.status, newestApplied: row.newest }]))
   }
 
   /**
-   * Inside `tx`: withdraws an attempt that found its event already finished by a concurrent one
+   * Inside `tx`: withdraws attempts that found their event already finished by a concurrent one
    * (possible only when BullMQ re-ran a job whose worker was still alive).
    */
-  async discardAttempt(tx: TransactionClient, event: ClaimedEvent): Promise<void> {
+  async discardAttempts(tx: TransactionClient, events: readonly ClaimedEvent[]): Promise<void> {
+    if (events.length === 0) return
     await tx.$executeRawUnsafe(
-      `WITH att AS (DELETE FROM hookline_attempts WHERE id = $2)
-       UPDATE hookline_events SET attempts = attempts - 1 WHERE id = $1::uuid`,
-      event.id,
-      event.attemptId,
+      `WITH att AS (DELETE FROM hookline_attempts WHERE id = ANY($2::text[]::bigint[]))
+       UPDATE hookline_events SET attempts = attempts - 1 WHERE id = ANY($1::uuid[])`,
+      events.map((e) => e.id),
+      events.map((e) => String(e.attemptId)),
     )
   }
 
   /**
-   * Inside `tx`: marks the event processed, closes its attempt and, unless it was stale, records it
-   * as the newest applied event of its entity.
+   * Inside `tx`, in one statement: marks the events processed, closes their attempts and records,
+   * per entity, the newest source time of the non-stale events as its newest applied one (never
+   * moving it backwards).
    */
-  async markProcessed(tx: TransactionClient, event: ClaimedEvent, stale: boolean): Promise<void> {
+  async markProcessed(tx: TransactionClient, done: readonly { event: ClaimedEvent; stale: boolean }[]): Promise<void> {
+    if (done.length === 0) return
+    // One statement cannot update an entity's row twice: keep each entity's newest applied event.
+    const newest = new Map<string, ClaimedEvent>()
+    for (const { event, stale } of done) {
+      if (stale || event.entityKey === null || event.occurredAt === null) continue
+      const key = `${event.provider}\u0000${event.entityKey}`
+      const kept = newest.get(key)
+      if (!kept || kept.occurredAt! <= event.occurredAt) newest.set(key, event)
+    }
+    const versions = [...newest.values()].sort((a, b) => compareKeys(a.provider, a.entityKey!, b.provider, b.entityKey!))
     await tx.$executeRawUnsafe(
       `WITH ev AS (
-         UPDATE hookline_events
-            SET status = 'processed', processed_at = now(), updated_at = now(), last_error = NULL, stale = $3
-          WHERE id = $1::uuid
-          RETURNING id
+         UPDATE hookline_events AS e
+            SET status = 'processed', processed_at = now(), updated_at = now(), last_error = NULL, stale = u.stale
+           FROM unnest($1::uuid[], $2::boolean[]) AS u(id, stale)
+          WHERE e.id = u.id
        ), att AS (
-         UPDATE hookline_attempts SET finished_at = now(), outcome = $4::hookline_attempt_outcome WHERE id = $2
-       ), ver AS (
-         INSERT INTO hookline_entity_versions AS v (provider, entity_key, occurred_at, event_id, updated_at)
-         SELECT $5, $6, $7, $1::uuid, now() WHERE $6::text IS NOT NULL AND $7::timestamptz IS NOT NULL AND NOT $3
-         ON CONFLICT (provider, entity_key) DO UPDATE
-           SET occurred_at = EXCLUDED.occurred_at, event_id = EXCLUDED.event_id, updated_at = now()
-           WHERE v.occurred_at <= EXCLUDED.occurred_at
+         UPDATE hookline_attempts AS a
+            SET finished_at = now(), outcome = u.outcome::hookline_attempt_outcome
+           FROM unnest($3::text[], $4::text[]) AS u(id, outcome)
+          WHERE a.id = u.id::bigint
        )
-       SELECT 1 FROM ev`,
-      event.id,
-      event.attemptId,
-      stale,
-      stale ? 'stale' : 'succeeded',
-      event.provider,
-      event.entityKey,
-      event.occurredAt,
+       INSERT INTO hookline_entity_versions AS v (provider, entity_key, occurred_at, event_id, updated_at)
+       SELECT u.pv, u.k, u.o::timestamptz, u.id::uuid, now()
+         FROM unnest($5::text[], $6::text[], $7::text[], $8::text[]) WITH ORDINALITY AS u(pv, k, o, id, ord)
+        ORDER BY u.ord
+       ON CONFLICT (provider, entity_key) DO UPDATE
+         SET occurred_at = EXCLUDED.occurred_at, event_id = EXCLUDED.event_id, updated_at = now()
+         WHERE v.occurred_at <= EXCLUDED.occurred_at`,
+      done.map((d) => d.event.id),
+      done.map((d) => d.stale),
+      done.map((d) => String(d.event.attemptId)),
+      done.map((d) => (d.stale ? 'stale' : 'succeeded')),
+      versions.map((e) => e.provider),
+      versions.map((e) => e.entityKey),
+      versions.map((e) => e.occurredAt!.toISOString()),
+      versions.map((e) => e.id),
     )
   }
 

@@ -4,28 +4,15 @@
  * done. Under light load a delivery is written alone on the next turn of the event loop.
  */
 import type { ParsedEvent } from './adapter.ts'
+import { type BatchEntry, GroupBatcher, type GroupBatchOptions } from './group-batcher.ts'
 import type { BatchDelivery, BatchInsertResult, DeliveryMeta, Inbox, InsertResult } from './inbox.ts'
 
-/** Tuning of the group commit. */
-export interface IngestBatchOptions {
-  /**
-   * Most deliveries in one insert; 1 turns batching off.
-   * @defaultValue 100
-   */
-  maxBatchSize: number
-  /**
-   * Longest a delivery waits for others before its batch is written, in milliseconds. 0 = only
-   * those that arrived in the same turn of the event loop, or while every batch slot was busy.
-   * @defaultValue 0
-   */
-  maxWaitMs: number
-  /**
-   * Batches being written at once (each holds one database connection). Deliveries arriving while
-   * all are busy gather into the next batch: that is what makes batches grow with the load.
-   * @defaultValue 4
-   */
-  maxConcurrentBatches: number
-}
+/**
+ * Tuning of the ingress's group commit: `maxBatchSize` (default 100) deliveries per insert, 1 turns
+ * batching off; `maxWaitMs` (default 0) a delivery waits for others; `maxConcurrentBatches`
+ * (default 4) inserts at once, each holding one database connection.
+ */
+export type IngestBatchOptions = GroupBatchOptions
 
 /** A stored event the batch inserted as `received`: it needs a job. */
 export interface StoredEvent {
@@ -39,13 +26,13 @@ export interface StoredEvent {
  */
 export type AfterCommit = (stored: StoredEvent[]) => Promise<void>
 
-interface Pending {
+interface Delivery {
   provider: string
   event: ParsedEvent
   meta: DeliveryMeta
-  resolve(result: InsertResult): void
-  reject(err: unknown): void
 }
+
+type Pending = BatchEntry<Delivery, InsertResult>
 
 /** SQLSTATE classes of errors caused by the data of one row (22 data exception, 23 constraint). */
 const ROW_ERROR = /^2[23]/
@@ -58,50 +45,29 @@ const ROW_ERROR = /^2[23]/
  * const { id, inserted } = await batcher.submit('stripe', parsed, { source: 'webhook', headers, rawBody })
  */
 export class IngestBatcher {
-  private queue: Pending[] = []
-  private writing = 0
-  private timer: NodeJS.Timeout | NodeJS.Immediate | undefined
+  private readonly batcher: GroupBatcher<Delivery, InsertResult>
 
   constructor(
     private readonly inbox: Inbox,
     private readonly graceMs: number,
     private readonly afterCommit: AfterCommit,
-    private readonly options: IngestBatchOptions,
-  ) {}
+    options: IngestBatchOptions,
+  ) {
+    this.batcher = new GroupBatcher((batch) => this.write(batch), options)
+  }
 
   /**
    * Stores one delivery; resolves once the commit that holds it is done and its job was offered to
    * the queue. Rejects with the database's error when the batch could not be written.
    */
   submit(provider: string, event: ParsedEvent, meta: DeliveryMeta): Promise<InsertResult> {
-    return new Promise<InsertResult>((resolve, reject) => {
-      this.queue.push({ provider, event, meta, resolve, reject })
-      if (this.queue.length >= this.options.maxBatchSize) this.flush()
-      else this.timer ??= this.options.maxWaitMs > 0 ? setTimeout(() => this.flush(), this.options.maxWaitMs) : setImmediate(() => this.flush())
-    })
-  }
-
-  private flush(): void {
-    if (this.timer !== undefined) {
-      clearTimeout(this.timer as NodeJS.Timeout)
-      clearImmediate(this.timer as NodeJS.Immediate)
-      this.timer = undefined
-    }
-    while (this.writing < this.options.maxConcurrentBatches && this.queue.length > 0) {
-      const batch = this.queue.splice(0, this.options.maxBatchSize)
-      this.writing += 1
-      void this.write(batch).finally(() => {
-        this.writing -= 1
-        // Whatever gathered while every slot was busy has waited long enough.
-        if (this.queue.length > 0) this.flush()
-      })
-    }
+    return this.batcher.submit({ provider, event, meta })
   }
 
   private async write(batch: Pending[]): Promise<void> {
     const groups = new Map<string, Pending[]>()
     for (const pending of batch) {
-      const key = `${pending.provider}\u0000${pending.event.eventKey}`
+      const key = `${pending.item.provider}\u0000${pending.item.event.eventKey}`
       const group = groups.get(key)
       if (group) group.push(pending)
       else groups.set(key, [pending])
@@ -109,7 +75,7 @@ export class IngestBatcher {
     let rows: BatchInsertResult[]
     try {
       rows = await this.inbox.insertMany(
-        [...groups.values()].map((group) => ({ provider: group[0]!.provider, event: group[0]!.event, meta: group[0]!.meta, count: group.length }) satisfies BatchDelivery),
+        [...groups.values()].map((group) => ({ ...group[0]!.item, count: group.length }) satisfies BatchDelivery),
         this.graceMs,
       )
     } catch (err) {
