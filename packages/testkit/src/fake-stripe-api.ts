@@ -42,10 +42,26 @@ export async function startFakeStripeApi(events: Record<string, unknown>[] = [])
   let retryAfter = 1
   let failing = 0
   const gate = new PageGate()
+  // Listing sorts every matching event; a listing is kept until the events or the undelivered set
+  // change (both are watched), so that paging through 100,000 events does not sort them per page.
+  let version = 0
+  const watched = new Proxy(events, {
+    set(target, key, value, receiver) {
+      version += 1
+      return Reflect.set(target, key, value, receiver)
+    },
+    deleteProperty(target, key) {
+      version += 1
+      return Reflect.deleteProperty(target, key)
+    },
+  })
+  const listings = new Map<string, { version: number; events: Record<string, unknown>[]; indexOf: Map<unknown, number> }>()
 
   const api: Omit<FakeStripeApi, 'url' | 'close'> = {
-    events,
-    undelivered: new Set(),
+    events: watched,
+    undelivered: new WatchedSet(() => {
+      version += 1
+    }),
     requests: [],
     rateLimitNext(count, seconds) {
       rateLimited = count
@@ -90,18 +106,47 @@ export async function startFakeStripeApi(events: Record<string, unknown>[] = [])
     const gte = Number(query['created[gte]'] ?? 0)
     const lte = Number(query['created[lte]'] ?? Number.MAX_SAFE_INTEGER)
     const limit = Math.min(Number(query.limit ?? 10), 100)
-    const matching = api.events
-      .filter((e) => ((e.account as string | undefined) ?? null) === account)
-      .filter((e) => (e.created as number) >= gte && (e.created as number) <= lte)
-      .filter((e) => query.delivery_success !== 'false' || api.undelivered.has(e.id as string))
-      // Newest first, as Stripe lists them; ids break ties so that paging is stable.
-      .sort((a, b) => (b.created as number) - (a.created as number) || String(b.id).localeCompare(String(a.id)))
+    const listingKey = JSON.stringify([account, gte, lte, query.delivery_success === 'false'])
+    let listing = listings.get(listingKey)
+    if (listing?.version !== version) {
+      const matching = events
+        .filter((e) => ((e.account as string | undefined) ?? null) === account)
+        .filter((e) => (e.created as number) >= gte && (e.created as number) <= lte)
+        .filter((e) => query.delivery_success !== 'false' || api.undelivered.has(e.id as string))
+        // Newest first, as Stripe lists them; ids break ties so that paging is stable.
+        .sort((a, b) => (b.created as number) - (a.created as number) || (String(b.id) < String(a.id) ? -1 : String(b.id) > String(a.id) ? 1 : 0))
+      listing = { version, events: matching, indexOf: new Map(matching.map((e, i) => [e.id, i])) }
+      listings.set(listingKey, listing)
+    }
+    const matching = listing.events
     let start = 0
-    if (query.starting_after) start = matching.findIndex((e) => e.id === query.starting_after) + 1
+    if (query.starting_after) start = (listing.indexOf.get(query.starting_after) ?? -1) + 1
     const data = matching.slice(start, start + limit)
     send(res, 200, { object: 'list', url: '/v1/events', has_more: start + limit < matching.length, data })
   }
 
   const server = await listenFake(handle)
   return { ...api, url: `http://127.0.0.1:${server.port}`, close: server.close }
+}
+
+/** A set that reports every change. */
+class WatchedSet<T> extends Set<T> {
+  constructor(private readonly changed: () => void) {
+    super()
+  }
+
+  override add(value: T): this {
+    this.changed?.()
+    return super.add(value)
+  }
+
+  override delete(value: T): boolean {
+    this.changed()
+    return super.delete(value)
+  }
+
+  override clear(): void {
+    this.changed()
+    super.clear()
+  }
 }
