@@ -29,6 +29,8 @@ const HELP = `pnpm bench [options]
   --drain-workers <list>   worker process counts to drain with, e.g. 1,2,4 (default 1)
   --concurrency <n>        jobs per worker process in drain and end-to-end (default 100, as Hookline)
   --reconcile-events <n>   events in the fake Stripe API for the reconciliation scenario (default 100000)
+  --cases <list>           ingest cases to run: those whose name contains one of these, comma-separated
+                           (e.g. "hookline stripe @50,constructEvent")
   --skip-unbatched         leave out the Hookline row with group commit disabled
   --quick                  short smoke run (1 round of 3 s, 15 s end to end, 10k drain, 20k reconcile)
   --json <file>            also write every result as JSON
@@ -48,6 +50,7 @@ const { values } = parseArgs({
     'drain-events': { type: 'string' },
     'drain-workers': { type: 'string' },
     concurrency: { type: 'string' },
+    cases: { type: 'string' },
     'reconcile-events': { type: 'string' },
     'skip-unbatched': { type: 'boolean' },
     quick: { type: 'boolean' },
@@ -82,7 +85,7 @@ const settings = {
 function ingestCases(): IngestCase[] {
   const c = settings.connections
   const hi = settings.highConnections
-  return [
+  const all: IngestCase[] = [
     { name: `bare express.raw 200 @${c}`, target: 'bare', provider: 'stripe', connections: c },
     { name: `express + constructEvent @${c}`, target: 'verify', provider: 'stripe', connections: c },
     { name: `naive pipeline @${c}`, target: 'naive', provider: 'stripe', connections: c },
@@ -94,6 +97,8 @@ function ingestCases(): IngestCase[] {
     { name: `naive pipeline @${hi}`, target: 'naive', provider: 'stripe', connections: hi },
     { name: `hookline stripe @${hi}`, target: 'hookline', provider: 'stripe', connections: hi },
   ]
+  const wanted = values.cases?.split(',').filter(Boolean)
+  return wanted ? all.filter((c) => wanted.some((w) => c.name.includes(w))) : all
 }
 
 if (values['cpu-prof']) profileTargets(values['cpu-prof'])

@@ -2,7 +2,7 @@
  * @module `createHookline`: the one object an application builds. It receives verified deliveries
  * into the inbox, runs the worker and the sweeper, and exposes health and metrics.
  */
-import { createPrismaClient } from '@hookline/db'
+import { createDatabase, type Database } from '@hookline/db'
 import { pino, type Logger } from 'pino'
 import type { ImmediateReply, ParsedEvent, ProviderAdapter, RawRequest } from './adapter.ts'
 import { Dispatcher, RECONCILE_JOB, SWEEP_JOB } from './dispatcher.ts'
@@ -99,7 +99,8 @@ export class Hookline {
   readonly dispatcher: Dispatcher
   /** The retry policy in force. */
   readonly policy: RetryPolicy
-  private readonly db: SqlClient & { $disconnect(): Promise<void> }
+  private readonly db: SqlClient
+  private readonly database: Database
   /** The reconcile engine. */
   readonly reconciler: Reconciler
   /** Support's read side: search and inspect events, overview counts. */
@@ -130,10 +131,10 @@ export class Hookline {
       adapters.set(adapter.name, adapter)
     }
     this.adapters = adapters
-    this.db = createPrismaClient(options.databaseUrl, {
-      poolMax: options.poolMax ?? 30,
-    }) as unknown as SqlClient & { $disconnect(): Promise<void> }
-    this.inbox = new Inbox(this.db)
+    this.database = createDatabase(options.databaseUrl, { poolMax: options.poolMax ?? 30 })
+    this.db = this.database.prisma as unknown as SqlClient
+    // The inbox's own statements (ingest, claims, sweeps) go to the pool directly: no ORM work per query.
+    this.inbox = new Inbox(this.database.pool)
     this.metrics = new HooklineMetrics({ dlqDepth: () => this.inbox.countDead(), defaultMetrics: true })
     this.dispatcher = new Dispatcher(
       { redisUrl: options.redisUrl, prefix: options.queue?.prefix ?? 'hookline', name: options.queue?.name ?? 'events' },
@@ -312,7 +313,7 @@ export class Hookline {
   async close(): Promise<void> {
     await this.worker?.close()
     await this.dispatcher.close()
-    await this.db.$disconnect()
+    await this.database.close()
   }
 }
 

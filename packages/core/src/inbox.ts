@@ -11,6 +11,23 @@ export interface SqlClient extends TransactionClient {
   $transaction<R>(fn: (tx: never) => Promise<R>, options?: { maxWait?: number; timeout?: number }): Promise<R>
 }
 
+/** A `pg` pool or client: what the inbox's own statements prefer (no ORM work per query). */
+export interface Queryable {
+  query(text: string, values: unknown[]): Promise<{ rows: unknown[] }>
+}
+
+/** Runs one statement with positional parameters and returns its rows. */
+type Run = <R>(sql: string, ...values: unknown[]) => Promise<R[]>
+
+function runnerOf(db: SqlClient | TransactionClient | Queryable): Run {
+  if ('query' in db && typeof db.query === 'function') {
+    const pool = db as Queryable
+    return async <R>(sql: string, ...values: unknown[]) => (await pool.query(sql, values)).rows as R[]
+  }
+  const prisma = db as TransactionClient
+  return <R>(sql: string, ...values: unknown[]) => prisma.$queryRawUnsafe<R[]>(sql, ...values)
+}
+
 /** Outcome of storing one delivery. */
 export interface InsertResult {
   id: string
@@ -51,8 +68,8 @@ function compareKeys(providerA: string, keyA: string, providerB: string, keyB: s
 export interface ClaimedEvent extends HooklineEvent {
   /** Number of this attempt (attempts so far, this one included). */
   attempt: number
-  /** Id of this attempt's row in `hookline_attempts`. */
-  attemptId: bigint
+  /** Id of this attempt's row in `hookline_attempts` (a bigint, as text). */
+  attemptId: string
   /** When the event was first stored. */
   receivedAt: Date
 }
@@ -70,18 +87,27 @@ interface EventRow {
   payload: unknown
   generation: number
   attempts: number
-  attempt_id: bigint
+  attempt_id: bigint | string
 }
 
 /**
  * Reads and writes `hookline_events` and `hookline_attempts`.
  *
  * @example
- * const inbox = new Inbox(prisma)
+ * const inbox = new Inbox(pool)
  * const [row] = await inbox.insertMany([{ provider: 'stripe', event: parsed, meta: { source: 'webhook', headers, rawBody }, count: 1 }], 60_000)
  */
 export class Inbox {
-  constructor(private readonly db: SqlClient) {}
+  private readonly run: Run
+
+  /**
+   * @param db where the inbox's own statements run: Hookline's `pg` pool, or a Prisma client or
+   * transaction (the reconciler stores a page in its transaction). Handler transactions are
+   * passed to the methods that take one.
+   */
+  constructor(db: SqlClient | TransactionClient | Queryable) {
+    this.run = runnerOf(db)
+  }
 
   /**
    * Stores many deliveries in one statement (one commit). Each distinct provider identity is
@@ -95,7 +121,7 @@ export class Inbox {
     // when counting; and concurrent batches lock their rows in one global order, hence sorted: no
     // deadlocks.
     const rows = [...deliveries].sort((a, b) => compareKeys(a.provider, a.event.eventKey, b.provider, b.event.eventKey))
-    return this.db.$queryRawUnsafe<BatchInsertResult[]>(
+    return this.run<BatchInsertResult>(
       `INSERT INTO hookline_events
          (provider, event_key, type, tenant, entity_key, occurred_at, source, headers, raw_body, payload,
           status, processed_at, next_attempt_at, deliveries)
@@ -131,7 +157,7 @@ export class Inbox {
   /** The subset of `eventKeys` the inbox holds for `provider`. */
   async knownKeys(provider: string, eventKeys: readonly string[]): Promise<Set<string>> {
     if (eventKeys.length === 0) return new Set()
-    const rows = await this.db.$queryRawUnsafe<{ k: string }[]>(
+    const rows = await this.run<{ k: string }>(
       `SELECT event_key AS k FROM hookline_events WHERE provider = $1 AND event_key = ANY($2::text[])`,
       provider,
       eventKeys,
@@ -141,7 +167,7 @@ export class Inbox {
 
   /** Makes a stored event due for the sweeper at once (its enqueue failed). */
   async markDue(id: string): Promise<void> {
-    await this.db.$executeRawUnsafe(`UPDATE hookline_events SET next_attempt_at = now() WHERE id = $1::uuid`, id)
+    await this.run(`UPDATE hookline_events SET next_attempt_at = now() WHERE id = $1::uuid`, id)
   }
 
   /**
@@ -152,7 +178,7 @@ export class Inbox {
    */
   async claimMany(ids: readonly string[], leaseMs: number): Promise<ClaimedEvent[]> {
     if (ids.length === 0) return []
-    const rows = await this.db.$queryRawUnsafe<EventRow[]>(
+    const rows = await this.run<EventRow>(
       `WITH ev AS (
          UPDATE hookline_events
             SET status = 'processing', attempts = attempts + 1, updated_at = now(),
@@ -188,7 +214,7 @@ export class Inbox {
       payload: row.payload,
       generation: row.generation,
       attempt: row.attempts,
-      attemptId: row.attempt_id,
+      attemptId: String(row.attempt_id),
       receivedAt: row.received_at,
     }))
   }
@@ -235,7 +261,7 @@ export class Inbox {
       `WITH att AS (DELETE FROM hookline_attempts WHERE id = ANY($2::text[]::bigint[]))
        UPDATE hookline_events SET attempts = attempts - 1 WHERE id = ANY($1::uuid[])`,
       events.map((e) => e.id),
-      events.map((e) => String(e.attemptId)),
+      events.map((e) => e.attemptId),
     )
   }
 
@@ -276,7 +302,7 @@ export class Inbox {
          WHERE v.occurred_at <= EXCLUDED.occurred_at`,
       done.map((d) => d.event.id),
       done.map((d) => d.stale),
-      done.map((d) => String(d.event.attemptId)),
+      done.map((d) => d.event.attemptId),
       done.map((d) => (d.stale ? 'stale' : 'succeeded')),
       versions.map((e) => e.provider),
       versions.map((e) => e.entityKey),
@@ -296,7 +322,7 @@ export class Inbox {
     error: { message: string; stack: string | null },
     retryDueInMs: number,
   ): Promise<boolean> {
-    const rows = await this.db.$queryRawUnsafe<{ id: string }[]>(
+    const rows = await this.run<{ id: string }>(
       `WITH ev AS (
          UPDATE hookline_events
             SET status = $2::hookline_event_status, last_error = $3, updated_at = now(),
@@ -306,7 +332,7 @@ export class Inbox {
        ), att AS (
          UPDATE hookline_attempts
             SET finished_at = now(), outcome = $2::text::hookline_attempt_outcome, error = $3, stack = $5
-          WHERE id = $6
+          WHERE id = $6::bigint
        )
        SELECT id::text FROM ev`,
       event.id,
@@ -324,7 +350,7 @@ export class Inbox {
    * first; their due time moves `graceMs` on so that the next pass does not pick them again at once.
    */
   async takeOverdue(limit: number, graceMs: number): Promise<string[]> {
-    const rows = await this.db.$queryRawUnsafe<{ id: string }[]>(
+    const rows = await this.run<{ id: string }>(
       `UPDATE hookline_events SET next_attempt_at = now() + $2 * interval '1 millisecond'
         WHERE id IN (SELECT id FROM hookline_events
                       WHERE status IN ('received', 'failed', 'processing') AND next_attempt_at <= now()
@@ -338,7 +364,7 @@ export class Inbox {
 
   /** Number of dead-lettered events (the DLQ depth). */
   async countDead(): Promise<number> {
-    const rows = await this.db.$queryRawUnsafe<{ n: number }[]>(
+    const rows = await this.run<{ n: number }>(
       `SELECT count(*)::int AS n FROM hookline_events WHERE status = 'dead'`,
     )
     return rows[0]?.n ?? 0
@@ -346,6 +372,6 @@ export class Inbox {
 
   /** Throws unless the database answers. */
   async ping(): Promise<void> {
-    await this.db.$queryRawUnsafe(`SELECT 1`)
+    await this.run(`SELECT 1`)
   }
 }

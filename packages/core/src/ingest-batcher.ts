@@ -104,9 +104,10 @@ export class IngestBatcher {
   }
 }
 
-/** The Postgres SQLSTATE of a failed query, as Prisma reports it (`meta.code` or the message). */
+/** The Postgres SQLSTATE of a failed query, as `pg` (`code`) or Prisma (`meta.code` or the message) reports it. */
 function sqlStateOf(err: unknown): string | undefined {
-  const meta = (err as { meta?: { code?: unknown } } | null)?.meta
+  const { code, meta } = (err ?? {}) as { code?: unknown; meta?: { code?: unknown } }
+  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code
   if (typeof meta?.code === 'string') return meta.code
   return /Code: `([0-9A-Z]{5})`/.exec(err instanceof Error ? err.message : '')?.[1]
 }

@@ -1,14 +1,27 @@
-/** @module Builds Hookline's Prisma client over `pg` through the driver adapter (no native engine). */
+/**
+ * @module Builds Hookline's database access over one `pg` pool: a Prisma client through the driver
+ * adapter (no native engine), and the pool itself for the few hot statements that skip the ORM.
+ */
 import { PrismaPg } from '@prisma/adapter-pg'
+import pg from 'pg'
 import { PrismaClient } from './generated/prisma/client.ts'
 
-/** Options of {@link createPrismaClient}. */
+/** Options of {@link createPrismaClient} and {@link createDatabase}. */
 export interface CreatePrismaClientOptions {
   /**
    * Most connections the client's `pg` pool opens.
    * @defaultValue 10 (`pg`'s default)
    */
   poolMax?: number
+}
+
+/** A Prisma client and the `pg` pool it runs on. */
+export interface Database {
+  prisma: PrismaClient
+  /** The pool under `prisma`: raw statements on it skip the ORM's per-query work. */
+  pool: pg.Pool
+  /** Disconnects the client and ends the pool. */
+  close(): Promise<void>
 }
 
 /**
@@ -31,4 +44,34 @@ export function createPrismaClient(
     ...(options.poolMax === undefined ? {} : { max: options.poolMax }),
   })
   return new PrismaClient({ adapter })
+}
+
+/**
+ * Creates a `pg` pool on `databaseUrl` and a Prisma client sharing it, so that both count against
+ * one connection limit.
+ *
+ * @example
+ * ```ts
+ * const db = createDatabase('postgresql://postgres@127.0.0.1:5432/hookline', { poolMax: 20 })
+ * const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM hookline_events')
+ * await db.close()
+ * ```
+ */
+export function createDatabase(databaseUrl: string, options: CreatePrismaClientOptions = {}): Database {
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    ...(options.poolMax === undefined ? {} : { max: options.poolMax }),
+  })
+  // An idle connection that breaks (Postgres restarted) is dropped by the pool; the next query
+  // reports the outage. Without a listener the 'error' event would end the process.
+  pool.on('error', () => undefined)
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) })
+  return {
+    prisma,
+    pool,
+    async close() {
+      await prisma.$disconnect()
+      await pool.end()
+    },
+  }
 }

@@ -1,5 +1,5 @@
 /** @module Hookline's database: Prisma client factory, offline migration runner and typed errors. */
-export { createPrismaClient, type CreatePrismaClientOptions } from './client.ts'
+export { createDatabase, createPrismaClient, type CreatePrismaClientOptions, type Database } from './client.ts'
 export { ensureDatabase, migrate, type MigrateOptions, type MigrateResult } from './migrate.ts'
 export * from './errors.ts'
 // The generated client's whole surface: `PrismaClient`, the `Prisma` namespace, the enums
