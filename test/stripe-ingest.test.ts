@@ -51,6 +51,21 @@ describe('a signed Stripe event', () => {
     expect(stored.attemptLog[0]!.outcome).toBe('succeeded')
   })
 
+  it('keeps the body byte for byte and its JSON, unicode and exact numbers included (stored from its own text)', async () => {
+    const event = stripeEvent({ type: 'invoice.paid' })
+    // Odd spacing, non-ASCII text, an escaped character and an integer beyond 2^53.
+    const body = JSON.stringify(event, null, 3).replace(/^\{/, '{ "note" : "héllo ✓ \\u00e9 \\"q\\"", "big": 12345678901234567891,')
+    const { headers } = signedStripeDelivery(event, { body })
+    const res = await h.post('stripe', body, headers)
+    expect(res.status).toBe(200)
+    const [row] = await h.prisma.$queryRawUnsafe<{ raw: Buffer; note: string; big: string; id: string }[]>(
+      `SELECT raw_body AS raw, payload->>'note' AS note, payload->>'big' AS big, payload->>'id' AS id FROM hookline_events WHERE id = $1::uuid`,
+      res.body.id,
+    )
+    expect(Buffer.from(row!.raw).equals(Buffer.from(body))).toBe(true)
+    expect(row).toMatchObject({ note: 'héllo ✓ é "q"', big: '12345678901234567891', id: event.id })
+  })
+
   it('posted 50 times at once is one row with 50 deliveries and one effect', async () => {
     const event = stripeEvent({ type: 'customer.updated' })
     const { body, headers } = signedStripeDelivery(event)

@@ -29,6 +29,11 @@ export interface ParsedEvent {
   occurredAt: Date | null
   /** The parsed provider body, handed to handlers as `event.payload`. */
   payload: unknown
+  /**
+   * True when `payload` is exactly `JSON.parse` of the request's body: the inbox then stores the
+   * body's own text as the payload (Postgres parses it) instead of serialising the object again.
+   */
+  payloadIsBody?: boolean
   /** True for protocol events (e.g. GitHub `ping`) that are recorded but run no handler. */
   recordOnly?: boolean
   /** Request headers to keep with an event found by reconciliation (a webhook keeps its own). */

@@ -93,7 +93,7 @@ export function githubAdapter(options: GithubAdapterOptions): ProviderAdapter<Ve
       }
     },
     parse(verified: VerifiedGithubPayload, req: RawRequest): ParsedEvent {
-      return parseGithubDelivery(req.headers, verified)
+      return { ...parseGithubDelivery(req.headers, verified), payloadIsBody: true }
     },
   }
   if (!options.api) return adapter

@@ -195,6 +195,7 @@ describe('Events API identity', () => {
       entityKey: 'C123:1700000000.123456',
       occurredAt: new Date(1_700_000_000_123),
       payload: envelope,
+      payloadIsBody: true,
     })
   })
 

@@ -245,6 +245,7 @@ function parseEventsApi(body: unknown): ParsedEvent | ImmediateReply {
         entityKey: null,
         occurredAt: new Date(envelope.minute_rate_limited * 1000),
         payload: body,
+        payloadIsBody: true,
         recordOnly: true,
       }
     case 'event_callback': {
@@ -270,6 +271,7 @@ function parseEventsApi(body: unknown): ParsedEvent | ImmediateReply {
           ? null
           : (slackTime(event.event_ts) ?? (envelope.event_time === undefined ? null : new Date(envelope.event_time * 1000))),
         payload: body,
+        payloadIsBody: true,
       }
     }
   }

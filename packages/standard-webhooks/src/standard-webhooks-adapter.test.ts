@@ -135,6 +135,7 @@ describe('standardWebhooksAdapter.parse', () => {
       entityKey: null,
       occurredAt: NOW,
       payload: { type: 'ping' },
+      payloadIsBody: true,
     })
   })
 

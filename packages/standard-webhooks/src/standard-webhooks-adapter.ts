@@ -196,6 +196,7 @@ export function standardWebhooksAdapter(options: StandardWebhooksAdapterOptions)
         entityKey: field('entity', () => extract.entity(message)),
         occurredAt: occurredAt === null || Number.isNaN(occurredAt.getTime()) ? null : occurredAt,
         payload: message.payload,
+        payloadIsBody: true,
       }
     },
   }

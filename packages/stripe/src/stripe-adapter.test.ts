@@ -67,6 +67,7 @@ describe('stripeAdapter.parse', () => {
       entityKey: 'sub_1',
       occurredAt: new Date((nowSeconds - 5) * 1000),
       payload: expect.objectContaining({ id: 'evt_unit_1' }),
+      payloadIsBody: true,
     })
   })
   it('refuses a body that is not an event with a typed error', () => {

@@ -88,7 +88,8 @@ export function stripeAdapter(options: StripeAdapterOptions): ProviderAdapter<Ve
       }
       throw new SignatureError(`Stripe signature verification failed: ${firstLine(lastError)}`, { cause: lastError })
     },
-    parse: parseEvent,
+    // The SDK's event is JSON.parse of the body.
+    parse: (verified) => ({ ...parseEvent(verified), payloadIsBody: true }),
   }
   if (client && api) {
     return {
