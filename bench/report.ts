@@ -14,7 +14,7 @@ export interface BenchReport {
   machine: { cpus: number; cpuModel: string; memoryBytes: number; node: string }
   settings: Record<string, unknown>
   ingest?: IngestRow[]
-  endToEnd?: EndToEndResult
+  endToEnd?: EndToEndResult[]
   drain?: DrainRow[]
   reconcile?: ReconcileResult
 }
@@ -67,22 +67,22 @@ export function printReport(report: BenchReport, connections: number, high: numb
     const wrapped = report.ingest.filter((r) => r.wrapped > 0 && r.target !== 'bare' && r.target !== 'verify')
     if (wrapped.length > 0) out.push(`\nnote: the pre-signed pool ran out (repeats sent) for: ${wrapped.map((r) => `${r.name} (${r.wrapped})`).join(', ')}; raise --pool-rate`)
   }
-  const e2e = report.endToEnd
-  if (e2e) {
-    const last = e2e.depth.at(-1)?.[1] ?? 0
+  const runs = report.endToEnd ?? []
+  if (runs.length > 0) {
+    const each = (cell: (e2e: EndToEndResult) => string): string[] => runs.map(cell)
     out.push(
       '',
       table(
-        ['end to end (all-in-one service)', 'value'],
+        ['end to end (50 connections)', ...runs.map((e2e) => (e2e.layout === 'all-in-one' ? 'all-in-one service' : 'ingress + worker process'))],
         [
-          ['offered / achieved (2xx/s)', `${e2e.offeredRate} / ${fixed(e2e.load.rate)}`],
-          ['non-2xx + errors', String(e2e.load.non2xx + e2e.load.errors)],
-          ['ingest p50 / p99 (ms)', `${fixed(e2e.load.p50)} / ${fixed(e2e.load.p99)}`],
-          ['received→processed p50 / p99 / max (ms)', `${fixed(e2e.processedP50)} / ${fixed(e2e.processedP99)} / ${fixed(e2e.processedMax)}`],
-          ['queue depth max / at end of load', `${e2e.maxDepth} / ${last}`],
-          ['queue depth every 5 s', e2e.depth.filter(([t]) => t % 5 === 0).map(([, d]) => d).join(' ')],
-          ['processed; drained after load (s)', `${e2e.processed}; ${fixed(e2e.drainAfterLoadSeconds, 1)}`],
-          ['service peak RSS', mb(e2e.servicePeakRss)],
+          ['offered / achieved (2xx/s)', ...each((e2e) => `${e2e.offeredRate} / ${fixed(e2e.load.rate)}`)],
+          ['non-2xx + errors', ...each((e2e) => String(e2e.load.non2xx + e2e.load.errors))],
+          ['ingest p50 / p99 (ms)', ...each((e2e) => `${fixed(e2e.load.p50)} / ${fixed(e2e.load.p99)}`)],
+          ['received→processed p50 / p99 / max (ms)', ...each((e2e) => `${fixed(e2e.processedP50)} / ${fixed(e2e.processedP99)} / ${fixed(e2e.processedMax)}`)],
+          ['queue depth max / at end of load', ...each((e2e) => `${e2e.maxDepth} / ${e2e.depth.at(-1)?.[1] ?? 0}`)],
+          ['queue depth every 5 s', ...each((e2e) => e2e.depth.filter(([t]) => t % 5 === 0).map(([, d]) => d).join(' '))],
+          ['processed; drained after load (s)', ...each((e2e) => `${e2e.processed}; ${fixed(e2e.drainAfterLoadSeconds, 1)}`)],
+          ['peak RSS per process', ...each((e2e) => e2e.servicePeakRss.map(mb).join(', '))],
         ],
       ),
     )

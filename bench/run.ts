@@ -23,7 +23,8 @@ const HELP = `pnpm bench [options]
   --connections <n>        connections of the ingest cases (default 50)
   --high-connections <n>   connections of the high-concurrency cases (default 200)
   --pool-rate <n>          unique pre-signed events per second of a database-backed run (default 5000)
-  --e2e-rate <n>           offered rate of the end-to-end scenario, events/s (default 2500)
+  --e2e-rate <n>           offered rate of the end-to-end scenario, events/s (default 2500); it runs
+                           twice: all in one process, then with the worker in a process of its own
   --e2e-seconds <s>        duration of the end-to-end scenario (default 60)
   --drain-events <n>       events queued for the drain scenario (default 20000; the issue's figure is 50000)
   --drain-workers <list>   worker process counts to drain with, e.g. 1,2,4 (default 1)
@@ -117,7 +118,11 @@ try {
   }
   if (settings.only.has('e2e')) {
     log(`end to end: ${settings.e2eRate} events/s offered for ${settings.e2eSeconds} s`)
-    report.endToEnd = await runEndToEnd(infra, load, { rate: settings.e2eRate, seconds: settings.e2eSeconds, connections: settings.connections, concurrency: settings.concurrency })
+    report.endToEnd = []
+    for (const separateWorker of [false, true]) {
+      const e2e = { rate: settings.e2eRate, seconds: settings.e2eSeconds, connections: settings.connections, concurrency: settings.concurrency, separateWorker }
+      report.endToEnd.push(await runEndToEnd(infra, load, e2e))
+    }
   }
   if (settings.only.has('drain')) {
     log(`drain: ${settings.drainEvents} queued events`)

@@ -1,6 +1,7 @@
 /**
- * @module End to end: the all-in-one service (ingress and worker in one process, no-op handler)
- * under a fixed offered rate. Reports the achieved rate, ingest latency, the queue depth sampled
+ * @module End to end: the service under a fixed offered rate (no-op handler), in two layouts: all
+ * in one process (what `pnpm start` runs), and the ingress with its worker in a process of its own
+ * (`hookline serve` + `hookline work`). Reports the achieved rate, ingest latency, the queue depth sampled
  * every second, and received→processed latency read from the inbox once everything is processed.
  */
 import { Queue } from 'bullmq'
@@ -9,6 +10,7 @@ import pg from 'pg'
 import type { LoadResult, LoadRun } from '../load/load-generator.ts'
 import { type Child, forkChild, sleep } from '../support/child.ts'
 import { type Infra, REDIS_URL } from '../support/infra.ts'
+import type { DrainWorkerConfig } from '../targets/drain-worker.ts'
 import type { IngestServerConfig } from '../targets/ingest-server.ts'
 
 /** Settings of the end-to-end scenario. */
@@ -18,10 +20,14 @@ export interface EndToEndSettings {
   connections: number
   /** Worker concurrency of the service. */
   concurrency: number
+  /** Run the worker in a process of its own beside the ingress. */
+  separateWorker: boolean
 }
 
 /** What the end-to-end scenario measured. */
 export interface EndToEndResult {
+  /** Ingress and worker in one process, or the worker in its own. */
+  layout: 'all-in-one' | 'separate worker'
   offeredRate: number
   load: LoadResult
   /** Received→processed latency over every event (ms). */
@@ -34,19 +40,23 @@ export interface EndToEndResult {
   maxDepth: number
   /** Seconds from the end of the load until every event was processed. */
   drainAfterLoadSeconds: number
-  servicePeakRss: number
+  /** Peak RSS of each service process (the ingress first). */
+  servicePeakRss: number[]
 }
 
 /**
  * Runs the scenario on a fresh sandbox.
  *
  * @example
- * const result = await runEndToEnd(infra, load, { rate: 2500, seconds: 60, connections: 50, concurrency: 10 })
+ * const result = await runEndToEnd(infra, load, { rate: 2500, seconds: 60, connections: 50, concurrency: 100, separateWorker: false })
  */
 export async function runEndToEnd(infra: Infra, load: Child<unknown>, settings: EndToEndSettings): Promise<EndToEndResult> {
   const sandbox = await infra.sandbox()
-  const config: IngestServerConfig = { mode: 'hookline', ...sandbox, redisUrl: REDIS_URL, worker: true, hookline: { worker: { concurrency: settings.concurrency } } }
+  const config: IngestServerConfig = { mode: 'hookline', ...sandbox, redisUrl: REDIS_URL, worker: !settings.separateWorker, hookline: { worker: { concurrency: settings.concurrency } } }
   const service = await forkChild<{ port: number }>('targets/ingest-server.ts', config)
+  const worker = settings.separateWorker
+    ? await forkChild('targets/drain-worker.ts', { mode: 'hookline', ...sandbox, redisUrl: REDIS_URL, concurrency: settings.concurrency } satisfies DrainWorkerConfig)
+    : undefined
   const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null })
   const queue = new Queue('events', { connection, prefix: sandbox.queuePrefix })
   const db = new pg.Pool({ connectionString: sandbox.databaseUrl, max: 2 })
@@ -86,6 +96,7 @@ export async function runEndToEnd(infra: Infra, load: Child<unknown>, settings: 
       )
     ).rows[0]!
     return {
+      layout: settings.separateWorker ? 'separate worker' : 'all-in-one',
       offeredRate: settings.rate,
       load: result,
       processedP50: Number(latency.p50),
@@ -95,10 +106,11 @@ export async function runEndToEnd(infra: Infra, load: Child<unknown>, settings: 
       depth,
       maxDepth: Math.max(0, ...depth.map(([, d]) => d)),
       drainAfterLoadSeconds,
-      servicePeakRss: await service.peakRssBytes(),
+      servicePeakRss: [await service.peakRssBytes(), ...(worker ? [await worker.peakRssBytes()] : [])],
     }
   } finally {
     await service.stop()
+    await worker?.stop()
     await queue.close()
     connection.disconnect()
     await db.end()
