@@ -38,7 +38,11 @@ export interface TransactionClient {
 
 /** What a handler receives beside the event. */
 export interface HandlerContext<Tx = TransactionClient> {
-  /** The transaction the handler's database writes must use (committed with the processed mark). */
+  /**
+   * The transaction the handler's database writes must use (committed with the processed mark).
+   * First attempts of several events may share it (see `WorkerOptions.batchSize`): use it for the
+   * event's own writes, not for transaction-wide settings.
+   */
   tx: Tx
   /** 1-based number of this attempt. */
   attempt: number
