@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createPrismaClient, EventStatus, Prisma, type PrismaClient } from './index.ts'
+import { createDatabase, createPrismaClient, EventStatus, Prisma, type PrismaClient } from './index.ts'
 import { migrate } from './migrate.ts'
 
 const SERVER_URL = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres'
@@ -98,5 +98,27 @@ describe('createPrismaClient', () => {
       count: 3,
       eventId: null,
     })
+  })
+})
+
+describe('createDatabase', () => {
+  it('runs Prisma on the very pool it returns: both count against one connection limit, and close ends both', async () => {
+    const db = createDatabase(url.toString(), { poolMax: 2 })
+    const held = [await db.pool.connect(), await db.pool.connect()]
+    let answered = false
+    const viaPrisma = db.prisma.$queryRawUnsafe<{ n: number }[]>('SELECT 1::int AS n').then((rows) => {
+      answered = true
+      return rows
+    })
+    await new Promise((r) => setTimeout(r, 200))
+    // Both connections of the pool are taken: Prisma waits for one.
+    expect(answered).toBe(false)
+    expect(db.pool.waitingCount).toBe(1)
+    held[0]!.release()
+    expect(await viaPrisma).toEqual([{ n: 1 }])
+    held[1]!.release()
+    expect(db.pool.totalCount).toBeLessThanOrEqual(2)
+    await db.close()
+    await expect(db.pool.query('SELECT 1')).rejects.toThrow()
   })
 })
