@@ -6,10 +6,15 @@
 import { type Handler, PermanentError } from '@hookline/core'
 import { signedStripeDelivery, stripeEvent } from '@hookline/testkit'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { waitFor } from '@hookline/testkit'
 import { type Harness, recordEffect, startHarness } from './support/harness.ts'
 
 /** Every run of the flaky handler: which attempt it was called for. */
 const flakyRuns: number[] = []
+
+/** Holds the retry of `test.held-retry` until the test opens it. */
+let openGate: () => void = () => undefined
+let gate = Promise.resolve()
 
 const handlers: Record<string, Handler> = {
   // Fails every first attempt (so also inside the batch it first runs in), then succeeds.
@@ -21,6 +26,12 @@ const handlers: Record<string, Handler> = {
   'stripe:test.permanent': async (event, ctx) => {
     await recordEffect(event, ctx)
     throw new PermanentError('cannot be applied')
+  },
+  // Fails its first attempt; its retry then waits for the test's gate.
+  'stripe:test.held-retry': async (event, ctx) => {
+    if (ctx.attempt === 1) throw new Error('first attempt fails')
+    await gate
+    await recordEffect(event, ctx)
   },
   '*': recordEffect,
 }
@@ -113,5 +124,22 @@ describe('worker batches', () => {
     await h.waitAllProcessed()
     expect(await committingTransactions()).toBe(20)
     expect(await h.count(`SELECT count(*)::int AS n FROM effects`)).toBe(20)
+  })
+
+  it('a retry that takes long holds up no first attempts: they keep committing in batches meanwhile', async () => {
+    await h.close()
+    // One batch slot only: a retry occupying it would stop every other event.
+    h = await startHarness({ handlers: handlers as never, retry: { backoffMs: 20 }, worker: { concurrency: 20, batchSize: 20 } })
+    gate = new Promise((open) => {
+      openGate = open
+    })
+    const held = await send({ type: 'test.held-retry', object: { id: 'in_held' } })
+    await waitFor(async () => (await h.count(`SELECT count(*)::int AS n FROM hookline_attempts WHERE event_id = $1::uuid`, held)) === 2, { what: 'the retry to start' })
+    const fresh = await Promise.all(Array.from({ length: 30 }, (_, i) => send({ type: 'invoice.paid', object: { id: `in_fresh_${i}` } })))
+    for (const id of fresh) await h.waitForStatus(id, 'processed')
+    expect((await h.waitForStatus(held, 'processing')).attempts).toBe(2)
+    openGate()
+    await h.waitForStatus(held, 'processed')
+    expect(await h.count(`SELECT count(*)::int AS n FROM effects`)).toBe(31)
   })
 })

@@ -30,6 +30,13 @@ export interface WorkerOptions {
    */
   batchSize: number
   /**
+   * Transactions of single events (retries, and the events of a batch that rolled back) running at
+   * once; more wait their turn in the process, holding no database connection and spending no
+   * attempt. Keep `ceil(concurrency / batchSize)` + this + the ingress's batches within the pool.
+   * @defaultValue 16
+   */
+  singleConcurrency: number
+  /**
    * Longest a handler's transaction may run before it is rolled back and retried.
    * @defaultValue 30_000
    */
@@ -90,6 +97,7 @@ export class EventWorker {
   private worker: Worker | undefined
   private connection: Redis | undefined
   private readonly batcher: GroupBatcher<string, EventOutcome>
+  private readonly singles: GroupBatcher<ClaimedEvent, Outcome | 'dead'>
 
   constructor(
     private readonly queue: QueueConfig,
@@ -101,6 +109,12 @@ export class EventWorker {
       maxBatchSize: batchSize,
       maxWaitMs: 0,
       maxConcurrentBatches: Math.max(1, Math.ceil(concurrency / batchSize)),
+    })
+    // One event per transaction, a bounded number at once: a queue in front of the pool.
+    this.singles = new GroupBatcher(async ([entry]) => entry!.resolve(await this.processOne(entry!.item)), {
+      maxBatchSize: 1,
+      maxWaitMs: 0,
+      maxConcurrentBatches: deps.options.singleConcurrency,
     })
   }
 
@@ -139,24 +153,28 @@ export class EventWorker {
 
   /**
    * Claims a batch of events in one statement, then runs the first attempts together in one
-   * transaction and the rest (retries, which may follow a crash) one by one. Each entry settles
-   * when its event is finished (processed, skipped or dead) or rejects to retry.
+   * transaction and hands the rest (retries, which may follow a crash) to the single-event queue.
+   * Each entry settles when its event is finished (processed, skipped or dead) or rejects to retry;
+   * the batch's slot is free again once its own transaction is done, whatever the singles take.
    */
   private async processBatch(batch: BatchEntry<string, EventOutcome>[]): Promise<void> {
     const { inbox, options } = this.deps
     const claimed = new Map((await inbox.claimMany(batch.map((entry) => entry.item), options.handlerTimeoutMs + options.lockDurationMs)).map((e) => [e.id, e]))
     const firsts: { event: ClaimedEvent; entry: BatchEntry<string, EventOutcome> }[] = []
-    const work: Promise<void>[] = []
     for (const entry of batch) {
       const event = claimed.get(entry.item)
       claimed.delete(entry.item)
       if (!event) entry.resolve('none')
       else if (event.attempt === 1) firsts.push({ event, entry })
-      else work.push(this.processOne(event).then(entry.resolve, entry.reject))
+      else this.runAlone(event, entry)
     }
-    if (firsts.length === 1) work.push(this.processOne(firsts[0]!.event).then(firsts[0]!.entry.resolve, firsts[0]!.entry.reject))
-    else if (firsts.length > 1) work.push(this.processTogether(firsts))
-    await Promise.all(work)
+    if (firsts.length === 1) this.runAlone(firsts[0]!.event, firsts[0]!.entry)
+    else if (firsts.length > 1) await this.processTogether(firsts)
+  }
+
+  /** Queues one event for a transaction of its own; its entry settles with the outcome. */
+  private runAlone(event: ClaimedEvent, entry: BatchEntry<string, EventOutcome>): void {
+    this.singles.submit(event).then(entry.resolve, entry.reject)
   }
 
   /**
@@ -170,7 +188,7 @@ export class EventWorker {
       outcomes = await this.transact(items.map((item) => item.event))
     } catch (err) {
       this.deps.logger.debug({ err: describeError(err).message, events: items.length }, 'batch rolled back; its events run one by one')
-      await Promise.all(items.map(({ event, entry }) => this.processOne(event).then(entry.resolve, entry.reject)))
+      for (const { event, entry } of items) this.runAlone(event, entry)
       return
     }
     for (const { event, entry } of items) entry.resolve(outcomes.get(event.id) ?? 'skipped')

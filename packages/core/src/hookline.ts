@@ -119,6 +119,7 @@ export class Hookline {
     this.workerOptions = {
       concurrency: 100,
       batchSize: 50,
+      singleConcurrency: 16,
       handlerTimeoutMs: 30_000,
       lockDurationMs: 30_000,
       stale: 'skip',
