@@ -4,6 +4,7 @@
  * transactional part also runs on an application's own client.
  */
 import { isUtf8 } from 'node:buffer'
+import { createHash } from 'node:crypto'
 import type { ParsedEvent } from './adapter.ts'
 import type { EventSource, HooklineEvent, TransactionClient } from './handler.ts'
 
@@ -14,7 +15,7 @@ export interface SqlClient extends TransactionClient {
 
 /** A `pg` pool or client: what the inbox's own statements prefer (no ORM work per query). */
 export interface Queryable {
-  query(text: string, values: unknown[]): Promise<{ rows: unknown[] }>
+  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>
 }
 
 /** Runs one statement with positional parameters and returns its rows. */
@@ -23,7 +24,14 @@ type Run = <R>(sql: string, ...values: unknown[]) => Promise<R[]>
 function runnerOf(db: SqlClient | TransactionClient | Queryable): Run {
   if ('query' in db && typeof db.query === 'function') {
     const pool = db as Queryable
-    return async <R>(sql: string, ...values: unknown[]) => (await pool.query(sql, values)).rows as R[]
+    // Prepared statements, named after their text: each connection parses and plans one once.
+    const names = new Map<string, string>()
+    const nameOf = (sql: string): string => {
+      let name = names.get(sql)
+      if (name === undefined) names.set(sql, (name = `hookline_${createHash('sha1').update(sql).digest('hex').slice(0, 20)}`))
+      return name
+    }
+    return async <R>(sql: string, ...values: unknown[]) => (await pool.query({ name: nameOf(sql), text: sql, values })).rows as R[]
   }
   const prisma = db as TransactionClient
   return <R>(sql: string, ...values: unknown[]) => prisma.$queryRawUnsafe<R[]>(sql, ...values)
