@@ -229,7 +229,9 @@ export class EventWorker {
               continue
             }
             const key = event.entityKey === null ? `id\u0000${event.id}` : `${event.provider}\u0000${event.entityKey}`
-            chains.set(key, [...(chains.get(key) ?? []), event])
+            const chain = chains.get(key)
+            if (chain) chain.push(event)
+            else chains.set(key, [event])
           }
           const done: { event: ClaimedEvent; stale: boolean }[] = []
           const settled = await Promise.allSettled(

@@ -1,7 +1,8 @@
 /**
  * @module The durable inbox in PostgreSQL: insert-or-count on the dedupe key, claim an event for an
- * attempt, and the writes that close an attempt. Raw SQL over any Prisma client, so that the
- * transactional part also runs on an application's own client.
+ * attempt, and the writes that close an attempt. Raw SQL: Hookline's own statements on its `pg`
+ * pool (prepared once per connection), the transactional part on any Prisma client, so that it also
+ * runs in an application's own client's transaction.
  */
 import { isUtf8 } from 'node:buffer'
 import { createHash } from 'node:crypto'
