@@ -4,7 +4,6 @@
  * neighbours nothing, events of one entity apply in source-time order, every effect exactly once.
  */
 import { type Handler, PermanentError } from '@hookline/core'
-import { signedStripeDelivery, stripeEvent } from '@hookline/testkit'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { waitFor } from '@hookline/testkit'
 import { type Harness, recordEffect, startHarness } from './support/harness.ts'
@@ -43,13 +42,6 @@ beforeEach(async () => {
 })
 afterEach(async () => h?.close())
 
-async function send(options: Parameters<typeof stripeEvent>[0]): Promise<string> {
-  const { body, headers } = signedStripeDelivery(stripeEvent(options))
-  const res = await h.post('stripe', body, headers)
-  expect(res.status).toBe(200)
-  return res.body.id as string
-}
-
 /** Transactions that wrote the final state of the inbox rows (one per batch or lone attempt). */
 async function committingTransactions(): Promise<number> {
   return h.count(`SELECT count(DISTINCT xmin::text)::int AS n FROM hookline_events`)
@@ -64,7 +56,7 @@ describe('worker batches', () => {
     for (let step = 5; step >= 0; step--) {
       for (let e = 0; e < 10; e++) {
         const entity = `in_batch_${e}`
-        sent.push({ id: await send({ type: 'invoice.updated', created: t + step, object: { id: entity, label: `v${step}` } }), entity, created: t + step })
+        sent.push({ id: await h.sendStripeEvent({ type: 'invoice.updated', created: t + step, object: { id: entity, label: `v${step}` } }), entity, created: t + step })
       }
     }
     await h.hookline.startWorker()
@@ -90,9 +82,9 @@ describe('worker batches', () => {
   })
 
   it('a failing event rolls its batch back, yet its neighbours end with one attempt and one effect each', async () => {
-    const neighbours = await Promise.all(Array.from({ length: 12 }, (_, i) => send({ type: 'invoice.paid', object: { id: `in_neighbour_${i}` } })))
-    const flaky = await send({ type: 'test.first-fails', object: { id: 'in_flaky' } })
-    const permanent = await send({ type: 'test.permanent', object: { id: 'in_permanent' } })
+    const neighbours = await Promise.all(Array.from({ length: 12 }, (_, i) => h.sendStripeEvent({ type: 'invoice.paid', object: { id: `in_neighbour_${i}` } })))
+    const flaky = await h.sendStripeEvent({ type: 'test.first-fails', object: { id: 'in_flaky' } })
+    const permanent = await h.sendStripeEvent({ type: 'test.permanent', object: { id: 'in_permanent' } })
     await h.hookline.startWorker()
 
     await h.waitForStatus(permanent, 'dead')
@@ -119,7 +111,7 @@ describe('worker batches', () => {
   it('with batchSize 1 every event commits alone', async () => {
     await h.close()
     h = await startHarness({ handlers: handlers as never, startWorker: false, worker: { concurrency: 40, batchSize: 1 } })
-    await Promise.all(Array.from({ length: 20 }, (_, i) => send({ type: 'invoice.paid', object: { id: `in_alone_${i}` } })))
+    await Promise.all(Array.from({ length: 20 }, (_, i) => h.sendStripeEvent({ type: 'invoice.paid', object: { id: `in_alone_${i}` } })))
     await h.hookline.startWorker()
     await h.waitAllProcessed()
     expect(await committingTransactions()).toBe(20)
@@ -133,9 +125,9 @@ describe('worker batches', () => {
     gate = new Promise((open) => {
       openGate = open
     })
-    const held = await send({ type: 'test.held-retry', object: { id: 'in_held' } })
+    const held = await h.sendStripeEvent({ type: 'test.held-retry', object: { id: 'in_held' } })
     await waitFor(async () => (await h.count(`SELECT count(*)::int AS n FROM hookline_attempts WHERE event_id = $1::uuid`, held)) === 2, { what: 'the retry to start' })
-    const fresh = await Promise.all(Array.from({ length: 30 }, (_, i) => send({ type: 'invoice.paid', object: { id: `in_fresh_${i}` } })))
+    const fresh = await Promise.all(Array.from({ length: 30 }, (_, i) => h.sendStripeEvent({ type: 'invoice.paid', object: { id: `in_fresh_${i}` } })))
     for (const id of fresh) await h.waitForStatus(id, 'processed')
     expect((await h.waitForStatus(held, 'processing')).attempts).toBe(2)
     openGate()

@@ -3,7 +3,6 @@
  * a handler's writes with the processed mark, and per-entity ordering.
  */
 import { type Handler, type HooklineEvent, PermanentError } from '@hookline/core'
-import { signedStripeDelivery, stripeEvent } from '@hookline/testkit'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Harness, recordEffect, startHarness } from './support/harness.ts'
 
@@ -49,13 +48,6 @@ beforeAll(async () => {
 })
 afterAll(async () => h?.close())
 
-async function send(options: Parameters<typeof stripeEvent>[0]): Promise<string> {
-  const { body, headers } = signedStripeDelivery(stripeEvent(options))
-  const res = await h.post('stripe', body, headers)
-  expect(res.status).toBe(200)
-  return res.body.id as string
-}
-
 async function attemptsOf(id: string) {
   return h.prisma.attempt.findMany({ where: { eventId: id }, orderBy: { n: 'asc' } })
 }
@@ -66,7 +58,7 @@ async function effects(where: string, value: string) {
 
 describe('retries', () => {
   it('a handler failing twice then succeeding is processed after 3 attempts, its effect applied once', async () => {
-    const id = await send({ type: 'test.flaky' })
+    const id = await h.sendStripeEvent({ type: 'test.flaky' })
     const row = await h.waitForStatus(id, 'processed')
     expect(row.attempts).toBe(3)
     const attempts = await attemptsOf(id)
@@ -79,7 +71,7 @@ describe('retries', () => {
   })
 
   it('PermanentError dead-letters after one attempt and calls onDeadLetter', async () => {
-    const id = await send({ type: 'test.permanent' })
+    const id = await h.sendStripeEvent({ type: 'test.permanent' })
     const row = await h.waitForStatus(id, 'dead')
     expect(row.attempts).toBe(1)
     expect(row.last_error).toContain('PermanentError: order does not exist')
@@ -88,12 +80,12 @@ describe('retries', () => {
   })
 
   it('a PermanentError recognised by name only also dead-letters at once', async () => {
-    const id = await send({ type: 'test.named-permanent' })
+    const id = await h.sendStripeEvent({ type: 'test.named-permanent' })
     expect((await h.waitForStatus(id, 'dead')).attempts).toBe(1)
   })
 
   it('an always failing handler is dead after max attempts, every error kept, nothing applied', async () => {
-    const id = await send({ type: 'test.always' })
+    const id = await h.sendStripeEvent({ type: 'test.always' })
     const row = await h.waitForStatus(id, 'dead')
     expect(row.attempts).toBe(4)
     const attempts = await attemptsOf(id)
@@ -111,9 +103,9 @@ describe('ordering', () => {
   it('two events of one entity delivered newest-first: the stale one does not overwrite the newer', async () => {
     const entity = 'in_ordering_1'
     const t = Math.floor(Date.now() / 1000)
-    const newer = await send({ type: 'invoice.updated', created: t, object: { id: entity, label: 'newer' } })
+    const newer = await h.sendStripeEvent({ type: 'invoice.updated', created: t, object: { id: entity, label: 'newer' } })
     await h.waitForStatus(newer, 'processed')
-    const older = await send({ type: 'invoice.updated', created: t - 60, object: { id: entity, label: 'older' } })
+    const older = await h.sendStripeEvent({ type: 'invoice.updated', created: t - 60, object: { id: entity, label: 'older' } })
     const row = await h.waitForStatus(older, 'processed')
     expect(row.stale).toBe(true)
     expect((await attemptsOf(older)).map((a) => a.outcome)).toEqual(['stale'])
@@ -125,7 +117,7 @@ describe('ordering', () => {
   it('events of one entity never run concurrently, even with free worker slots', async () => {
     const entity = 'in_serial_1'
     const t = Math.floor(Date.now() / 1000)
-    const ids = await Promise.all(Array.from({ length: 6 }, () => send({ type: 'test.slow', created: t, object: { id: entity } })))
+    const ids = await Promise.all(Array.from({ length: 6 }, () => h.sendStripeEvent({ type: 'test.slow', created: t, object: { id: entity } })))
     for (const id of ids) await h.waitForStatus(id, 'processed')
     const rows = await h.prisma.$queryRawUnsafe<{ event_id: string; label: string }[]>(`SELECT event_id::text, label FROM effects WHERE entity_key = $1 ORDER BY at, id`, entity)
     // Serial execution: start/end pairs of one event are adjacent, never interleaved.

@@ -7,9 +7,10 @@ import { createHookline, type Handler, type Hookline, type HooklineOptions, type
 import { createPrismaClient, type PrismaClient } from '@hookline/db'
 import { opsRouter, webhookRouter } from '@hookline/express'
 import { stripeAdapter } from '@hookline/stripe'
-import { createTestDatabase, listenOnFreePort, STRIPE_TEST_SECRET, TEST_REDIS_URL, testQueuePrefix, waitFor } from '@hookline/testkit'
+import { createTestDatabase, listenOnFreePort, signedStripeDelivery, STRIPE_TEST_SECRET, stripeEvent, TEST_REDIS_URL, testQueuePrefix, waitFor } from '@hookline/testkit'
 import express from 'express'
 import { pino } from 'pino'
+import { expect } from 'vitest'
 
 /** Options of {@link startHarness}. */
 export interface HarnessOptions extends Partial<Omit<HooklineOptions<never>, 'databaseUrl'>> {
@@ -34,6 +35,8 @@ export interface Harness {
   logs: string[]
   /** Posts a body with headers to `/webhooks/<provider>`. */
   post(provider: string, body: string | Buffer, headers: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>
+  /** Posts a signed Stripe event built by `stripeEvent(options)`; expects 200 and returns the inbox id. */
+  sendStripeEvent(options: Parameters<typeof stripeEvent>[0]): Promise<string>
   /** Runs a `SELECT count(*)::int AS n …` and returns `n`. */
   count(sql: string, ...values: unknown[]): Promise<number>
   /** Waits until every event of the inbox is processed. */
@@ -84,6 +87,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   app.use(opsRouter(hookline))
   const server = await listenOnFreePort(app)
   if (startWorker !== false) await hookline.startWorker()
+  const post: Harness['post'] = async (provider, body, headers) => {
+    const res = await fetch(`${server.url}/webhooks/${provider}`, { method: 'POST', body, headers })
+    const text = await res.text()
+    return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers }
+  }
   const count = async (sql: string, ...values: unknown[]): Promise<number> => {
     const rows = await prisma.$queryRawUnsafe<{ n: number }[]>(sql, ...values)
     return rows[0]!.n
@@ -96,10 +104,12 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     queuePrefix: queue.prefix,
     prisma,
     logs,
-    async post(provider, body, headers) {
-      const res = await fetch(`${server.url}/webhooks/${provider}`, { method: 'POST', body, headers })
-      const text = await res.text()
-      return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers }
+    post,
+    async sendStripeEvent(options) {
+      const { body, headers } = signedStripeDelivery(stripeEvent(options))
+      const res = await post('stripe', body, headers)
+      expect(res.status).toBe(200)
+      return res.body.id as string
     },
     count,
     async waitAllProcessed(timeoutMs = 60_000) {
