@@ -55,9 +55,10 @@ export interface HooklineOptions<Tx = never> {
   /** Logger; defaults to pino at `info`. Secrets and raw bodies are never logged. */
   logger?: Logger
   /**
-   * Connections in Hookline's own Postgres pool.
-   * A worker batch holds one connection for all its events; a retry, which runs alone, holds one
-   * for itself (others wait for a free one, up to the handler timeout).
+   * Connections in Hookline's own Postgres pool, shared by its Prisma client and its own
+   * statements. The ingress writes at most `ingest.maxConcurrentBatches` batches at once; a worker
+   * runs at most `ceil(concurrency / batchSize)` batch transactions plus `singleConcurrency`
+   * single-event ones (4 + 2 + 16 with the defaults).
    * @defaultValue 30
    */
   poolMax?: number
