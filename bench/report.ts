@@ -22,7 +22,8 @@ export interface BenchReport {
 const mb = (bytes: number): string => `${Math.round(bytes / 1024 / 1024)} MB`
 const fixed = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toFixed(digits) : '–')
 
-function table(header: string[], rows: string[][]): string {
+/** A Markdown table, the first column left-aligned and the others right-aligned. */
+export function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
   const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`
   return [line(header), `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`, ...rows.map(line)].join('\n')

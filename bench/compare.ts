@@ -1,0 +1,64 @@
+/**
+ * @module `pnpm bench:compare <before.json> <after.json>`: two saved runs (`pnpm bench --json`) side
+ * by side on the figures the issue's targets are stated in — ratios within each run, which are
+ * what stays comparable between runs on a shared machine — plus the absolute rates for context.
+ */
+import { readFileSync } from 'node:fs'
+import { type BenchReport, table } from './report.ts'
+import { ratio } from './support/stats.ts'
+
+/** One compared figure: its name, the target it is judged against, and how to read it off a run. */
+interface Figure {
+  name: string
+  target: string
+  read(report: BenchReport): number | undefined
+  digits: number
+}
+
+const ingestRate = (report: BenchReport, prefix: string, connections: number): number | undefined =>
+  report.ingest?.find((row) => row.name === `${prefix} @${connections}`)?.rate
+const connectionsOf = (report: BenchReport): number => Number(report.settings.connections ?? 50)
+const highConnectionsOf = (report: BenchReport): number => Number(report.settings.highConnections ?? 200)
+const allInOne = (report: BenchReport) => report.endToEnd?.find((run) => run.layout === 'all-in-one')
+const drainOf = (report: BenchReport, mode: 'bullmq' | 'hookline', processes = 1) =>
+  report.drain?.find((row) => row.mode === mode && (mode === 'bullmq' || row.processes === processes))
+
+const FIGURES: Figure[] = [
+  { name: 'stripe ingest × verify-only', target: '≥ 0.75', digits: 2, read: (r) => ratio(ingestRate(r, 'hookline stripe', connectionsOf(r)), ingestRate(r, 'express + constructEvent', connectionsOf(r))) },
+  { name: 'stripe ingest × naive', target: '≥ 1.5', digits: 2, read: (r) => ratio(ingestRate(r, 'hookline stripe', connectionsOf(r)), ingestRate(r, 'naive pipeline', connectionsOf(r))) },
+  { name: 'github ingest × naive', target: '≥ 1.5', digits: 2, read: (r) => ratio(ingestRate(r, 'hookline github', connectionsOf(r)), ingestRate(r, 'naive pipeline', connectionsOf(r))) },
+  { name: 'slack ingest × naive', target: '≥ 1.5', digits: 2, read: (r) => ratio(ingestRate(r, 'hookline slack', connectionsOf(r)), ingestRate(r, 'naive pipeline', connectionsOf(r))) },
+  { name: 'stripe ingest × naive, high connections', target: '', digits: 2, read: (r) => ratio(ingestRate(r, 'hookline stripe', highConnectionsOf(r)), ingestRate(r, 'naive pipeline', highConnectionsOf(r))) },
+  { name: 'stripe ingest p99 (ms)', target: '≤ 25', digits: 0, read: (r) => r.ingest?.find((row) => row.name === `hookline stripe @${connectionsOf(r)}`)?.p99 },
+  { name: 'duplicate storm × fresh', target: '≥ 1.2', digits: 2, read: (r) => ratio(ingestRate(r, 'hookline stripe 90% duplicates', connectionsOf(r)), ingestRate(r, 'hookline stripe', connectionsOf(r))) },
+  { name: 'end to end achieved × offered', target: '≥ 1.0', digits: 2, read: (r) => ratio(allInOne(r)?.load.rate, allInOne(r)?.offeredRate) },
+  { name: 'end to end processed p99 (ms)', target: '< 1000', digits: 0, read: (r) => allInOne(r)?.processedP99 },
+  { name: 'drain × raw BullMQ (1 process)', target: '≥ 0.25', digits: 2, read: (r) => ratio(drainOf(r, 'hookline')?.rate, drainOf(r, 'bullmq')?.rate) },
+  { name: 'reconciliation (events/s)', target: '≥ 5000', digits: 0, read: (r) => r.reconcile?.rate },
+  { name: 'ingress peak RSS (MB)', target: '< 300', digits: 0, read: (r) => mib(r.ingest?.find((row) => row.target === 'hookline')?.targetPeakRss) },
+  { name: 'all-in-one service peak RSS (MB)', target: '< 300', digits: 0, read: (r) => mib(allInOne(r)?.servicePeakRss[0]) },
+]
+
+function mib(bytes: number | undefined): number | undefined {
+  return bytes === undefined ? undefined : bytes / 1024 / 1024
+}
+
+/** The comparison as a Markdown table: each figure in both runs and the change. */
+function compareReports(before: BenchReport, after: BenchReport): string {
+  const show = (value: number | undefined, digits: number): string => (value === undefined || !Number.isFinite(value) ? '–' : value.toFixed(digits))
+  const rows = FIGURES.map((figure) => {
+    const a = figure.read(before)
+    const b = figure.read(after)
+    const change = a === undefined || b === undefined ? Number.NaN : ratio(b, a)
+    return [figure.name, figure.target, show(a, figure.digits), show(b, figure.digits), Number.isFinite(change) ? `× ${change.toFixed(2)}` : '–']
+  })
+  return `${table(['figure', 'target', `before (${before.startedAt.slice(0, 16)})`, `after (${after.startedAt.slice(0, 16)})`, 'after / before'], rows)}\n`
+}
+
+const [beforeFile, afterFile] = process.argv.slice(2)
+if (!beforeFile || !afterFile) {
+  process.stderr.write('usage: pnpm bench:compare <before.json> <after.json>   (files written by pnpm bench --json)\n')
+  process.exit(2)
+}
+const load = (file: string): BenchReport => JSON.parse(readFileSync(file, 'utf8')) as BenchReport
+process.stdout.write(compareReports(load(beforeFile), load(afterFile)))
