@@ -6,7 +6,7 @@
  */
 import { createPublicKey, randomUUID, verify as verifySignature, type KeyObject } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { listenFake, PageGate } from './fake-server.ts'
+import { listenFake, NextRequests, PageGate } from './fake-server.ts'
 
 /** A recorded delivery, with every field GitHub's "get a delivery" answers. */
 export interface FakeGithubDelivery {
@@ -108,9 +108,8 @@ const PAGE_MAX = 100
 export async function startFakeGithubApi(options: FakeGithubApiOptions = {}): Promise<FakeGithubApi> {
   let url = ''
   let nextId = 1
-  let rateLimited = 0
-  let rateLimit: FakeRateLimit = {}
-  let failing = 0
+  const rateLimits = new NextRequests<FakeRateLimit>()
+  const failures = new NextRequests<true>()
   const gate = new PageGate()
   const appKey = options.app ? createPublicKey(options.app.key) : undefined
 
@@ -164,11 +163,10 @@ export async function startFakeGithubApi(options: FakeGithubApiOptions = {}): Pr
       return delivery
     },
     rateLimitNext(count, limit) {
-      rateLimited = count
-      rateLimit = limit
+      rateLimits.arm(count, limit)
     },
     failNext(count) {
-      failing = count
+      failures.arm(count, true)
     },
     followingPages(mode) {
       gate.mode = mode
@@ -227,8 +225,8 @@ export async function startFakeGithubApi(options: FakeGithubApiOptions = {}): Pr
     if (!authorized(route.hook, authorization)) {
       return send(res, 401, { message: route.hook === 'app' ? 'A JSON web token could not be decoded' : 'Bad credentials' })
     }
-    if (rateLimited > 0) {
-      rateLimited -= 1
+    const rateLimit = rateLimits.take()
+    if (rateLimit) {
       const headers: Record<string, string> = {}
       if (rateLimit.retryAfterSeconds !== undefined) headers['retry-after'] = String(rateLimit.retryAfterSeconds)
       if (rateLimit.resetInSeconds !== undefined) {
@@ -237,10 +235,7 @@ export async function startFakeGithubApi(options: FakeGithubApiOptions = {}): Pr
       }
       return send(res, rateLimit.status ?? 429, { message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.' }, headers)
     }
-    if (failing > 0) {
-      failing -= 1
-      return serverError(res)
-    }
+    if (failures.take()) return serverError(res)
     const ofHook = api.deliveries.filter((d) => d.hook === route.hook)
     if (route.deliveryId === undefined) {
       if (method !== 'GET') return send(res, 404, { message: 'Not Found' })

@@ -1,7 +1,8 @@
 /**
  * @module What the fake provider APIs share: a local HTTP server whose `close()` also cuts open
- * connections, and the switch that holds or fails the requests for following pages (to stall a
- * reconciliation mid-run, or make its provider fail after the first page).
+ * connections, the faults armed for the next requests (429s, 500s), and the switch that holds or
+ * fails the requests for following pages (to stall a reconciliation mid-run, or make its provider
+ * fail after the first page).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
@@ -33,6 +34,33 @@ export class PageGate {
   dropHeld(): void {
     for (const res of this.held) res.socket?.destroy()
     this.held.clear()
+  }
+}
+
+/**
+ * A fault armed for the next `count` requests (a 429, a 500…), with what to answer them.
+ *
+ * @example
+ * const rateLimits = new NextRequests<{ retryAfter: number }>()
+ * rateLimits.arm(2, { retryAfter: 1 })
+ * const limit = rateLimits.take()        // the detail while armed, then undefined
+ * if (limit) return send(res, 429, …, { 'retry-after': String(limit.retryAfter) })
+ */
+export class NextRequests<T> {
+  private left = 0
+  private detail: T | undefined
+
+  /** Arms the fault for the next `count` requests (`Infinity`: all), replacing any armed one. */
+  arm(count: number, detail: T): void {
+    this.left = count
+    this.detail = detail
+  }
+
+  /** For a request `applies` to (default: every one), uses up one and returns the detail; otherwise undefined. */
+  take(applies: (detail: T) => boolean = () => true): T | undefined {
+    if (this.left <= 0 || !applies(this.detail as T)) return undefined
+    this.left -= 1
+    return this.detail
   }
 }
 

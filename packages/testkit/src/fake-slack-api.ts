@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { listenFake, PageGate } from './fake-server.ts'
+import { listenFake, NextRequests, PageGate } from './fake-server.ts'
 import { SLACK_TEST_TEAM_ID } from './slack-fixtures.ts'
 
 /** A running fake. */
@@ -56,8 +56,8 @@ export interface FakeSlackApiOptions {
  * slackAdapter({ secrets, api: { token: 'xoxb-test', apiUrl: api.url, channels: ['C0123456789'], retries: 0 } })
  */
 export async function startFakeSlackApi(options: FakeSlackApiOptions = {}): Promise<FakeSlackApi> {
-  let rateLimited = { count: 0, method: undefined as string | undefined, retryAfter: 1 }
-  let failing = { count: 0, method: undefined as string | undefined, error: undefined as string | undefined }
+  const rateLimits = new NextRequests<{ method: string | undefined; retryAfter: number }>()
+  const failures = new NextRequests<{ method: string | undefined; error: string | undefined }>()
   const gate = new PageGate()
   const teamId = options.teamId ?? SLACK_TEST_TEAM_ID
 
@@ -65,10 +65,10 @@ export async function startFakeSlackApi(options: FakeSlackApiOptions = {}): Prom
     channels: new Map(),
     requests: [],
     rateLimitNext(count, seconds, method) {
-      rateLimited = { count, method, retryAfter: seconds }
+      rateLimits.arm(count, { method, retryAfter: seconds })
     },
     failNext(count, options = {}) {
-      failing = { count, method: options.method, error: options.error }
+      failures.arm(count, { method: options.method, error: options.error })
     },
     followingPages(mode) {
       gate.mode = mode
@@ -120,14 +120,12 @@ export async function startFakeSlackApi(options: FakeSlackApiOptions = {}): Prom
 
   const answer = (res: ServerResponse, method: string, params: Record<string, string>, token: string | null) => {
     api.requests.push({ method, params, token })
-    if (rateLimited.count > 0 && (rateLimited.method ?? method) === method) {
-      rateLimited.count -= 1
-      return send(res, 429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(rateLimited.retryAfter) })
-    }
-    if (failing.count > 0 && (failing.method ?? method) === method) {
-      failing.count -= 1
-      return failing.error === undefined ? send(res, 500, { ok: false, error: 'internal_error' }) : send(res, 200, { ok: false, error: failing.error })
-    }
+    // A fault armed for one method leaves the others alone.
+    const forThisMethod = (fault: { method: string | undefined }) => (fault.method ?? method) === method
+    const limit = rateLimits.take(forThisMethod)
+    if (limit) return send(res, 429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(limit.retryAfter) })
+    const failure = failures.take(forThisMethod)
+    if (failure) return failure.error === undefined ? send(res, 500, { ok: false, error: 'internal_error' }) : send(res, 200, { ok: false, error: failure.error })
     if (options.token !== undefined && token !== options.token) return send(res, 200, { ok: false, error: 'invalid_auth' })
     switch (method) {
       case 'auth.test':

@@ -4,7 +4,7 @@
  * `delivery_success` behave like the real API; 429s, 5xx and hanging pages can be injected.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { listenFake, PageGate } from './fake-server.ts'
+import { listenFake, NextRequests, PageGate } from './fake-server.ts'
 
 /** A running fake. */
 export interface FakeStripeApi {
@@ -38,9 +38,8 @@ export interface FakeStripeApi {
  * stripeAdapter({ secrets, api: { apiKey: 'sk_test_x', baseUrl: api.url, maxNetworkRetries: 0 } })
  */
 export async function startFakeStripeApi(events: Record<string, unknown>[] = []): Promise<FakeStripeApi> {
-  let rateLimited = 0
-  let retryAfter = 1
-  let failing = 0
+  const rateLimits = new NextRequests<{ retryAfter: number }>()
+  const failures = new NextRequests<true>()
   const gate = new PageGate()
   // Listing sorts every matching event; a listing is kept until the events or the undelivered set
   // change (both are watched), so that paging through 100,000 events does not sort them per page.
@@ -64,11 +63,10 @@ export async function startFakeStripeApi(events: Record<string, unknown>[] = [])
     }),
     requests: [],
     rateLimitNext(count, seconds) {
-      rateLimited = count
-      retryAfter = seconds
+      rateLimits.arm(count, { retryAfter: seconds })
     },
     failNext(count) {
-      failing = count
+      failures.arm(count, true)
     },
     followingPages(mode) {
       gate.mode = mode
@@ -91,12 +89,11 @@ export async function startFakeStripeApi(events: Record<string, unknown>[] = [])
     if (req.method !== 'GET' || url.pathname !== '/v1/events') {
       return send(res, 404, { error: { type: 'invalid_request_error', message: `Unrecognized request URL (${req.method}: ${url.pathname})` } })
     }
-    if (rateLimited > 0) {
-      rateLimited -= 1
-      return send(res, 429, { error: { type: 'rate_limit_error', message: 'Too many requests hit the API too quickly.' } }, { 'retry-after': String(retryAfter) })
+    const rateLimit = rateLimits.take()
+    if (rateLimit) {
+      return send(res, 429, { error: { type: 'rate_limit_error', message: 'Too many requests hit the API too quickly.' } }, { 'retry-after': String(rateLimit.retryAfter) })
     }
-    if (failing > 0) {
-      failing -= 1
+    if (failures.take()) {
       return send(res, 500, { error: { type: 'api_error', message: 'An unknown error occurred.' } })
     }
     if (query.starting_after && gate.hold(res)) return
