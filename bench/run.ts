@@ -7,6 +7,7 @@
 import { writeFile } from 'node:fs/promises'
 import { cpus, totalmem } from 'node:os'
 import { parseArgs } from 'node:util'
+import { DEFAULT_WORKER_OPTIONS } from '@hookline/core'
 import { forkChild, profileTargets } from './support/child.ts'
 import { Infra } from './support/infra.ts'
 import { printReport, type BenchReport } from './report.ts'
@@ -28,7 +29,7 @@ const HELP = `pnpm bench [options]
   --e2e-seconds <s>        duration of the end-to-end scenario (default 60)
   --drain-events <n>       events queued for the drain scenario (default 20000; the issue's figure is 50000)
   --drain-workers <list>   worker process counts to drain with, e.g. 1,2,4 (default 1)
-  --concurrency <n>        jobs per worker process in drain and end-to-end (default 100, as Hookline)
+  --concurrency <n>        jobs per worker process in drain and end-to-end (default Hookline's, 300)
   --reconcile-events <n>   events in the fake Stripe API for the reconciliation scenario (default 100000)
   --cases <list>           ingest cases to run: those whose name contains one of these, comma-separated
                            (e.g. "hookline stripe @50,constructEvent")
@@ -78,7 +79,7 @@ const settings = {
   e2eSeconds: num(values['e2e-seconds'], 60, 15),
   drainEvents: num(values['drain-events'], 20_000, 10_000),
   drainWorkers: (values['drain-workers'] ?? '1').split(',').map(Number),
-  concurrency: num(values.concurrency, 100),
+  concurrency: num(values.concurrency, DEFAULT_WORKER_OPTIONS.concurrency),
   reconcileEvents: num(values['reconcile-events'], 100_000, 20_000),
   unbatched: values['skip-unbatched'] !== true,
 }

@@ -1,4 +1,5 @@
 /** The service configuration: defaults, lists, durations, and one readable error for bad input. */
+import { DEFAULT_WORKER_OPTIONS } from '@hookline/core'
 import { describe, expect, it } from 'vitest'
 import { loadEnv } from './env.ts'
 
@@ -16,6 +17,12 @@ describe('loadEnv', () => {
       STRIPE_WEBHOOK_SECRET: [],
       GITHUB_MAX_BODY_BYTES: 25 * 1024 * 1024,
     })
+  })
+
+  it("defaults the worker's tuning to the library's", () => {
+    const env = loadEnv({})
+    expect(env.HOOKLINE_CONCURRENCY).toBe(DEFAULT_WORKER_OPTIONS.concurrency)
+    expect(env.HOOKLINE_BATCH_SIZE).toBe(DEFAULT_WORKER_OPTIONS.batchSize)
   })
 
   it('splits secret lists (rotation) and parses durations', () => {

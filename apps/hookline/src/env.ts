@@ -31,7 +31,8 @@ const envSchema = z.object({
   HOOKLINE_HANDLERS: z.string().min(1).optional(),
   HOOKLINE_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(8),
   HOOKLINE_BACKOFF_MS: int(1000),
-  HOOKLINE_CONCURRENCY: z.coerce.number().int().min(1).default(100),
+  // Core's DEFAULT_WORKER_OPTIONS (not imported: the CLI's support commands load no core).
+  HOOKLINE_CONCURRENCY: z.coerce.number().int().min(1).default(300),
   HOOKLINE_BATCH_SIZE: z.coerce.number().int().min(1).default(50),
   HOOKLINE_QUEUE_PREFIX: z.string().min(1).default('hookline'),
   HOOKLINE_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),

@@ -18,8 +18,9 @@ import { backoffDelayMs, decideAfterFailure, type RetryPolicy } from './retry-po
 export interface WorkerOptions {
   /**
    * Jobs processed at once by one worker process (first attempts share transactions, see
-   * `batchSize`).
-   * @defaultValue 100
+   * `batchSize`). Several batches in flight hide each one's round trips: on 2 cores the drain
+   * runs ~30 % faster at 300 than at 100 (docs/performance.md).
+   * @defaultValue 300
    */
   concurrency: number
   /**
@@ -52,6 +53,19 @@ export interface WorkerOptions {
    * @defaultValue 'skip'
    */
   stale: 'skip' | 'deliver'
+}
+
+/**
+ * The worker's tuning when nothing is given. Database connections it may hold at once:
+ * `ceil(concurrency / batchSize)` batches (6) plus `singleConcurrency` (16).
+ */
+export const DEFAULT_WORKER_OPTIONS: Readonly<WorkerOptions> = {
+  concurrency: 300,
+  batchSize: 50,
+  singleConcurrency: 16,
+  handlerTimeoutMs: 30_000,
+  lockDurationMs: 30_000,
+  stale: 'skip',
 }
 
 /** Called once for every event moved to the dead-letter queue. */

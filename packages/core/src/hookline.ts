@@ -7,7 +7,7 @@ import { pino, type Logger } from 'pino'
 import type { ImmediateReply, ParsedEvent, ProviderAdapter, RawRequest } from './adapter.ts'
 import { Dispatcher, RECONCILE_JOB, SWEEP_JOB } from './dispatcher.ts'
 import { errorCodeOf, ConfigError, ReconcileBusyError, StoreUnavailableError, UnknownProviderError } from './errors.ts'
-import { type DeadLetterHook, EventWorker, type WorkerOptions } from './event-worker.ts'
+import { type DeadLetterHook, DEFAULT_WORKER_OPTIONS, EventWorker, type WorkerOptions } from './event-worker.ts'
 import type { HandlerMap } from './handler.ts'
 import { Inbox, type SqlClient } from './inbox.ts'
 import { IngestBatcher, type IngestBatchOptions, type StoredEvent } from './ingest-batcher.ts'
@@ -58,7 +58,7 @@ export interface HooklineOptions<Tx = never> {
    * Connections in Hookline's own Postgres pool, shared by its Prisma client and its own
    * statements. The ingress writes at most `ingest.maxConcurrentBatches` batches at once; a worker
    * runs at most `ceil(concurrency / batchSize)` batch transactions plus `singleConcurrency`
-   * single-event ones (4 + 2 + 16 with the defaults).
+   * single-event ones (4 + 6 + 16 with the defaults).
    * @defaultValue 30
    */
   poolMax?: number
@@ -117,15 +117,7 @@ export class Hookline {
   constructor(private readonly options: HooklineOptions<any>) {
     this.logger = options.logger ?? pino({ name: 'hookline' })
     this.policy = retryPolicy(options.retry)
-    this.workerOptions = {
-      concurrency: 100,
-      batchSize: 50,
-      singleConcurrency: 16,
-      handlerTimeoutMs: 30_000,
-      lockDurationMs: 30_000,
-      stale: 'skip',
-      ...options.worker,
-    }
+    this.workerOptions = { ...DEFAULT_WORKER_OPTIONS, ...options.worker }
     this.sweeperOptions = { intervalMs: 30_000, graceMs: 60_000, batchSize: 500, ...options.sweeper }
     const adapters = new Map<string, ProviderAdapter<unknown>>()
     for (const adapter of options.adapters) {

@@ -9,7 +9,7 @@
 export type { ImmediateReply, ParsedEvent, ProviderAdapter, RawRequest, ReconcileContext, ReconcilePage } from './adapter.ts'
 export { Dispatcher, PROCESS_JOB, RECONCILE_JOB, SWEEP_JOB, type QueueConfig } from './dispatcher.ts'
 export * from './errors.ts'
-export { EventWorker, type DeadLetterHook, type WorkerOptions } from './event-worker.ts'
+export { DEFAULT_WORKER_OPTIONS, EventWorker, type DeadLetterHook, type WorkerOptions } from './event-worker.ts'
 export { resolveHandler, type EventSource, type Handler, type HandlerContext, type HandlerMap, type HooklineEvent, type TransactionClient } from './handler.ts'
 export { createHookline, Hookline, RECONCILE_SCHEDULER_ID, type HooklineOptions, type ReceiveResult } from './hookline.ts'
 export { Reconciler, reconcileRequestSchema, reconcileRunsQuerySchema, type ReconcileAlertHook, type ReconcileRequest, type ReconcileRun, type ReconcileSettings } from './reconciler.ts'
