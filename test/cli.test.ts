@@ -5,15 +5,13 @@
  * and terminal-safe output of attacker-controlled fields.
  */
 import { spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
-import { resolve } from 'node:path'
 import { type Handler, PermanentError } from '@hookline/core'
 import { listenOnFreePort, signedStripeDelivery, stripeEvent } from '@hookline/testkit'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApp } from '../apps/hookline/src/service.ts'
 import { type Harness, startHarness } from './support/harness.ts'
+import { ROOT_DIR, rootScript } from './support/root-script.ts'
 
-const root = resolve(import.meta.dirname, '..')
 const TOKEN = 'cli-admin-token-0123456789abcdef'
 const broken = new Set<string>()
 
@@ -34,17 +32,11 @@ afterAll(async () => {
   await h?.close()
 })
 
-/** The root `hookline` script's command (`node --import tsx apps/hookline/src/cli.ts`). */
-function hooklineCommand(): string[] {
-  const pkg = JSON.parse(readFileSync(resolve(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
-  return pkg.scripts.hookline!.split(' ')
-}
-
 /** Runs `hookline <args>`; `input` is written to its stdin (the confirmation answer). */
 function hookline(args: string[], options: { input?: string; env?: Record<string, string | undefined> } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const [command, ...rest] = hooklineCommand()
-  const child = spawn(command === 'node' ? process.execPath : command!, [...rest, ...args], {
-    cwd: root,
+  const [command, rest] = rootScript('hookline')
+  const child = spawn(command, [...rest, ...args], {
+    cwd: ROOT_DIR,
     env: { ...process.env, HOOKLINE_URL: service.url, HOOKLINE_ADMIN_TOKEN: TOKEN, ...options.env },
   })
   let stdout = ''

@@ -4,15 +4,13 @@
  * Postgres and Redis.
  */
 import { spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
-import { resolve } from 'node:path'
 import { stripeAdapter } from '@hookline/stripe'
 import { type FakeStripeApi, listenOnFreePort, signedStripeDelivery, STRIPE_TEST_SECRET, startFakeStripeApi, stripeEvent, waitFor } from '@hookline/testkit'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApp } from '../apps/hookline/src/service.ts'
 import { type Harness, startHarness } from './support/harness.ts'
+import { ROOT_DIR, rootScript } from './support/root-script.ts'
 
-const root = resolve(import.meta.dirname, '..')
 const TOKEN = 'reconcile-admin-token-0123456789'
 let api: FakeStripeApi
 let h: Harness
@@ -38,10 +36,9 @@ function adminFetch(path: string, init: { method?: string; body?: unknown } = {}
 }
 
 function hookline(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const pkg = JSON.parse(readFileSync(resolve(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
-  const [command, ...rest] = pkg.scripts.hookline!.split(' ')
-  const child = spawn(command === 'node' ? process.execPath : command!, [...rest, ...args], {
-    cwd: root,
+  const [command, rest] = rootScript('hookline')
+  const child = spawn(command, [...rest, ...args], {
+    cwd: ROOT_DIR,
     env: { ...process.env, HOOKLINE_URL: service.url, HOOKLINE_ADMIN_TOKEN: TOKEN },
   })
   let stdout = ''

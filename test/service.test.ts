@@ -5,13 +5,11 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { readFileSync } from 'node:fs'
-import { resolve } from 'node:path'
 import { createPrismaClient, type PrismaClient } from '@hookline/db'
 import { freePort, signedStripeDelivery, STRIPE_TEST_SECRET, stripeEvent, TEST_REDIS_URL, testQueuePrefix, waitFor } from '@hookline/testkit'
 import { afterAll, beforeAll, expect, it } from 'vitest'
+import { ROOT_DIR, rootScript } from './support/root-script.ts'
 
-const root = resolve(import.meta.dirname, '..')
 const dbName = `hookline_svc_${randomBytes(5).toString('hex')}`
 const databaseUrl = `postgresql://postgres@127.0.0.1:5432/${dbName}`
 const queue = testQueuePrefix()
@@ -29,18 +27,13 @@ async function admin(sql: string): Promise<void> {
   }
 }
 
-function startScript(): string {
-  const pkg = JSON.parse(readFileSync(resolve(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
-  return pkg.scripts.start!
-}
-
 beforeAll(async () => {
   const port = await freePort()
   baseUrl = `http://127.0.0.1:${port}`
   // Exactly the command of the root `start` script, run directly so that signals reach the service.
-  const [command, ...args] = startScript().split(' ')
-  service = spawn(command === 'node' ? process.execPath : command!, args, {
-    cwd: root,
+  const [command, args] = rootScript('start')
+  service = spawn(command, args, {
+    cwd: ROOT_DIR,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
       ...process.env,

@@ -6,20 +6,21 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { signedStripeDelivery, stripeEvent, TEST_REDIS_URL, waitFor } from '@hookline/testkit'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { type Harness, startHarness } from './support/harness.ts'
+import { ROOT_DIR, rootScript } from './support/root-script.ts'
 
-const root = resolve(import.meta.dirname, '..')
 const dir = mkdtempSync(join(tmpdir(), 'hookline-crash-'))
 const marker = join(dir, 'in-handler')
 let h: Harness
 const children: ChildProcess[] = []
 
 function startWorkerProcess(extraEnv: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/hookline/src/cli.ts', 'work'], {
-    cwd: root,
+  const [command, args] = rootScript('hookline')
+  const child = spawn(command, [...args, 'work'], {
+    cwd: ROOT_DIR,
     stdio: ['ignore', 'ignore', 'pipe'],
     env: {
       ...process.env,

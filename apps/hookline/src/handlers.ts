@@ -5,10 +5,12 @@ import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { ConfigError, type HandlerMap } from '@hookline/core'
 
+const TYPESCRIPT = /\.[cm]?ts$/
+
 /**
- * Imports `path` (relative to the working directory) and returns its default export, a map from
- * `provider:type`, `provider:*` or `*` to handler functions. Without a path, no handler runs and
- * events are only recorded as processed.
+ * Imports `path` (relative to the working directory; JavaScript, or TypeScript through tsx) and
+ * returns its default export, a map from `provider:type`, `provider:*` or `*` to handler
+ * functions. Without a path, no handler runs and events are only recorded as processed.
  *
  * @example
  * // handlers.mjs
@@ -19,7 +21,8 @@ export async function loadHandlers(path: string | undefined): Promise<HandlerMap
   const url = pathToFileURL(resolve(process.cwd(), path)).href
   let mod: { default?: unknown }
   try {
-    mod = (await import(url)) as { default?: unknown }
+    // A TypeScript module is compiled on the fly by tsx, loaded only then (it costs memory).
+    mod = TYPESCRIPT.test(path) ? await (await import('tsx/esm/api')).tsImport(url, import.meta.url) : await import(url)
   } catch (err) {
     throw new ConfigError(`HOOKLINE_HANDLERS: cannot import ${path}: ${(err as Error).message}`, { cause: err })
   }
