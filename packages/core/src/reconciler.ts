@@ -434,9 +434,7 @@ function toRun(row: RunRow): ReconcileRun {
 /**
  * The pages of `pages` until `signal` aborts: a provider call that hangs past the run's timeout
  * must not hold the run (an adapter's client may not honour the signal), so each wait for the
- * next page races the signal. One page is read ahead: the next page is being fetched while the
- * consumer ingests the current one (still one provider call at a time); a failure to fetch it
- * surfaces only once the current page is done, as without the read-ahead.
+ * next page races the signal.
  */
 async function* untilAborted<T>(pages: AsyncIterable<T>, signal: AbortSignal): AsyncGenerator<T> {
   const iterator = pages[Symbol.asyncIterator]()
@@ -446,13 +444,9 @@ async function* untilAborted<T>(pages: AsyncIterable<T>, signal: AbortSignal): A
   })
   aborted.catch(() => undefined)
   try {
-    let ahead = iterator.next()
     for (;;) {
-      const next = await Promise.race([ahead, aborted])
+      const next = await Promise.race([iterator.next(), aborted])
       if (next.done) return
-      ahead = iterator.next()
-      // Observed again by the race above; until then its failure must not count as unhandled.
-      ahead.catch(() => undefined)
       yield next.value
     }
   } finally {
