@@ -7,6 +7,9 @@ import { userInfo } from 'node:os'
 import type { Env } from '../env.ts'
 import { AdminApiError, CliError, EXIT } from './errors.ts'
 
+/** `T` as the admin API sends it over JSON: its dates become ISO strings. */
+export type Wire<T> = T extends Date ? string : T extends readonly (infer U)[] ? Wire<U>[] : T extends object ? { [K in keyof T]: Wire<T[K]> } : T
+
 /** Query values: arrays are sent comma-separated, undefined ones are left out. */
 export type Query = Record<string, string | number | boolean | string[] | undefined>
 

@@ -1,47 +1,21 @@
 /**
  * @module `hookline events list|show`: find a customer's events and see why one failed.
  */
+import type { EventDetail as CoreEventDetail, EventPage as CoreEventPage, EventSummary } from '@hookline/core'
 import type { Command } from 'commander'
 import { loadEnv } from '../env.ts'
-import { adminClient } from './admin-client.ts'
+import { adminClient, type Wire } from './admin-client.ts'
 import { apiFilter, type FilterOptions, withFilterOptions } from './filter-options.ts'
 import { type Column, fields, json, table } from './output.ts'
 
 /** An event as the admin API lists it. */
-export interface EventRow {
-  id: string
-  provider: string
-  eventKey: string
-  type: string
-  tenant: string | null
-  entityKey: string | null
-  status: string
-  attempts: number
-  deliveries: number
-  source: string
-  receivedAt: string
-  processedAt: string | null
-  generation: number
-  lastError: string | null
-}
+export type EventRow = Wire<EventSummary>
 
 /** An event's detail as the admin API returns it. */
-interface EventDetail extends EventRow {
-  occurredAt: string | null
-  lastDeliveredAt: string
-  stale: boolean
-  note: string | null
-  payload: unknown
-  headers: Record<string, string>
-  attemptLog: { n: number; generation: number; startedAt: string; finishedAt: string | null; durationMs: number | null; outcome: string | null; error: string | null }[]
-  audit: { at: string; actor: string; action: string; count: number | null; note: string | null }[]
-}
+type EventDetail = Wire<CoreEventDetail>
 
 /** A page of events. */
-export interface EventPage {
-  events: EventRow[]
-  nextCursor: string | null
-}
+export type EventPage = Wire<CoreEventPage>
 
 /** The columns of an event listing. */
 export const EVENT_COLUMNS: Column<EventRow>[] = [

@@ -2,29 +2,15 @@
  * @module `hookline reconcile`: asks the service to reconcile providers against their APIs now,
  * follows the runs (a progress line on a terminal) and ends with a summary table.
  */
+import type { ReconcileRun } from '@hookline/core'
 import type { Command } from 'commander'
 import { loadEnv } from '../env.ts'
-import { type AdminClient, adminClient } from './admin-client.ts'
+import { type AdminClient, adminClient, type Wire } from './admin-client.ts'
 import { CliError, EXIT } from './errors.ts'
 import { json, table } from './output.ts'
 
-/** A run as the admin API returns it. */
-interface RunView {
-  id: string
-  provider: string
-  tenant: string | null
-  status: 'running' | 'succeeded' | 'failed'
-  dryRun: boolean
-  startedAt: string
-  finishedAt: string | null
-  pages: number
-  scanned: number
-  known: number
-  recovered: number
-  errors: number
-  warnings: string[]
-  lastError: string | null
-}
+/** A reconciliation run as the admin API returns it. */
+type RunView = Wire<ReconcileRun>
 
 interface ReconcileOptions {
   provider?: string
