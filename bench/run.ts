@@ -26,6 +26,7 @@ const HELP = `pnpm bench [options]
   --pool-rate <n>          unique pre-signed events per second of a database-backed run (default 5000)
   --e2e-rate <n>           offered rate of the end-to-end scenario, events/s (default 2500); it runs
                            twice: all in one process, then with the worker in a process of its own
+                           (as pnpm start runs it)
   --e2e-seconds <s>        duration of the end-to-end scenario (default 60)
   --drain-events <n>       events queued for the drain scenario (default 20000; the issue's figure is 50000)
   --drain-workers <list>   worker process counts to drain with, e.g. 1,2,4 (default 1)

@@ -1,7 +1,8 @@
 /**
  * The service as a user runs it: the command of `pnpm start` on a database that does not exist yet (created and
- * migrated), handlers from HOOKLINE_HANDLERS, a Stripe delivery processed end to end, metrics
- * exposed, and a clean stop on SIGTERM.
+ * migrated), handlers from HOOKLINE_HANDLERS, a Stripe delivery processed end to end by its worker
+ * process, the metrics of both processes on one `/metrics`, a worker process that dies restarted,
+ * and a clean stop of every process on SIGTERM.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -63,9 +64,25 @@ afterAll(async () => {
   await admin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`)
 })
 
-it('creates and migrates its database, and logs the providers its secrets enable', () => {
+/** Pids of the worker processes the service has started so far, in order. */
+function workerPids(): number[] {
+  return [...output.matchAll(/"workerPid":(\d+),[^\n]*"msg":"worker process started"/g)].map((m) => Number(m[1]))
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+it('creates and migrates its database, logs the providers its secrets enable, and starts its worker process', async () => {
   expect(output).toMatch(/applied migrations: \d+_init/)
   expect(output).toContain('"providers":["stripe","github","slack"]')
+  await waitFor(async () => workerPids().length === 1, { what: `the worker process:\n${output}` })
+  expect(workerPids()[0]).not.toBe(service.pid)
 })
 
 it('processes a signed Stripe event with the configured handler', async () => {
@@ -83,13 +100,30 @@ it('dead-letters what a handler module rejects by name, and shows it in /metrics
   const { id } = (await (await fetch(`${baseUrl}/webhooks/stripe`, { method: 'POST', body, headers })).json()) as { id: string }
   await waitFor(async () => (await prisma.event.findUnique({ where: { id } }))?.status === 'dead', { what: 'dead' })
   const metrics = await (await fetch(`${baseUrl}/metrics`)).text()
-  expect(metrics).toMatch(/hookline_dlq_depth 1/)
-  expect(metrics).toMatch(/hookline_webhooks_received_total\{provider="stripe"\} 2/)
+  // Received is counted by the ingress, dead by the worker process: one /metrics shows both, and
+  // the DLQ depth, which both processes read, once.
+  expect(metrics).toMatch(/hookline_webhooks_received_total\{provider="stripe"\} 2\n/)
+  expect(metrics).toMatch(/hookline_events_dead_total\{provider="stripe"\} 1\n/)
+  expect(metrics).toMatch(/hookline_dlq_depth 1\n/)
   expect(metrics).toContain('process_resident_memory_bytes')
 })
 
-it('stops cleanly on SIGTERM', async () => {
+it('restarts a worker process that dies, and the new one processes events', async () => {
+  const [first] = workerPids()
+  process.kill(first!, 'SIGKILL')
+  await waitFor(async () => workerPids().length === 2, { what: `a new worker process:\n${output}`, timeoutMs: 30_000 })
+  expect(output).toMatch(/"signal":"SIGKILL"[^\n]*"msg":"worker process exited; restarting it"/)
+
+  const { body, headers } = signedStripeDelivery(stripeEvent({ type: 'invoice.paid' }))
+  const { id } = (await (await fetch(`${baseUrl}/webhooks/stripe`, { method: 'POST', body, headers })).json()) as { id: string }
+  await waitFor(async () => (await prisma.event.findUnique({ where: { id } }))?.status === 'processed', { what: 'processed by the new worker process' })
+})
+
+it('stops cleanly on SIGTERM, its worker process with it', async () => {
+  const worker = workerPids().at(-1)!
+  expect(isRunning(worker)).toBe(true)
   const exited = new Promise<number | null>((r) => service.once('exit', (code) => r(code)))
   service.kill('SIGTERM')
   expect(await exited).toBe(0)
+  expect(isRunning(worker)).toBe(false)
 })

@@ -1,7 +1,7 @@
 /**
- * @module End to end: the service under a fixed offered rate (no-op handler), in two layouts: all
- * in one process (what `pnpm start` runs), and the ingress with its worker in a process of its own
- * (`hookline serve` + `hookline work`). Reports the achieved rate, ingest latency, the queue depth sampled
+ * @module End to end: the service under a fixed offered rate (no-op handler), in two layouts: the
+ * ingress with its worker in a process of its own (what `pnpm start` runs), and both in one process
+ * (`HOOKLINE_WORKER_PROCESSES=0`). Reports the achieved rate, ingest latency, the queue depth sampled
  * every second, and received→processed latency read from the inbox once everything is processed.
  */
 import { Queue } from 'bullmq'
@@ -26,7 +26,7 @@ export interface EndToEndSettings {
 
 /** What the end-to-end scenario measured. */
 export interface EndToEndResult {
-  /** Ingress and worker in one process, or the worker in its own. */
+  /** Ingress and worker in one process (`HOOKLINE_WORKER_PROCESSES=0`), or the worker in its own (`pnpm start`). */
   layout: 'all-in-one' | 'separate worker'
   offeredRate: number
   load: LoadResult

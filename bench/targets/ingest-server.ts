@@ -1,8 +1,8 @@
 /**
  * @module A measured HTTP target, one per process: `bare` (Express `express.raw`, 200), `verify`
  * (plus `stripe.webhooks.constructEvent`), `naive` (the hand-written baseline pipeline) or
- * `hookline` (the real ingress, with the worker in the same process when `worker` is set — the
- * all-in-one service).
+ * `hookline` (the real ingress, with the worker in the same process when `worker` is set, as
+ * `HOOKLINE_WORKER_PROCESSES=0` runs it).
  */
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'

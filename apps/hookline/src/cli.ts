@@ -1,8 +1,8 @@
 #!/usr/bin/env -S node --import tsx
 /**
- * @module The `hookline` command line: `migrate`, `serve`, `work`, and `start` (all of them in one
- * process, what `pnpm start` runs); and the support commands `events`, `replay`, `dlq` and
- * `reconcile`, which talk to the admin API of the running service.
+ * @module The `hookline` command line: `migrate`, `serve`, `work`, and `start` (all of them: the
+ * ingress with its worker processes, what `pnpm start` runs); and the support commands `events`,
+ * `replay`, `dlq` and `reconcile`, which talk to the admin API of the running service.
  */
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -15,6 +15,7 @@ import { registerReconcileCommand } from './commands/reconcile.ts'
 import { registerReplayCommand } from './commands/replay.ts'
 import { type Env, loadEnv } from './env.ts'
 import { loadDatabase, loadService } from './lazy-service.ts'
+import { answerIngress, WorkerProcesses } from './worker-processes.ts'
 
 async function runMigrations(env: Env): Promise<void> {
   const { ensureDatabase, migrate } = await loadDatabase()
@@ -34,16 +35,19 @@ async function listen(hookline: Hookline, port: number, adminToken: string | und
   })
 }
 
-/** Stops cleanly on SIGINT/SIGTERM: no new requests, running jobs finish, connections close. */
-function closeOnSignal(hookline: Hookline, server?: Server): void {
+/**
+ * Stops cleanly on SIGINT/SIGTERM (or when `answerIngress` reports the ingress gone): no new
+ * requests, running jobs finish (worker processes' too), connections close.
+ */
+function stopper(hookline: Hookline, server?: Server, workers?: WorkerProcesses): () => Promise<void> {
+  let stopping: Promise<void> | undefined
   const stop = async () => {
     hookline.logger.info('shutting down')
-    await new Promise((r) => (server ? server.close(r) : r(undefined)))
+    await Promise.all([new Promise((r) => (server ? server.close(r) : r(undefined))), workers?.stop()])
     await hookline.close()
     process.exit(0)
   }
-  process.once('SIGINT', stop)
-  process.once('SIGTERM', stop)
+  return () => (stopping ??= stop())
 }
 
 async function run(mode: { serve: boolean; work: boolean; migrate: boolean }): Promise<void> {
@@ -55,11 +59,22 @@ async function run(mode: { serve: boolean; work: boolean; migrate: boolean }): P
     hookline.logger.warn('no provider is enabled: set STRIPE_WEBHOOK_SECRET (see README)')
   }
   const server = mode.serve ? await listen(hookline, env.PORT, env.HOOKLINE_ADMIN_TOKEN) : undefined
-  if (mode.work) {
+  // `start` runs its worker in processes of its own: requests and batches then do not share one
+  // event loop (received→processed p99 8× lower under load, docs/performance.md).
+  const workers = mode.serve && mode.work && env.HOOKLINE_WORKER_PROCESSES > 0
+    ? new WorkerProcesses({ count: env.HOOKLINE_WORKER_PROCESSES, logger: hookline.logger })
+    : undefined
+  const stop = stopper(hookline, server, workers)
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+  if (workers) {
+    hookline.metrics.includeProcesses(() => workers.snapshots())
+    workers.start()
+  } else if (mode.work) {
     await hookline.startWorker()
     hookline.logger.info({ concurrency: env.HOOKLINE_CONCURRENCY }, 'worker started')
+    answerIngress(() => hookline.metrics.snapshot(), stop)
   }
-  closeOnSignal(hookline, server)
 }
 
 const program = new Command('hookline')
@@ -85,7 +100,7 @@ program
 
 program
   .command('start')
-  .description('apply migrations, then serve and work in one process')
+  .description('apply migrations, then serve, with the worker in HOOKLINE_WORKER_PROCESSES processes of its own (0: in this process)')
   .action(async () => run({ serve: true, work: true, migrate: true }))
 
 registerEventsCommands(program)

@@ -34,6 +34,8 @@ const envSchema = z.object({
   // Core's DEFAULT_WORKER_OPTIONS (not imported: the CLI's support commands load no core).
   HOOKLINE_CONCURRENCY: z.coerce.number().int().min(1).default(300),
   HOOKLINE_BATCH_SIZE: z.coerce.number().int().min(1).default(50),
+  // Worker processes `start` forks beside the ingress; 0 runs the worker inside the ingress process.
+  HOOKLINE_WORKER_PROCESSES: int(1),
   HOOKLINE_QUEUE_PREFIX: z.string().min(1).default('hookline'),
   HOOKLINE_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
   HOOKLINE_HANDLER_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),

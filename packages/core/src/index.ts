@@ -15,7 +15,7 @@ export { createHookline, Hookline, RECONCILE_SCHEDULER_ID, type HooklineOptions,
 export { Reconciler, reconcileRequestSchema, reconcileRunsQuerySchema, type ReconcileAlertHook, type ReconcileRequest, type ReconcileRun, type ReconcileSettings } from './reconciler.ts'
 export { Inbox, type BatchDelivery, type BatchInsertResult, type ClaimedEvent, type InsertResult, type SqlClient } from './inbox.ts'
 export { IngestBatcher, type AfterCommit, type IngestBatchOptions, type StoredEvent } from './ingest-batcher.ts'
-export { HooklineMetrics } from './metrics.ts'
+export { HooklineMetrics, type MetricsSnapshot } from './metrics.ts'
 export { backoffDelayMs, decideAfterFailure, retryPolicy, type FailureDecision, type RetryPolicy } from './retry-policy.ts'
 export { Sweeper, SWEEPER_SCHEDULER_ID, type SweeperOptions } from './sweeper.ts'
 export { auditTrail, recordAudit, type AuditAction, type AuditEntry, type AuditRecord } from './audit.ts'

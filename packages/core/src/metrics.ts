@@ -1,10 +1,14 @@
 /**
  * @module Prometheus metrics of one Hookline instance (prom-client), on a registry of its own so
- * that several instances can live in one process.
+ * that several instances can live in one process, and rendered together with the metrics of the
+ * service's other processes (its worker processes) when it has any.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { AggregatorRegistry, Counter, Gauge, Histogram, type MetricObjectWithValues, type MetricValue, Registry, collectDefaultMetrics } from 'prom-client'
 
-/** The metrics Hookline records; `registry.metrics()` renders them for `/metrics`. */
+/** Every metric of one process, as plain data (what crosses from a worker process to the ingress). */
+export type MetricsSnapshot = MetricObjectWithValues<MetricValue<string>>[]
+
+/** The metrics Hookline records; `render()` renders them for `/metrics`. */
 export class HooklineMetrics {
   /** The registry holding every Hookline metric (and Node's default process metrics). */
   readonly registry = new Registry()
@@ -37,6 +41,8 @@ export class HooklineMetrics {
   /** Time from receipt to the processed mark. */
   readonly endToEnd = new Histogram({ name: 'hookline_event_latency_seconds', help: 'From receipt to processed', labelNames: ['provider'] as const, buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60, 600], registers: [this.registry] })
 
+  private peers: () => Promise<MetricsSnapshot[]> = async () => []
+
   constructor(options: { dlqDepth?: () => Promise<number>; defaultMetrics?: boolean } = {}) {
     const { dlqDepth } = options
     if (dlqDepth) {
@@ -44,6 +50,8 @@ export class HooklineMetrics {
         name: 'hookline_dlq_depth',
         help: 'Events in the dead-letter queue (status dead)',
         registers: [this.registry],
+        // Every process of a service reads the same table: merged, it is one value, not a sum.
+        aggregator: 'max',
         async collect() {
           // A scrape while the database is down keeps the last value instead of failing /metrics.
           await dlqDepth().then((n) => this.set(n), () => undefined)
@@ -51,5 +59,40 @@ export class HooklineMetrics {
       })
     }
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry })
+  }
+
+  /**
+   * This process's metrics as plain data, for another process to merge.
+   *
+   * @example
+   * process.send?.({ metrics: await hookline.metrics.snapshot() })
+   */
+  snapshot(): Promise<MetricsSnapshot> {
+    return this.registry.getMetricsAsJSON()
+  }
+
+  /**
+   * Makes `render()` include the metrics of other processes of the same service (its worker
+   * processes): `source` returns their current snapshots.
+   *
+   * @example
+   * hookline.metrics.includeProcesses(() => workers.snapshots())
+   */
+  includeProcesses(source: () => Promise<MetricsSnapshot[]>): void {
+    this.peers = source
+  }
+
+  /**
+   * The Prometheus text of this process, merged with the processes given to
+   * `includeProcesses`: counters and histograms summed, gauges as prom-client's cluster mode
+   * aggregates them (the DLQ depth once, not once per process).
+   *
+   * @example
+   * res.type(hookline.metrics.registry.contentType).send(await hookline.metrics.render())
+   */
+  async render(): Promise<string> {
+    const peers = await this.peers()
+    if (peers.length === 0) return this.registry.metrics()
+    return AggregatorRegistry.aggregate([await this.snapshot(), ...peers]).metrics()
   }
 }

@@ -1,6 +1,6 @@
 /**
  * @module `opsRouter`: `/healthz` (the process is up), `/readyz` (Postgres and Redis answer) and
- * `/metrics` (Prometheus text format).
+ * `/metrics` (Prometheus text format, the service's worker processes included).
  */
 import type { Hookline } from '@hookline/core'
 import { Router } from 'express'
@@ -21,7 +21,7 @@ export function opsRouter(hookline: Hookline): Router {
     res.status(checks.postgres && checks.redis ? 200 : 503).json(checks)
   })
   router.get('/metrics', async (_req, res) => {
-    res.type(hookline.metrics.registry.contentType).send(await hookline.metrics.registry.metrics())
+    res.type(hookline.metrics.registry.contentType).send(await hookline.metrics.render())
   })
   return router
 }
