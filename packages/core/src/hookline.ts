@@ -174,7 +174,7 @@ export class Hookline {
       const verified = await adapter.verify(req)
       const parsed = adapter.parse(verified, req)
       if (parsed.kind === 'immediate') return parsed
-      // Resolves after the commit holding this delivery, shared with concurrent ones, and its enqueue.
+      // Resolves after the commit holding this delivery, shared with concurrent ones (its job follows).
       const stored = await this.ingest
         .submit(provider, parsed, { source: 'webhook', headers: keptHeaders(req.headers), rawBody: req.body })
         .catch((err: unknown) => {

@@ -131,22 +131,34 @@ export class Inbox {
     // when counting; and concurrent batches lock their rows in one global order, hence sorted: no
     // deadlocks.
     const rows = [...deliveries].sort((a, b) => compareKeys(a.provider, a.event.eventKey, b.provider, b.event.eventKey))
-    // A payload that is the body itself goes once, as the body's text: Postgres parses it into
-    // jsonb and keeps its UTF-8 bytes as the raw body — nothing is serialised again.
-    const bodyTexts = rows.map(({ event, meta }) =>
-      event.payloadIsBody === true && meta.rawBody !== null && isUtf8(meta.rawBody) ? meta.rawBody.toString('utf8') : undefined,
-    )
+    // The raw bodies travel as they arrived, back to back in one binary parameter (no text
+    // decoding, no escaping), each row pointing at its slice. A payload that is the body itself
+    // is parsed into jsonb from that slice by Postgres: nothing is serialised again.
+    const bodies: Buffer[] = []
+    const starts: (number | null)[] = []
+    let next = 1 // substring() counts bytes from 1
+    for (const { meta } of rows) {
+      if (meta.rawBody === null) {
+        starts.push(null)
+        continue
+      }
+      bodies.push(meta.rawBody)
+      starts.push(next)
+      next += meta.rawBody.length
+    }
+    const payloadIsBody = rows.map(({ event, meta }) => event.payloadIsBody === true && meta.rawBody !== null && isUtf8(meta.rawBody))
     return this.run<BatchInsertResult>(
       `INSERT INTO hookline_events
          (provider, event_key, type, tenant, entity_key, occurred_at, source, headers, raw_body, payload,
           status, processed_at, next_attempt_at, deliveries)
        SELECT u.pv, u.k, u.t, u.tn, u.e, u.o::timestamptz, u.src::hookline_event_source, u.h::jsonb,
-              CASE WHEN u.pb THEN convert_to(u.p, 'UTF8') ELSE decode(u.b, 'base64') END, u.p::jsonb,
+              raw.body, CASE WHEN u.pb THEN convert_from(raw.body, 'UTF8')::jsonb ELSE u.p::jsonb END,
               CASE WHEN u.r THEN 'processed' ELSE 'received' END::hookline_event_status,
               CASE WHEN u.r THEN now() END, now() + $1 * interval '1 millisecond', u.n
          FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
-                     $10::text[], $11::text[], $12::boolean[], $13::int[], $14::boolean[])
-              WITH ORDINALITY AS u(pv, k, t, tn, e, o, src, h, b, p, r, n, pb, ord)
+                     $10::int[], $11::int[], $12::text[], $13::boolean[], $14::int[], $15::boolean[])
+              WITH ORDINALITY AS u(pv, k, t, tn, e, o, src, h, bs, bl, p, r, n, pb, ord)
+              CROSS JOIN LATERAL (SELECT substring($16::bytea FROM u.bs FOR u.bl) AS body) raw
         ORDER BY u.ord
        ON CONFLICT (provider, event_key) DO ${onConflict === 'count'
          ? 'UPDATE SET deliveries = hookline_events.deliveries + EXCLUDED.deliveries, last_delivered_at = now()'
@@ -161,12 +173,13 @@ export class Inbox {
       rows.map((d) => d.event.occurredAt?.toISOString() ?? null),
       rows.map((d) => d.meta.source),
       rows.map((d) => JSON.stringify(d.meta.headers)),
-      // Text, not bytea[]: an array of byte strings is not a parameter type every driver maps.
-      rows.map((d, i) => (bodyTexts[i] === undefined ? (d.meta.rawBody?.toString('base64') ?? null) : null)),
-      rows.map((d, i) => bodyTexts[i] ?? JSON.stringify(d.event.payload)),
+      starts,
+      rows.map((d) => d.meta.rawBody?.length ?? null),
+      rows.map((d, i) => (payloadIsBody[i] ? null : JSON.stringify(d.event.payload))),
       rows.map((d) => d.event.recordOnly === true),
       rows.map((d) => d.count),
-      bodyTexts.map((text) => text !== undefined),
+      payloadIsBody,
+      Buffer.concat(bodies, next - 1),
     )
   }
 

@@ -21,8 +21,9 @@ export interface StoredEvent {
 }
 
 /**
- * Called after each commit with the events it inserted as `received`, before any of the batch's
- * deliveries is answered; it must not throw (a failed enqueue is the sweeper's job).
+ * Called after each commit with the events it inserted as `received`, once the batch's deliveries
+ * are answered; the batch holds its slot until it returns, so enqueues are as bounded as inserts.
+ * It must not throw (a failed enqueue is the sweeper's job).
  */
 export type AfterCommit = (stored: StoredEvent[]) => Promise<void>
 
@@ -57,8 +58,8 @@ export class IngestBatcher {
   }
 
   /**
-   * Stores one delivery; resolves once the commit that holds it is done and its job was offered to
-   * the queue. Rejects with the database's error when the batch could not be written.
+   * Stores one delivery; resolves once the commit that holds it is done (its job is offered to the
+   * queue right after). Rejects with the database's error when the batch could not be written.
    */
   submit(provider: string, event: ParsedEvent, meta: DeliveryMeta): Promise<InsertResult> {
     return this.batcher.submit({ provider, event, meta })
@@ -87,20 +88,18 @@ export class IngestBatcher {
       for (const pending of batch) pending.reject(err)
       return
     }
-    try {
-      await this.afterCommit(rows.filter((r) => r.inserted && r.status === 'received').map((r) => ({ id: r.id, provider: r.provider })))
-    } finally {
-      const byKey = new Map(rows.map((row) => [`${row.provider}\u0000${row.eventKey}`, row]))
-      for (const [key, group] of groups) {
-        const row = byKey.get(key)
-        if (!row) {
-          for (const pending of group) pending.reject(new Error('the batch insert returned no row for a delivery'))
-          continue
-        }
-        // The first of several identical deliveries in a batch is the one that inserted the row.
-        group.forEach((pending, i) => pending.resolve({ id: row.id, inserted: row.inserted && i === 0, status: row.status }))
+    const byKey = new Map(rows.map((row) => [`${row.provider}\u0000${row.eventKey}`, row]))
+    for (const [key, group] of groups) {
+      const row = byKey.get(key)
+      if (!row) {
+        for (const pending of group) pending.reject(new Error('the batch insert returned no row for a delivery'))
+        continue
       }
+      // The first of several identical deliveries in a batch is the one that inserted the row.
+      group.forEach((pending, i) => pending.resolve({ id: row.id, inserted: row.inserted && i === 0, status: row.status }))
     }
+    // Answered already (durable = committed); the batch keeps its slot until its jobs are offered.
+    await this.afterCommit(rows.filter((r) => r.inserted && r.status === 'received').map((r) => ({ id: r.id, provider: r.provider })))
   }
 }
 
