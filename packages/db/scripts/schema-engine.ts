@@ -92,6 +92,27 @@ interface PgQueryable {
   performIO(query: unknown): Promise<{ fields: Array<{ dataTypeID: number }> }>
 }
 
+/** The part of adapter-pg's adapter (internal too) that runs scripts: its `pg` client, its error mapping. */
+interface PgScriptRunner {
+  client: { query(sql: string): Promise<unknown> }
+  onError(error: unknown): never
+}
+
+// adapter-pg runs a script by splitting it at every `;`, which cuts a `DO $$ … $$` block (as in a
+// hand-written migration) apart. Postgres takes the whole script as one simple query, which is
+// also how the migration runner (`migrate.ts`) applies it: the engine's shadow replay does the same.
+function runScriptsWhole<T extends SqlDriverAdapter>(adapter: T): T {
+  const internal = adapter as T & PgScriptRunner
+  adapter.executeScript = async (script) => {
+    try {
+      await internal.client.query(script)
+    } catch (error) {
+      internal.onError(error)
+    }
+  }
+  return adapter
+}
+
 function readCharAsText<T extends object>(queryable: T): T {
   const target = queryable as T & PgQueryable
   const performIO = target.performIO.bind(target)
@@ -104,7 +125,7 @@ function readCharAsText<T extends object>(queryable: T): T {
 }
 
 async function connectAdapter(databaseUrl: string): Promise<SqlDriverAdapter> {
-  const adapter = readCharAsText(await new PrismaPg({ connectionString: databaseUrl }).connect())
+  const adapter = runScriptsWhole(readCharAsText(await new PrismaPg({ connectionString: databaseUrl }).connect()))
   const startTransaction = adapter.startTransaction.bind(adapter)
   adapter.startTransaction = async (isolationLevel) => readCharAsText(await startTransaction(isolationLevel))
   return adapter
