@@ -23,7 +23,7 @@ const HELP = `pnpm bench [options]
   --seconds <s>            seconds per ingest case per round (default 5)
   --connections <n>        connections of the ingest cases (default 50)
   --high-connections <n>   connections of the high-concurrency cases (default 200)
-  --pool-rate <n>          unique pre-signed events per second of a database-backed run (default 5000)
+  --pool-rate <n>          unique pre-signed events per second of a database-backed run (default 10000)
   --e2e-rate <n>           offered rate of the end-to-end scenario, events/s (default 2500); it runs
                            twice: all in one process, then with the worker in a process of its own
                            (as pnpm start runs it)
@@ -75,7 +75,7 @@ const settings = {
   seconds: num(values.seconds, 5, 3),
   connections: num(values.connections, 50),
   highConnections: num(values['high-connections'], 200),
-  poolRate: num(values['pool-rate'], 5000),
+  poolRate: num(values['pool-rate'], 10000),
   e2eRate: num(values['e2e-rate'], 2500),
   e2eSeconds: num(values['e2e-seconds'], 60, 15),
   drainEvents: num(values['drain-events'], 20_000, 10_000),
