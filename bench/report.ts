@@ -74,7 +74,7 @@ export function printReport(report: BenchReport, connections: number, high: numb
     out.push(
       '',
       table(
-        ['end to end (50 connections)', ...runs.map((e2e) => (e2e.layout === 'all-in-one' ? 'one process (WORKER_PROCESSES=0)' : 'ingress + worker process (pnpm start)'))],
+        [`end to end (${runs[0]!.connections ?? 50} connections)`, ...runs.map((e2e) => (e2e.layout === 'all-in-one' ? 'one process (WORKER_PROCESSES=0)' : 'ingress + worker process (pnpm start)'))],
         [
           ['offered / achieved (2xx/s)', ...each((e2e) => `${e2e.offeredRate} / ${fixed(e2e.load.rate)}`)],
           ['non-2xx + errors', ...each((e2e) => String(e2e.load.non2xx + e2e.load.errors))],

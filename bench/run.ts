@@ -28,6 +28,9 @@ const HELP = `pnpm bench [options]
                            twice: all in one process, then with the worker in a process of its own
                            (as pnpm start runs it)
   --e2e-seconds <s>        duration of the end-to-end scenario (default 60)
+  --e2e-connections <n>    connections the offered rate is spread over (default 200): autocannon
+                           paces each connection, and one still waiting for its answer skips its
+                           turn, so fewer connections offer less than the rate once answers slow
   --drain-events <n>       events queued for the drain scenario (default 20000; the issue's figure is 50000)
   --drain-workers <list>   worker process counts to drain with, e.g. 1,2,4 (default 1)
   --concurrency <n>        jobs per worker process in drain and end-to-end (default Hookline's, 300)
@@ -50,6 +53,7 @@ const { values } = parseArgs({
     'pool-rate': { type: 'string' },
     'e2e-rate': { type: 'string' },
     'e2e-seconds': { type: 'string' },
+    'e2e-connections': { type: 'string' },
     'drain-events': { type: 'string' },
     'drain-workers': { type: 'string' },
     concurrency: { type: 'string' },
@@ -78,6 +82,7 @@ const settings = {
   poolRate: num(values['pool-rate'], 10000),
   e2eRate: num(values['e2e-rate'], 2500),
   e2eSeconds: num(values['e2e-seconds'], 60, 15),
+  e2eConnections: num(values['e2e-connections'], 200),
   drainEvents: num(values['drain-events'], 20_000, 10_000),
   drainWorkers: (values['drain-workers'] ?? '1').split(',').map(Number),
   concurrency: num(values.concurrency, DEFAULT_WORKER_OPTIONS.concurrency),
@@ -122,7 +127,7 @@ try {
     log(`end to end: ${settings.e2eRate} events/s offered for ${settings.e2eSeconds} s`)
     report.endToEnd = []
     for (const separateWorker of [false, true]) {
-      const e2e = { rate: settings.e2eRate, seconds: settings.e2eSeconds, connections: settings.connections, concurrency: settings.concurrency, separateWorker }
+      const e2e = { rate: settings.e2eRate, seconds: settings.e2eSeconds, connections: settings.e2eConnections, concurrency: settings.concurrency, separateWorker }
       report.endToEnd.push(await runEndToEnd(infra, load, e2e))
     }
   }

@@ -29,6 +29,8 @@ export interface EndToEndResult {
   /** Ingress and worker in one process (`HOOKLINE_WORKER_PROCESSES=0`), or the worker in its own (`pnpm start`). */
   layout: 'all-in-one' | 'separate worker'
   offeredRate: number
+  /** Connections the offered rate was spread over (absent from runs before it was a setting: 50). */
+  connections?: number
   load: LoadResult
   /** Received→processed latency over every event (ms). */
   processedP50: number
@@ -48,7 +50,7 @@ export interface EndToEndResult {
  * Runs the scenario on a fresh sandbox.
  *
  * @example
- * const result = await runEndToEnd(infra, load, { rate: 2500, seconds: 60, connections: 50, concurrency: 100, separateWorker: false })
+ * const result = await runEndToEnd(infra, load, { rate: 2500, seconds: 60, connections: 200, concurrency: 300, separateWorker: false })
  */
 export async function runEndToEnd(infra: Infra, load: Child<unknown>, settings: EndToEndSettings): Promise<EndToEndResult> {
   const sandbox = await infra.sandbox()
@@ -98,6 +100,7 @@ export async function runEndToEnd(infra: Infra, load: Child<unknown>, settings: 
     return {
       layout: settings.separateWorker ? 'separate worker' : 'all-in-one',
       offeredRate: settings.rate,
+      connections: settings.connections,
       load: result,
       processedP50: Number(latency.p50),
       processedP99: Number(latency.p99),
