@@ -2,10 +2,10 @@
  * The ingress group commit, against real Postgres and Redis: concurrent deliveries share one insert
  * and one enqueue, yet each is answered only after the commit that holds it; duplicates inside and
  * across batches are counted exactly; a batch Postgres refuses is a 503 for each request in it, and
- * one delivery Postgres refuses fails alone; with Redis down a batch is still acknowledged and the
- * sweeper dispatches it.
+ * one delivery Postgres refuses fails alone; a batch Postgres aborts in a deadlock is run again;
+ * with Redis down a batch is still acknowledged and the sweeper dispatches it.
  */
-import { freePort, type DisposableRedis, signedStripeDelivery, startDisposableRedis, stripeEvent } from '@hookline/testkit'
+import { freePort, type DisposableRedis, signedStripeDelivery, startDisposableRedis, stripeEvent, waitFor } from '@hookline/testkit'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Harness, startHarness } from './support/harness.ts'
 
@@ -104,6 +104,44 @@ describe('with the worker running', () => {
     }
     const effects = await h.prisma.$queryRawUnsafe<{ n: number }[]>(`SELECT count(*)::int AS n FROM effects WHERE event_id = ANY($1::uuid[])`, ids)
     expect(effects[0]!.n).toBe(20)
+  })
+})
+
+describe('a batch caught in a deadlock', () => {
+  let h: Harness
+  beforeAll(async () => {
+    h = await startHarness({ startWorker: false, ingest: GATHER })
+  })
+  afterAll(async () => h?.close())
+
+  it('is run again and acknowledged, not answered 503', async () => {
+    const [first, second] = [stripeEvent(), stripeEvent()].sort((a, b) => (String(a.id) < String(b.id) ? -1 : 1)) as [Record<string, unknown>, Record<string, unknown>]
+    for (const event of [first, second]) {
+      const { body, headers } = signedStripeDelivery(event)
+      expect((await h.post('stripe', body, headers)).status).toBe(200)
+    }
+    // A transaction holds the second row. The batch of both duplicates locks the first row (rows go
+    // in key order), then waits for the second; the transaction then asks for the first. Postgres
+    // breaks the cycle by aborting the batch's statement: its deadlock_timeout (1 s) is the shorter.
+    let answers: ReturnType<Harness['post']>[] = []
+    await h.prisma.$transaction(async (tx) => {
+      await tx.$executeRawUnsafe(`SET LOCAL deadlock_timeout = '60s'`)
+      await tx.$queryRawUnsafe(`SELECT 1 FROM hookline_events WHERE event_key = $1 FOR UPDATE`, second.id)
+      answers = [first, second].map((event) => {
+        const { body, headers } = signedStripeDelivery(event)
+        return h.post('stripe', body, headers)
+      })
+      await waitFor(async () => {
+        const [row] = await h.prisma.$queryRawUnsafe<{ n: number }[]>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)
+        return row!.n > 0
+      }, { what: 'the batch to wait for the second row' })
+      await tx.$queryRawUnsafe(`SELECT 1 FROM hookline_events WHERE event_key = $1 FOR UPDATE`, first.id)
+    }, { timeout: 30_000 })
+
+    const responses = await Promise.all(answers)
+    expect(responses.map((r) => [r.status, r.body.duplicate])).toEqual([[200, true], [200, true]])
+    const rows = await h.prisma.$queryRawUnsafe<{ deliveries: number }[]>(`SELECT deliveries FROM hookline_events WHERE event_key = ANY($1::text[])`, [first.id, second.id])
+    expect(rows).toEqual([{ deliveries: 2 }, { deliveries: 2 }])
   })
 })
 

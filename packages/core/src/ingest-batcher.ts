@@ -39,6 +39,15 @@ type Pending = BatchEntry<Delivery, InsertResult>
 const ROW_ERROR = /^2[23]/
 
 /**
+ * SQLSTATEs of a statement Postgres aborted only because of concurrent transactions: deadlock
+ * (a batch counting duplicates locks their rows in key order, the worker in id order) and
+ * serialization failure. The statement did nothing, so it is run again.
+ */
+const CONCURRENCY_ERRORS = new Set(['40P01', '40001'])
+/** Runs of one batch's statement after such an abort before its deliveries get their 503. */
+const CONCURRENCY_RETRIES = 3
+
+/**
  * Collects deliveries into batches and writes each batch with {@link Inbox.insertMany}.
  *
  * @example
@@ -75,10 +84,7 @@ export class IngestBatcher {
     }
     let rows: BatchInsertResult[]
     try {
-      rows = await this.inbox.insertMany(
-        [...groups.values()].map((group) => ({ ...group[0]!.item, count: group.length }) satisfies BatchDelivery),
-        this.graceMs,
-      )
+      rows = await this.insert([...groups.values()].map((group) => ({ ...group[0]!.item, count: group.length }) satisfies BatchDelivery))
     } catch (err) {
       if (groups.size > 1 && ROW_ERROR.test(sqlStateOf(err) ?? '')) {
         // One delivery's data (e.g. a \u0000 in its JSON) must not fail the others: write each alone.
@@ -100,6 +106,16 @@ export class IngestBatcher {
     }
     // Answered already (durable = committed); the batch keeps its slot until its jobs are offered.
     await this.afterCommit(rows.filter((r) => r.inserted && r.status === 'received').map((r) => ({ id: r.id, provider: r.provider })))
+  }
+
+  private async insert(deliveries: BatchDelivery[]): Promise<BatchInsertResult[]> {
+    for (let retry = 0; ; retry++) {
+      try {
+        return await this.inbox.insertMany(deliveries, this.graceMs)
+      } catch (err) {
+        if (retry >= CONCURRENCY_RETRIES || !CONCURRENCY_ERRORS.has(sqlStateOf(err) ?? '')) throw err
+      }
+    }
   }
 }
 
