@@ -147,14 +147,16 @@ export class Inbox {
       next += meta.rawBody.length
     }
     const payloadIsBody = rows.map(({ event, meta }) => event.payloadIsBody === true && meta.rawBody !== null && isUtf8(meta.rawBody))
+    // A new `received` event also gets its row in the work list, due once the grace has passed.
     return this.run<BatchInsertResult>(
-      `INSERT INTO hookline_events
+      `WITH ev AS (
+       INSERT INTO hookline_events
          (provider, event_key, type, tenant, entity_key, occurred_at, source, headers, raw_body, payload,
-          status, processed_at, next_attempt_at, deliveries)
+          status, processed_at, deliveries)
        SELECT u.pv, u.k, u.t, u.tn, u.e, u.o::timestamptz, u.src::hookline_event_source, u.h::jsonb,
               raw.body, CASE WHEN u.pb THEN convert_from(raw.body, 'UTF8')::jsonb ELSE u.p::jsonb END,
               CASE WHEN u.r THEN 'processed' ELSE 'received' END::hookline_event_status,
-              CASE WHEN u.r THEN now() END, now() + $1 * interval '1 millisecond', u.n
+              CASE WHEN u.r THEN now() END, u.n
          FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
                      $10::int[], $11::int[], $12::text[], $13::boolean[], $14::int[], $15::boolean[])
               WITH ORDINALITY AS u(pv, k, t, tn, e, o, src, h, bs, bl, p, r, n, pb, ord)
@@ -163,7 +165,12 @@ export class Inbox {
        ON CONFLICT (provider, event_key) DO ${onConflict === 'count'
          ? 'UPDATE SET deliveries = hookline_events.deliveries + EXCLUDED.deliveries, last_delivered_at = now()'
          : 'NOTHING'}
-       RETURNING id::text, provider, event_key AS "eventKey", (xmax = 0) AS inserted, status::text`,
+       RETURNING id, provider, event_key, (xmax = 0) AS inserted, status
+       ), due AS (
+         INSERT INTO hookline_due_events (event_id, due_at)
+         SELECT id, now() + $1 * interval '1 millisecond' FROM ev WHERE inserted AND status = 'received'
+       )
+       SELECT id::text, provider, event_key AS "eventKey", inserted, status::text FROM ev`,
       graceMs,
       rows.map((d) => d.provider),
       rows.map((d) => d.event.eventKey),
@@ -196,7 +203,7 @@ export class Inbox {
 
   /** Makes a stored event due for the sweeper at once (its enqueue failed). */
   async markDue(id: string): Promise<void> {
-    await this.run(`UPDATE hookline_events SET next_attempt_at = now() WHERE id = $1::uuid`, id)
+    await this.run(`UPDATE hookline_due_events SET due_at = now() WHERE event_id = $1::uuid AND due_at IS NOT NULL`, id)
   }
 
   /**
@@ -210,12 +217,14 @@ export class Inbox {
     const rows = await this.run<EventRow>(
       `WITH ev AS (
          UPDATE hookline_events
-            SET status = 'processing', attempts = attempts + 1, updated_at = now(),
-                next_attempt_at = now() + $2 * interval '1 millisecond'
+            SET status = 'processing', attempts = attempts + 1, updated_at = now()
           WHERE id IN (SELECT id FROM hookline_events WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE)
             AND status IN ('received', 'failed', 'processing')
           RETURNING id, provider, event_key, type, tenant, entity_key, occurred_at, received_at, source,
                     payload, generation, attempts
+       ), lease AS (
+         UPDATE hookline_due_events SET due_at = now() + $2 * interval '1 millisecond'
+          WHERE event_id IN (SELECT id FROM ev)
        ), crashed AS (
          -- an attempt still open at a new claim belonged to a worker that stopped mid-handler
          UPDATE hookline_attempts
@@ -316,6 +325,8 @@ export class Inbox {
             SET status = 'processed', processed_at = now(), updated_at = now(), last_error = NULL, stale = u.stale
            FROM unnest($1::uuid[], $2::boolean[]) AS u(id, stale)
           WHERE e.id = u.id
+       ), due AS (
+         DELETE FROM hookline_due_events WHERE event_id = ANY($1::uuid[])
        ), att AS (
          UPDATE hookline_attempts AS a
             SET finished_at = now(), outcome = u.outcome::hookline_attempt_outcome
@@ -354,10 +365,13 @@ export class Inbox {
     const rows = await this.run<{ id: string }>(
       `WITH ev AS (
          UPDATE hookline_events
-            SET status = $2::hookline_event_status, last_error = $3, updated_at = now(),
-                next_attempt_at = now() + $4 * interval '1 millisecond'
+            SET status = $2::hookline_event_status, last_error = $3, updated_at = now()
           WHERE id = $1::uuid AND status = 'processing'
           RETURNING id
+       ), due AS (
+         UPDATE hookline_due_events
+            SET due_at = CASE WHEN $2::text = 'dead' THEN NULL ELSE now() + $4 * interval '1 millisecond' END
+          WHERE event_id IN (SELECT id FROM ev)
        ), att AS (
          UPDATE hookline_attempts
             SET finished_at = now(), outcome = $2::text::hookline_attempt_outcome, error = $3, stack = $5
@@ -380,11 +394,10 @@ export class Inbox {
    */
   async takeOverdue(limit: number, graceMs: number): Promise<string[]> {
     const rows = await this.run<{ id: string }>(
-      `UPDATE hookline_events SET next_attempt_at = now() + $2 * interval '1 millisecond'
-        WHERE id IN (SELECT id FROM hookline_events
-                      WHERE status IN ('received', 'failed', 'processing') AND next_attempt_at <= now()
-                      ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
-        RETURNING id::text`,
+      `UPDATE hookline_due_events SET due_at = now() + $2 * interval '1 millisecond'
+        WHERE event_id IN (SELECT event_id FROM hookline_due_events WHERE due_at <= now()
+                            ORDER BY due_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+        RETURNING event_id::text AS id`,
       limit,
       graceMs,
     )
@@ -394,7 +407,7 @@ export class Inbox {
   /** Number of dead-lettered events (the DLQ depth). */
   async countDead(): Promise<number> {
     const rows = await this.run<{ n: number }>(
-      `SELECT count(*)::int AS n FROM hookline_events WHERE status = 'dead'`,
+      `SELECT count(*)::int AS n FROM hookline_due_events WHERE due_at IS NULL`,
     )
     return rows[0]?.n ?? 0
   }

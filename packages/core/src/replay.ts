@@ -190,6 +190,8 @@ export class Replayer {
          UPDATE hookline_events SET status = 'ignored', note = $2, updated_at = now()
           WHERE id = $1::uuid AND status::text = ANY($3::text[])
           RETURNING id
+       ), due AS (
+         DELETE FROM hookline_due_events WHERE event_id IN (SELECT id FROM ev)
        ), aud AS (
          INSERT INTO hookline_audit_log (actor, action, event_id, count, note)
          SELECT $4, 'ignore', id, 1, $2 FROM ev
@@ -260,10 +262,13 @@ export class Replayer {
          UPDATE hookline_events e
             SET status = 'received', attempts = 0, stale = false, updated_at = now(),
                 generation = CASE WHEN old.status = 'processed' THEN e.generation + 1 ELSE e.generation END,
-                processed_at = CASE WHEN old.status = 'processed' THEN NULL ELSE e.processed_at END,
-                next_attempt_at = now() + $3 * interval '1 millisecond'
+                processed_at = CASE WHEN old.status = 'processed' THEN NULL ELSE e.processed_at END
            FROM old WHERE e.id = old.id
           RETURNING e.id, e.generation, e.received_at
+       ), due AS (
+         INSERT INTO hookline_due_events (event_id, due_at)
+         SELECT id, now() + $3 * interval '1 millisecond' FROM ev
+         ON CONFLICT (event_id) DO UPDATE SET due_at = EXCLUDED.due_at
        ), aud AS (
          INSERT INTO hookline_audit_log (actor, action, event_id, filter, count, note)
          SELECT $4, 'replay', id, $5::jsonb, 1, $6 FROM ev

@@ -96,6 +96,7 @@ describe('migrate', () => {
     expect(tables.map((t) => t.tablename)).toEqual([
       'hookline_attempts',
       'hookline_audit_log',
+      'hookline_due_events',
       'hookline_entity_versions',
       'hookline_events',
       'hookline_reconcile_cursors',
@@ -177,6 +178,34 @@ describe('migrate', () => {
     await writeFile(path.join(dir, broken, 'migration.sql'), 'CREATE TABLE "half_done" (id int);\n')
     await query(db.url, `UPDATE "_prisma_migrations" SET rolled_back_at = now() WHERE migration_name = $1`, [broken])
     expect(await migrate(db.url, { migrationsDir: dir })).toEqual({ applied: [broken, '20990102000000_after'] })
+  })
+
+  it('moves the unfinished and dead events of an existing inbox into the work list', async () => {
+    const db = freshDatabase()
+    const dir = await mkdtemp(path.join(tmpdir(), 'hookline-migrations-'))
+    tempDirs.push(dir)
+    // The inbox as it was before the work list existed, with one event in each status.
+    for (const name of committed.filter((name) => name < '20261124010322_due_events')) await cp(path.join(MIGRATIONS_DIR, name), path.join(dir, name), { recursive: true })
+    await migrate(db.url, { migrationsDir: dir })
+    await query(
+      db.url,
+      `INSERT INTO hookline_events (provider, event_key, type, payload, status, next_attempt_at)
+       SELECT 'stripe', s::text, 'invoice.paid', '{}', s, timestamptz '2026-11-20 10:00:00+00'
+         FROM unnest(enum_range(NULL::hookline_event_status)) s`,
+    )
+    await migrate(db.url)
+
+    const due = await query<{ status: string; due_at: Date | null }>(
+      db.url,
+      `SELECT e.status::text, d.due_at FROM hookline_due_events d JOIN hookline_events e ON e.id = d.event_id ORDER BY 1`,
+    )
+    const then = new Date('2026-11-20T10:00:00Z')
+    expect(due).toEqual([
+      { status: 'dead', due_at: null },
+      { status: 'failed', due_at: then },
+      { status: 'processing', due_at: then },
+      { status: 'received', due_at: then },
+    ])
   })
 
   it('serialises concurrent runs on the advisory lock: each migration is applied once', async () => {
