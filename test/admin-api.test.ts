@@ -290,6 +290,8 @@ describe('ignoring an event', () => {
     expect(res.body).toEqual({ id, status: 'ignored', note: 'test account, nothing to apply' })
     const detail = (await api('GET', `/events/${id}`)).body
     expect(detail).toMatchObject({ status: 'ignored', note: 'test account, nothing to apply' })
+    // Closed: no longer in the work list (not a dead letter any more, nothing for the sweeper).
+    expect(await h.prisma.dueEvent.count({ where: { eventId: id } })).toBe(0)
     expect(await auditRows('event_id = $1::uuid', id)).toEqual([
       { actor: 'ana@support', action: 'ignore', event_id: id, filter: null, count: 1, note: 'test account, nothing to apply' },
     ])
@@ -367,9 +369,12 @@ describe('bulk replay throttling', () => {
     const server = await listenOnFreePort(createApp(idle.hookline, { adminToken: TOKEN }))
     try {
       const rows = await idle.prisma.$queryRawUnsafe<{ id: string }[]>(
-        `INSERT INTO hookline_events (provider, event_key, type, tenant, payload, status, attempts)
-         SELECT 'stripe', 'evt_throttle_' || g, 'invoice.paid', 'acct_throttle', '{}', 'dead', 8 FROM generate_series(1, 5) g
-         RETURNING id::text`,
+        `WITH ev AS (
+           INSERT INTO hookline_events (provider, event_key, type, tenant, payload, status, attempts)
+           SELECT 'stripe', 'evt_throttle_' || g, 'invoice.paid', 'acct_throttle', '{}', 'dead', 8 FROM generate_series(1, 5) g
+           RETURNING id
+         ), dlq AS (INSERT INTO hookline_due_events (event_id, due_at) SELECT id, NULL FROM ev)
+         SELECT id::text FROM ev`,
       )
       const res = await fetch(`${server.url}/admin/api/replay`, {
         method: 'POST',
@@ -385,6 +390,10 @@ describe('bulk replay throttling', () => {
         rows.map((r) => r.id),
       )
       expect(statuses).toEqual([{ status: 'received', attempts: 0 }])
+      // Back in the work list, due for the sweeper only after the last slot (1 s) and the grace.
+      const due = await idle.prisma.dueEvent.findMany({ where: { eventId: { in: rows.map((r) => r.id) } } })
+      expect(due).toHaveLength(5)
+      for (const { dueAt } of due) expect(dueAt!.getTime()).toBeGreaterThan(Date.now() + 1000)
     } finally {
       await server.close()
       await idle.close()

@@ -99,6 +99,21 @@ describe('retries', () => {
   })
 })
 
+describe('work list', () => {
+  it('keeps a dead event with no due time for support, and drops a processed one: the sweeper takes neither', async () => {
+    const processed = await h.sendStripeEvent({ type: 'invoice.paid' })
+    const dead = await h.sendStripeEvent({ type: 'test.permanent' })
+    await h.waitForStatus(processed, 'processed')
+    await h.waitForStatus(dead, 'dead')
+    const due = await h.prisma.dueEvent.findMany({ where: { eventId: { in: [processed, dead] } } })
+    expect(due).toEqual([{ eventId: dead, dueAt: null }])
+    // Overdue work is the sweeper's; neither event is, however late it gets.
+    const overdue = await h.hookline.inbox.takeOverdue(1000, 0)
+    expect(overdue).not.toContain(processed)
+    expect(overdue).not.toContain(dead)
+  })
+})
+
 describe('ordering', () => {
   it('two events of one entity delivered newest-first: the stale one does not overwrite the newer', async () => {
     const entity = 'in_ordering_1'

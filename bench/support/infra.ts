@@ -27,13 +27,6 @@ export class Infra {
   /** A fresh, migrated database and an unused queue prefix. */
   async sandbox(): Promise<Sandbox> {
     const db = await createTestDatabase()
-    if (process.env.BENCH_EXPERIMENT) {
-      const { default: pg } = await import('pg')
-      const c = new pg.Client({ connectionString: db.url })
-      await c.connect()
-      await c.query(process.env.BENCH_EXPERIMENT)
-      await c.end()
-    }
     const queue = testQueuePrefix(REDIS_URL)
     this.cleanups.push(() => queue.cleanup(), () => db.drop())
     return { databaseUrl: db.url, queuePrefix: queue.prefix }

@@ -90,6 +90,9 @@ export function parseInput<T extends z.ZodType>(schema: T, input: unknown): z.ou
   throw new InvalidRequestError(details.join('; '), { cause: result.error })
 }
 
+/** Statuses whose events have a row in `hookline_due_events` (every other status has none). */
+const IN_WORK_LIST: ReadonlySet<EventStatus> = new Set(['received', 'processing', 'failed', 'dead'])
+
 /** Escapes `%`, `_` and `\` so that user text matches literally inside a LIKE pattern. */
 function likeLiteral(value: string): string {
   return value.replace(/[\\%_]/g, (c) => `\\${c}`)
@@ -109,7 +112,13 @@ export function filterCondition(filter: EventFilter, params: unknown[]): string 
   const param = (value: unknown): string => `$${params.push(value)}`
   if (filter.provider !== undefined) conditions.push(`provider = ${param(filter.provider)}`)
   if (filter.tenant !== undefined) conditions.push(`tenant = ${param(filter.tenant)}`)
-  if (filter.status !== undefined) conditions.push(`status::text = ANY(${param(filter.status)}::text[])`)
+  if (filter.status !== undefined) {
+    conditions.push(`status::text = ANY(${param(filter.status)}::text[])`)
+    // The status is not indexed (a status change stays a HOT update); the statuses of unfinished
+    // and dead events are found through the work list's index instead of a scan of the inbox.
+    if (filter.status.every((status) => status === 'dead')) conditions.push(`id IN (SELECT event_id FROM hookline_due_events WHERE due_at IS NULL)`)
+    else if (filter.status.every((status) => IN_WORK_LIST.has(status))) conditions.push(`id IN (SELECT event_id FROM hookline_due_events)`)
+  }
   if (filter.type !== undefined) {
     conditions.push(
       filter.type.endsWith('*')
