@@ -211,6 +211,11 @@ export class Inbox {
    * (after which the sweeper may re-enqueue the event) and opens its attempt row — committed before
    * any handler runs, so that an attempt whose worker dies is still counted. Events that need no
    * attempt (finished, ignored, gone) are left out of the result.
+   *
+   * A due time already at least half a lease away is kept as it is (a first attempt soon after
+   * ingest: its grace): no write to the work list. Should the sweeper re-enqueue an event still
+   * running, its job id makes the add a no-op while the job exists, and a second attempt would
+   * wait for the first one's row lock and find the event finished.
    */
   async claimMany(ids: readonly string[], leaseMs: number): Promise<ClaimedEvent[]> {
     if (ids.length === 0) return []
@@ -224,7 +229,7 @@ export class Inbox {
                     payload, generation, attempts
        ), lease AS (
          UPDATE hookline_due_events SET due_at = now() + $2 * interval '1 millisecond'
-          WHERE event_id IN (SELECT id FROM ev)
+          WHERE event_id IN (SELECT id FROM ev) AND due_at < now() + $2 / 2 * interval '1 millisecond'
        ), crashed AS (
          -- an attempt still open at a new claim belonged to a worker that stopped mid-handler
          UPDATE hookline_attempts
