@@ -128,11 +128,11 @@ export async function runDrain(infra: Infra, settings: DrainSettings, log: (line
         await dispatcher.enqueue(inserted.map((r) => r.id))
       }
       // A job completes only after its event's commit: the queue's counts (as cheap as the raw
-      // baseline's) come first, the inbox (through its status index) confirms once they reach zero.
+      // baseline's) come first, the inbox's work list confirms once they reach zero.
       const remaining = async () => {
         const queued = await queuedJobs(dispatcher.queue)
         if (queued > 0) return queued
-        const rows = await db.$queryRawUnsafe<{ n: number }[]>(`SELECT count(*)::int AS n FROM hookline_events WHERE status IN ('received', 'processing', 'failed')`)
+        const rows = await db.$queryRawUnsafe<{ n: number }[]>(`SELECT count(*)::int AS n FROM hookline_due_events WHERE due_at IS NOT NULL`)
         return rows[0]!.n
       }
       rows.push(await drain(sandbox, 'hookline', settings, processes, remaining))

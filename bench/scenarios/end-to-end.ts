@@ -62,7 +62,8 @@ export async function runEndToEnd(infra: Infra, load: Child<unknown>, settings: 
   const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null })
   const queue = new Queue('events', { connection, prefix: sandbox.queuePrefix })
   const db = new pg.Pool({ connectionString: sandbox.databaseUrl, max: 2 })
-  const unprocessed = async () => (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM hookline_events WHERE status <> 'processed'`)).rows[0]!.n
+  // The inbox's work list: events not finished (a no-op handler dead-letters nothing).
+  const unprocessed = async () => (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM hookline_due_events`)).rows[0]!.n
   try {
     const run: LoadRun = {
       url: `http://127.0.0.1:${service.ready.port}`,

@@ -79,7 +79,10 @@ export async function eventStats(db: SqlClient, request: { since: Date; bucketSe
       request.bucketSeconds,
     ),
     db.$queryRawUnsafe<{ provider: string; n: number }[]>(
-      `SELECT provider, count(*)::int AS n FROM hookline_events WHERE status = 'dead' GROUP BY 1 ORDER BY 1`,
+      // Through the work list's index: the status of the inbox is not indexed.
+      `SELECT e.provider, count(*)::int AS n
+         FROM hookline_due_events d JOIN hookline_events e ON e.id = d.event_id
+        WHERE d.due_at IS NULL GROUP BY 1 ORDER BY 1`,
     ),
   ])
   const totals = new Map<string, Omit<StatsBucket, 'at'>>()
