@@ -65,6 +65,30 @@ export function printReport(report: BenchReport, connections: number, high: numb
         }),
       ),
     )
+    const withCpu = report.ingest.filter((row) => row.cpu !== undefined)
+    if (withCpu.length > 0) {
+      out.push(
+        '',
+        table(
+          ['ingest CPU (cores; µs of CPU per 2xx)', 'main thread', 'waiting for a core', 'target', 'Postgres + Redis', 'load', 'machine busy', 'main µs', 'target + services µs'],
+          withCpu.map((row) => {
+            const cpu = row.cpu!
+            const perAnswer = (cores: number) => fixed((cores / row.rate) * 1e6)
+            return [
+              row.name,
+              fixed(cpu.mainRun, 2),
+              fixed(cpu.mainWait, 2),
+              fixed(cpu.target, 2),
+              fixed(cpu.services, 2),
+              fixed(cpu.load, 2),
+              `${fixed(cpu.machineBusy * 100)} %`,
+              perAnswer(cpu.mainRun),
+              perAnswer(cpu.target + cpu.services),
+            ]
+          }),
+        ),
+      )
+    }
     const wrapped = report.ingest.filter((r) => r.wrapped > 0 && r.target !== 'bare' && r.target !== 'verify')
     if (wrapped.length > 0) out.push(`\nnote: the pre-signed pool ran out (repeats sent) for: ${wrapped.map((r) => `${r.name} (${r.wrapped})`).join(', ')}; raise --pool-rate`)
   }

@@ -6,6 +6,7 @@
 import type { LoadResult, LoadRun } from '../load/load-generator.ts'
 import type { BenchProvider } from '../load/deliveries.ts'
 import { type Child, forkChild } from '../support/child.ts'
+import { cpuBetween, type CpuUse, meanCpu, sampleCpu } from '../support/cpu.ts'
 import { type Infra, REDIS_URL } from '../support/infra.ts'
 import { quantile } from '../support/stats.ts'
 import type { IngestServerConfig } from '../targets/ingest-server.ts'
@@ -53,7 +54,15 @@ export interface IngestRow {
   bodyBytes: number
   /** Peak RSS of the target process over the whole scenario (bytes; shared by its cases). */
   targetPeakRss: number
+  /** Where the CPU went while the case ran (mean over rounds); absent where `/proc` is not. */
+  cpu?: CpuUse
   rounds: LoadResult[]
+}
+
+/** One round of one case: the load's result and the CPU used meanwhile. */
+interface Measured {
+  load: LoadResult
+  cpu: CpuUse | undefined
 }
 
 function serverConfig(target: IngestTarget, sandbox: { databaseUrl: string; queuePrefix: string }): IngestServerConfig {
@@ -76,7 +85,7 @@ export async function runIngest(infra: Infra, load: Child<unknown>, settings: In
       const sandbox = needsDb ? await infra.sandbox() : { databaseUrl: '', queuePrefix: '' }
       targets.set(target, await forkChild<{ port: number }>('targets/ingest-server.ts', serverConfig(target, sandbox)))
     }
-    const runCase = (c: IngestCase, seconds: number): Promise<LoadResult> => {
+    const runCase = async (c: IngestCase, seconds: number): Promise<Measured> => {
       const server = targets.get(c.target)!
       const stateless = c.target === 'bare' || c.target === 'verify'
       const run: LoadRun = {
@@ -87,25 +96,32 @@ export async function runIngest(infra: Infra, load: Child<unknown>, settings: In
         connections: c.connections,
         durationSeconds: seconds,
       }
-      return load.call<LoadResult>('run', run)
+      await load.call('prepare', run.mix)
+      const before = await sampleCpu(server.pid, load.pid)
+      const result = await load.call<LoadResult>('run', run)
+      return { load: result, cpu: cpuBetween(before, await sampleCpu(server.pid, load.pid)) }
     }
     // Warm-up (JIT, pools, prepared plans): one short unrecorded run per target.
     for (const target of targets.keys()) {
       const first = settings.cases.find((c) => c.target === target)!
       await runCase({ ...first, duplicateShare: 0 }, 2)
     }
-    const results = new Map<string, LoadResult[]>(settings.cases.map((c) => [c.name, []]))
+    const results = new Map<string, Measured[]>(settings.cases.map((c) => [c.name, []]))
     for (let round = 1; round <= settings.rounds; round++) {
       for (const c of settings.cases) {
-        const r = await runCase(c, settings.secondsPerRound)
-        results.get(c.name)!.push(r)
-        log(`  round ${round} ${c.name.padEnd(34)} ${r.rate.toFixed(0).padStart(6)}/s  p50 ${r.p50} ms  p99 ${r.p99} ms${r.non2xx + r.errors > 0 ? `  non-2xx ${r.non2xx} errors ${r.errors}` : ''}`)
+        const measured = await runCase(c, settings.secondsPerRound)
+        results.get(c.name)!.push(measured)
+        const r = measured.load
+        const cpu = measured.cpu ? `  main thread ${measured.cpu.mainRun.toFixed(2)} on a core + ${measured.cpu.mainWait.toFixed(2)} waiting` : ''
+        log(`  round ${round} ${c.name.padEnd(34)} ${r.rate.toFixed(0).padStart(6)}/s  p50 ${r.p50} ms  p99 ${r.p99} ms${cpu}${r.non2xx + r.errors > 0 ? `  non-2xx ${r.non2xx} errors ${r.errors}` : ''}`)
       }
     }
     const rss = new Map<IngestTarget, number>()
     for (const [target, child] of targets) rss.set(target, await child.peakRssBytes())
     return settings.cases.map((c) => {
-      const rounds = results.get(c.name)!
+      const measured = results.get(c.name)!
+      const rounds = measured.map((m) => m.load)
+      const cpu = meanCpu(measured.map((m) => ({ cpu: m.cpu, seconds: m.load.seconds })))
       const seconds = rounds.reduce((s, r) => s + r.seconds, 0)
       return {
         name: c.name,
@@ -121,6 +137,7 @@ export async function runIngest(infra: Infra, load: Child<unknown>, settings: In
         wrapped: rounds.reduce((s, r) => s + r.wrapped, 0),
         bodyBytes: rounds[0]!.bodyBytes,
         targetPeakRss: rss.get(c.target)!,
+        ...(cpu ? { cpu } : {}),
         rounds,
       }
     })
