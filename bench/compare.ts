@@ -18,6 +18,11 @@ interface Figure {
 
 const ingestRate = (report: BenchReport, prefix: string, connections: number): number | undefined =>
   report.ingest?.find((row) => row.name === `${prefix} @${connections}`)?.rate
+/** Main-thread CPU seconds per 2xx answer of one ingest case (absent before runs measured it). */
+const mainCpuPerAnswer = (report: BenchReport, prefix: string, connections: number): number | undefined => {
+  const row = report.ingest?.find((r) => r.name === `${prefix} @${connections}`)
+  return row?.cpu ? row.cpu.mainRun / row.rate : undefined
+}
 const connectionsOf = (report: BenchReport): number => Number(report.settings.connections ?? 50)
 const highConnectionsOf = (report: BenchReport): number => Number(report.settings.highConnections ?? 200)
 const endToEnd = (report: BenchReport, layout: EndToEndResult['layout']) => report.endToEnd?.find((run) => run.layout === layout)
@@ -28,6 +33,7 @@ const drainOf = (report: BenchReport, mode: 'bullmq' | 'hookline', processes = 1
 
 const FIGURES: Figure[] = [
   { name: 'stripe ingest × verify-only', target: '≥ 0.75', digits: 2, read: (r) => ratio(ingestRate(r, 'hookline stripe', connectionsOf(r)), ingestRate(r, 'express + constructEvent', connectionsOf(r))) },
+  { name: 'stripe ingest main-thread CPU per answer × verify-only', target: '', digits: 2, read: (r) => ratio(mainCpuPerAnswer(r, 'hookline stripe', connectionsOf(r)), mainCpuPerAnswer(r, 'express + constructEvent', connectionsOf(r))) },
   { name: 'stripe ingest × naive', target: '≥ 1.5', digits: 2, read: (r) => ratio(ingestRate(r, 'hookline stripe', connectionsOf(r)), ingestRate(r, 'naive pipeline', connectionsOf(r))) },
   { name: 'github ingest × naive', target: '≥ 1.5', digits: 2, read: (r) => ratio(ingestRate(r, 'hookline github', connectionsOf(r)), ingestRate(r, 'naive pipeline', connectionsOf(r))) },
   { name: 'slack ingest × naive', target: '≥ 1.5', digits: 2, read: (r) => ratio(ingestRate(r, 'hookline slack', connectionsOf(r)), ingestRate(r, 'naive pipeline', connectionsOf(r))) },
