@@ -143,6 +143,7 @@ export class Hookline {
     })
     this.reconciler = new Reconciler({
       db: this.db,
+      pool: this.database.pool,
       dispatcher: this.dispatcher,
       adapters: this.adapters,
       metrics: this.metrics,

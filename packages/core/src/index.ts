@@ -16,6 +16,7 @@ export { Reconciler, reconcileRequestSchema, reconcileRunsQuerySchema, type Reco
 export { Inbox, type BatchDelivery, type BatchInsertResult, type ClaimedEvent, type InsertResult, type SqlClient } from './inbox.ts'
 export { IngestBatcher, type AfterCommit, type IngestBatchOptions, type StoredEvent } from './ingest-batcher.ts'
 export { HooklineMetrics, type MetricsSnapshot } from './metrics.ts'
+export { inPoolTransaction, type ConnectionPool, type PooledConnection } from './pool-transaction.ts'
 export { backoffDelayMs, decideAfterFailure, retryPolicy, type FailureDecision, type RetryPolicy } from './retry-policy.ts'
 export { Sweeper, SWEEPER_SCHEDULER_ID, type SweeperOptions } from './sweeper.ts'
 export { auditTrail, recordAudit, type AuditAction, type AuditEntry, type AuditRecord } from './audit.ts'

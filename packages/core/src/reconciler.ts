@@ -13,6 +13,7 @@ import { ReconcileBusyError, ReconcileUnsupportedError, retryAfterMsOf } from '.
 import { parseTimeBound } from './event-filter.ts'
 import { Inbox, type SqlClient } from './inbox.ts'
 import type { HooklineMetrics } from './metrics.ts'
+import { type ConnectionPool, inPoolTransaction } from './pool-transaction.ts'
 
 /** Reconciliation settings. */
 export interface ReconcileSettings {
@@ -124,6 +125,8 @@ const RUN_COLUMNS = `id::text, provider, tenant, status::text AS status, trigger
 /** What the engine needs from the rest of Hookline. */
 export interface ReconcilerDeps {
   db: SqlClient
+  /** Hookline's `pg` pool, under `db`: the inbox's lookups and each page's transaction run on it. */
+  pool: ConnectionPool
   dispatcher: Dispatcher
   adapters: ReadonlyMap<string, ProviderAdapter<unknown>>
   metrics: HooklineMetrics
@@ -145,7 +148,7 @@ export class Reconciler {
   private readonly inbox: Inbox
 
   constructor(private readonly deps: ReconcilerDeps) {
-    this.inbox = new Inbox(deps.db)
+    this.inbox = new Inbox(deps.pool)
   }
 
   /** Opens and executes a run in this process. */
@@ -222,6 +225,8 @@ export class Reconciler {
     const warnings = [...row.warnings]
     let resumeFrom = row.page_cursor
     let rateLimitWaits = 0
+    // A page's jobs are offered while the next page is fetched; one such enqueue at a time.
+    let enqueuing: Promise<void> = Promise.resolve()
     try {
       for (;;) {
         try {
@@ -237,7 +242,9 @@ export class Reconciler {
             signal,
           })
           for await (const page of untilAborted(pages, signal)) {
-            await this.ingestPage(row, owner, page, warnings)
+            const inserted = await this.ingestPage(row, owner, page, warnings)
+            await enqueuing
+            enqueuing = this.enqueueRecovered(inserted)
             resumeFrom = page.cursor
             onPage?.(toRun(await this.load(row.id)))
           }
@@ -250,8 +257,10 @@ export class Reconciler {
           await sleep(waitMs, signal)
         }
       }
+      await enqueuing
       return await this.finish(row, owner, 'succeeded', warnings, null)
     } catch (err) {
+      await enqueuing
       if (err instanceof LostLeaseError) {
         log.warn('another execution took this run over; stopping')
         return toRun(await this.load(row.id))
@@ -262,12 +271,14 @@ export class Reconciler {
     }
   }
 
-  /** Ingests one page and records the progress in the same transaction (exact counts on resume). */
-  private async ingestPage(row: RunRow, owner: string, page: ReconcilePage, warnings: string[]): Promise<void> {
+  /**
+   * Ingests one page and records the progress in the same transaction (exact counts on resume);
+   * returns the ids of the events it inserted, which need jobs.
+   */
+  private async ingestPage(row: RunRow, owner: string, page: ReconcilePage, warnings: string[]): Promise<string[]> {
     const skipped = page.skippedKnown ?? 0
     const outOfBand = page.recoveredOutOfBand ?? 0
-    const { inserted, known } = await this.deps.db.$transaction(async (txAny) => {
-      const tx = txAny as SqlClient
+    const { inserted, known } = await inPoolTransaction(this.deps.pool, async (tx) => {
       const inbox = new Inbox(tx)
       let inserted: { id: string }[] = []
       let known: number
@@ -279,31 +290,30 @@ export class Reconciler {
         known = page.events.length - inserted.length
       }
       const recovered = page.events.length - known
-      const updated = await tx.$executeRawUnsafe(
-        `UPDATE hookline_reconcile_runs
-            SET page_cursor = $2, pages = pages + 1, scanned = scanned + $3, known = known + $4,
-                recovered = recovered + $5, warnings = $6::jsonb, heartbeat_at = now()
-          WHERE id = $1::uuid AND lease_owner = $7::uuid AND status = 'running'`,
-        row.id,
-        page.cursor,
-        page.events.length + skipped + outOfBand,
-        known + skipped,
-        recovered + outOfBand,
-        JSON.stringify(warnings),
-        owner,
-      )
+      const { rows: updated } = await tx.query({
+        name: 'hookline_reconcile_progress',
+        text: `UPDATE hookline_reconcile_runs
+                  SET page_cursor = $2, pages = pages + 1, scanned = scanned + $3, known = known + $4,
+                      recovered = recovered + $5, warnings = $6::jsonb, heartbeat_at = now()
+                WHERE id = $1::uuid AND lease_owner = $7::uuid AND status = 'running'
+                RETURNING id`,
+        values: [row.id, page.cursor, page.events.length + skipped + outOfBand, known + skipped, recovered + outOfBand, JSON.stringify(warnings), owner],
+      })
       // Rolls this page's inserts back with the transaction: the new owner ingests them.
-      if (updated === 0) throw new LostLeaseError()
+      if (updated.length === 0) throw new LostLeaseError()
       return { inserted, known }
     })
     this.deps.metrics.reconcileScanned.inc({ provider: row.provider }, page.events.length + skipped + outOfBand)
     if (!row.dry_run) this.deps.metrics.reconcileRecovered.inc({ provider: row.provider }, page.events.length - known + outOfBand)
-    if (inserted.length > 0) {
-      // Best effort, as for webhooks: the sweeper dispatches what Redis did not take.
-      await this.deps.dispatcher.enqueue(inserted.map((r) => r.id)).catch((err: unknown) => {
-        this.deps.logger.warn({ err: (err as Error).message }, 'enqueue of reconciled events failed; the sweeper will dispatch them')
-      })
-    }
+    return inserted.map((r) => r.id)
+  }
+
+  /** Offers jobs for reconciled events; never rejects (the sweeper dispatches what Redis did not take). */
+  private async enqueueRecovered(ids: string[]): Promise<void> {
+    if (ids.length === 0) return
+    await this.deps.dispatcher.enqueue(ids).catch((err: unknown) => {
+      this.deps.logger.warn({ err: (err as Error).message }, 'enqueue of reconciled events failed; the sweeper will dispatch them')
+    })
   }
 
   private async finish(row: RunRow, owner: string, status: 'succeeded' | 'failed', warnings: string[], error: string | null): Promise<ReconcileRun> {
