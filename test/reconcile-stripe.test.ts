@@ -67,6 +67,9 @@ describe('Stripe reconciliation', () => {
     await h.waitAllProcessed()
     const recovered = await h.prisma.event.findMany({ where: { source: 'reconcile' } })
     expect(recovered.map((e) => e.eventKey).sort()).toEqual([...dropped].map((i) => events[i]!.id).sort())
+    // No delivery, no raw body: the payload is the event as the API listed it.
+    const sample = events[3]!
+    expect(recovered.find((e) => e.eventKey === sample.id)).toMatchObject({ rawBody: null, payload: { id: sample.id, type: sample.type, data: sample.data } })
     expect(await h.count(`SELECT count(*)::int AS n FROM effects`)).toBe(500)
     expect(await h.count(`SELECT count(DISTINCT event_id)::int AS n FROM effects`)).toBe(500)
     expect(alerts.map((a) => a.id)).toEqual([first.id])

@@ -131,36 +131,47 @@ export class Inbox {
     // when counting; and concurrent batches lock their rows in one global order, hence sorted: no
     // deadlocks.
     const rows = [...deliveries].sort((a, b) => compareKeys(a.provider, a.event.eventKey, b.provider, b.event.eventKey))
-    // The raw bodies travel as they arrived, back to back in one binary parameter (no text
-    // decoding, no escaping), each row pointing at its slice. A payload that is the body itself
-    // is parsed into jsonb from that slice by Postgres: nothing is serialised again.
-    const bodies: Buffer[] = []
-    const starts: (number | null)[] = []
+    // Every row's JSON and raw bytes travel back to back in one binary parameter, each row pointing
+    // at its slices (no text decoding, no escaping into array literals): the raw body as it arrived,
+    // the headers, and the payload — which is the raw body's own slice when the payload is the body
+    // (Postgres parses it into jsonb from there: nothing is serialised again).
+    const segments: Buffer[] = []
     let next = 1 // substring() counts bytes from 1
-    for (const { meta } of rows) {
-      if (meta.rawBody === null) {
-        starts.push(null)
-        continue
-      }
-      bodies.push(meta.rawBody)
-      starts.push(next)
-      next += meta.rawBody.length
+    const slice = (bytes: Buffer): [number, number] => {
+      segments.push(bytes)
+      next += bytes.length
+      return [next - bytes.length, bytes.length]
     }
-    const payloadIsBody = rows.map(({ event, meta }) => event.payloadIsBody === true && meta.rawBody !== null && isUtf8(meta.rawBody))
+    const columns = { hs: [] as number[], hl: [] as number[], bs: [] as (number | null)[], bl: [] as (number | null)[], ps: [] as (number | null)[], pl: [] as (number | null)[] }
+    for (const { event, meta } of rows) {
+      const [hs, hl] = slice(Buffer.from(JSON.stringify(meta.headers)))
+      const body = meta.rawBody === null ? null : slice(meta.rawBody)
+      const payloadIsBody = body !== null && event.payloadIsBody === true && isUtf8(meta.rawBody!)
+      // A payload JSON cannot express (undefined) is left NULL: only its row fails (NOT NULL).
+      const json = payloadIsBody ? undefined : JSON.stringify(event.payload)
+      const [ps, pl] = payloadIsBody ? body : json === undefined ? [null, null] : slice(Buffer.from(json))
+      columns.hs.push(hs)
+      columns.hl.push(hl)
+      columns.bs.push(body?.[0] ?? null)
+      columns.bl.push(body?.[1] ?? null)
+      columns.ps.push(ps)
+      columns.pl.push(pl)
+    }
     // A new `received` event also gets its row in the work list, due once the grace has passed.
     return this.run<BatchInsertResult>(
       `WITH ev AS (
        INSERT INTO hookline_events
          (provider, event_key, type, tenant, entity_key, occurred_at, source, headers, raw_body, payload,
           status, processed_at, deliveries)
-       SELECT u.pv, u.k, u.t, u.tn, u.e, u.o::timestamptz, u.src::hookline_event_source, u.h::jsonb,
-              raw.body, CASE WHEN u.pb THEN convert_from(raw.body, 'UTF8')::jsonb ELSE u.p::jsonb END,
+       SELECT u.pv, u.k, u.t, u.tn, u.e, u.o::timestamptz, u.src::hookline_event_source,
+              convert_from(substring($17::bytea FROM u.hs FOR u.hl), 'UTF8')::jsonb,
+              substring($17::bytea FROM u.bs FOR u.bl),
+              convert_from(substring($17::bytea FROM u.ps FOR u.pl), 'UTF8')::jsonb,
               CASE WHEN u.r THEN 'processed' ELSE 'received' END::hookline_event_status,
               CASE WHEN u.r THEN now() END, u.n
-         FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
-                     $10::int[], $11::int[], $12::text[], $13::boolean[], $14::int[], $15::boolean[])
-              WITH ORDINALITY AS u(pv, k, t, tn, e, o, src, h, bs, bl, p, r, n, pb, ord)
-              CROSS JOIN LATERAL (SELECT substring($16::bytea FROM u.bs FOR u.bl) AS body) raw
+         FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+                     $9::int[], $10::int[], $11::int[], $12::int[], $13::int[], $14::int[], $15::boolean[], $16::int[])
+              WITH ORDINALITY AS u(pv, k, t, tn, e, o, src, hs, hl, bs, bl, ps, pl, r, n, ord)
         ORDER BY u.ord
        ON CONFLICT (provider, event_key) DO ${onConflict === 'count'
          ? 'UPDATE SET deliveries = hookline_events.deliveries + EXCLUDED.deliveries, last_delivered_at = now()'
@@ -179,14 +190,15 @@ export class Inbox {
       rows.map((d) => d.event.entityKey),
       rows.map((d) => d.event.occurredAt?.toISOString() ?? null),
       rows.map((d) => d.meta.source),
-      rows.map((d) => JSON.stringify(d.meta.headers)),
-      starts,
-      rows.map((d) => d.meta.rawBody?.length ?? null),
-      rows.map((d, i) => (payloadIsBody[i] ? null : JSON.stringify(d.event.payload))),
+      columns.hs,
+      columns.hl,
+      columns.bs,
+      columns.bl,
+      columns.ps,
+      columns.pl,
       rows.map((d) => d.event.recordOnly === true),
       rows.map((d) => d.count),
-      payloadIsBody,
-      Buffer.concat(bodies, next - 1),
+      Buffer.concat(segments, next - 1),
     )
   }
 
