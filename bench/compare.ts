@@ -16,11 +16,11 @@ interface Figure {
   digits: number
 }
 
-const ingestRate = (report: BenchReport, prefix: string, connections: number): number | undefined =>
-  report.ingest?.find((row) => row.name === `${prefix} @${connections}`)?.rate
+const ingestRow = (report: BenchReport, prefix: string, connections: number) => report.ingest?.find((row) => row.name === `${prefix} @${connections}`)
+const ingestRate = (report: BenchReport, prefix: string, connections: number): number | undefined => ingestRow(report, prefix, connections)?.rate
 /** Main-thread CPU seconds per 2xx answer of one ingest case (absent before runs measured it). */
 const mainCpuPerAnswer = (report: BenchReport, prefix: string, connections: number): number | undefined => {
-  const row = report.ingest?.find((r) => r.name === `${prefix} @${connections}`)
+  const row = ingestRow(report, prefix, connections)
   return row?.cpu ? row.cpu.mainRun / row.rate : undefined
 }
 const connectionsOf = (report: BenchReport): number => Number(report.settings.connections ?? 50)
@@ -38,7 +38,7 @@ const FIGURES: Figure[] = [
   { name: 'github ingest × naive', target: '≥ 1.5', digits: 2, read: (r) => ratio(ingestRate(r, 'hookline github', connectionsOf(r)), ingestRate(r, 'naive pipeline', connectionsOf(r))) },
   { name: 'slack ingest × naive', target: '≥ 1.5', digits: 2, read: (r) => ratio(ingestRate(r, 'hookline slack', connectionsOf(r)), ingestRate(r, 'naive pipeline', connectionsOf(r))) },
   { name: 'stripe ingest × naive, high connections', target: '', digits: 2, read: (r) => ratio(ingestRate(r, 'hookline stripe', highConnectionsOf(r)), ingestRate(r, 'naive pipeline', highConnectionsOf(r))) },
-  { name: 'stripe ingest p99 (ms)', target: '≤ 25', digits: 0, read: (r) => r.ingest?.find((row) => row.name === `hookline stripe @${connectionsOf(r)}`)?.p99 },
+  { name: 'stripe ingest p99 (ms)', target: '≤ 25', digits: 0, read: (r) => ingestRow(r, 'hookline stripe', connectionsOf(r))?.p99 },
   { name: 'duplicate storm × fresh', target: '≥ 1.2', digits: 2, read: (r) => ratio(ingestRate(r, 'hookline stripe 90% duplicates', connectionsOf(r)), ingestRate(r, 'hookline stripe', connectionsOf(r))) },
   { name: 'end to end achieved × offered', target: '≥ 1.0', digits: 2, read: (r) => ratio(service(r)?.load.rate, service(r)?.offeredRate) },
   { name: 'end to end processed p99 (ms)', target: '< 1000', digits: 0, read: (r) => service(r)?.processedP99 },

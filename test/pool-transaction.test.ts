@@ -2,7 +2,7 @@
  * @module `inPoolTransaction` against a real Postgres: what commits, what rolls back, and what
  * happens to the connection (back to the pool, or discarded when it broke mid-transaction).
  */
-import { inPoolTransaction } from '@hookline/core'
+import { inPoolTransaction, type PooledConnection } from '@hookline/core'
 import { createTestDatabase } from '@hookline/testkit'
 import pg from 'pg'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
@@ -28,11 +28,12 @@ beforeEach(async () => {
 
 const rows = async (): Promise<number[]> => (await pool.query<{ n: number }>('SELECT n FROM page_rows ORDER BY n')).rows.map((r) => r.n)
 const checkedOut = (): number => pool.totalCount - pool.idleCount
+const insertPair = (tx: PooledConnection, a: number, b: number) => tx.query({ name: 'insert_pair', text: 'INSERT INTO page_rows (n) VALUES ($1), ($2)', values: [a, b] })
 
 describe('inPoolTransaction', () => {
   it('commits every statement of the function together and returns its result', async () => {
     const result = await inPoolTransaction(pool, async (tx) => {
-      await tx.query({ name: 'insert_n', text: 'INSERT INTO page_rows (n) VALUES ($1), ($2)', values: [1, 2] })
+      await insertPair(tx, 1, 2)
       return 'done'
     })
 
@@ -44,20 +45,20 @@ describe('inPoolTransaction', () => {
   it('rolls everything back and rethrows when the function throws; the connection serves again', async () => {
     const failure = new Error('lost the lease')
     const thrown = await inPoolTransaction(pool, async (tx) => {
-      await tx.query({ name: 'insert_n', text: 'INSERT INTO page_rows (n) VALUES ($1), ($2)', values: [1, 2] })
+      await insertPair(tx, 1, 2)
       throw failure
     }).catch((err: unknown) => err)
 
     expect(thrown).toBe(failure)
     expect(await rows()).toEqual([])
     expect(checkedOut()).toBe(0)
-    await inPoolTransaction(pool, (tx) => tx.query({ name: 'insert_n', text: 'INSERT INTO page_rows (n) VALUES ($1), ($2)', values: [3, 4] }))
+    await inPoolTransaction(pool, (tx) => insertPair(tx, 3, 4))
     expect(await rows()).toEqual([3, 4])
   })
 
   it('rolls back after a statement Postgres refused', async () => {
     const thrown = await inPoolTransaction(pool, async (tx) => {
-      await tx.query({ name: 'insert_n', text: 'INSERT INTO page_rows (n) VALUES ($1), ($2)', values: [1, 2] })
+      await insertPair(tx, 1, 2)
       await tx.query({ name: 'insert_null', text: 'INSERT INTO page_rows (n) VALUES ($1)', values: [null] })
     }).catch((err: unknown) => err)
 
@@ -68,14 +69,14 @@ describe('inPoolTransaction', () => {
 
   it('discards a connection that broke mid-transaction, and the next transaction gets a sound one', async () => {
     const thrown = await inPoolTransaction(pool, async (tx) => {
-      await tx.query({ name: 'insert_n', text: 'INSERT INTO page_rows (n) VALUES ($1), ($2)', values: [1, 2] })
+      await insertPair(tx, 1, 2)
       // The server ends this very session (as a Postgres restart or failover would).
       await tx.query('SELECT pg_terminate_backend(pg_backend_pid())')
     }).catch((err: unknown) => err)
 
     expect(thrown).toBeInstanceOf(Error)
     expect(checkedOut()).toBe(0)
-    await inPoolTransaction(pool, (tx) => tx.query({ name: 'insert_n', text: 'INSERT INTO page_rows (n) VALUES ($1), ($2)', values: [5, 6] }))
+    await inPoolTransaction(pool, (tx) => insertPair(tx, 5, 6))
     expect(await rows()).toEqual([5, 6])
   })
 })
