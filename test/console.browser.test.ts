@@ -59,6 +59,9 @@ beforeAll(async () => {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   })
   page = context.pages()[0] ?? (await context.newPage())
+  // A step that waits on an element fails on its own, naming the element, well within the test's
+  // timeout (Playwright's default is 30 s per action).
+  page.setDefaultTimeout(10_000)
   page.on('pageerror', (err) => pageErrors.push(err.message))
   // The console must work under its own content security policy: record any violation.
   await page.addInitScript({
@@ -157,8 +160,8 @@ it('starts a reconciliation and shows the run with what it recovered', async () 
   await page.getByRole('button', { name: 'Reconcile now' }).click()
   await expect.poll(() => page.locator('.bulk-result').textContent()).toContain('Started 1 run(s)')
   await expect.poll(async () => {
-    await page.getByRole('button', { name: 'Refresh' }).click().catch(() => undefined)
-    return page.locator('table.runs tbody tr td.status').first().textContent().catch(() => null)
+    await page.getByRole('button', { name: 'Refresh' }).click({ timeout: 1_000 }).catch(() => undefined)
+    return page.locator('table.runs tbody tr td.status').first().textContent({ timeout: 1_000 }).catch(() => null)
   }, { timeout: 20_000 }).toBe('succeeded')
   const cells = await page.locator('table.runs tbody tr').first().locator('td.num').allTextContents()
   expect(cells).toEqual(['1', '0', '1', '0'])
