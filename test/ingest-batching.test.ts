@@ -69,8 +69,9 @@ describe('with the worker stopped', () => {
   })
 
   it('fails only the delivery whose data Postgres refuses, not the rest of its batch', async () => {
-    // Valid JSON, validly signed, but jsonb cannot hold U+0000: Postgres rejects this one row.
-    const poison = stripeEvent({ object: { description: 'nul \u0000 inside' } })
+    // Valid JSON, validly signed, but a text column cannot hold U+0000: Postgres rejects the
+    // batch's tenants, then this one row alone.
+    const poison = stripeEvent({ account: 'acct_nul\u0000inside' })
     const good = Array.from({ length: 8 }, () => stripeEvent())
     const responses = await Promise.all([poison, ...good].map(async (event) => {
       const { body, headers } = signedStripeDelivery(event)

@@ -2,6 +2,7 @@
  * Stripe deliveries through the HTTP ingress, against real Postgres and Redis: what is stored,
  * what is processed, and what every bad request gets back.
  */
+import { PAYLOAD_JSON } from '@hookline/core'
 import { freePort, signedStripeDelivery, STRIPE_TEST_SECRET, stripeEvent } from '@hookline/testkit'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Harness, startHarness } from './support/harness.ts'
@@ -51,19 +52,20 @@ describe('a signed Stripe event', () => {
     expect(stored.attemptLog[0]!.outcome).toBe('succeeded')
   })
 
-  it('keeps the body byte for byte and its JSON, unicode and exact numbers included (stored from its own text)', async () => {
+  it('keeps the body byte for byte, once: its JSON, unicode and exact numbers included, is read from it', async () => {
     const event = stripeEvent({ type: 'invoice.paid' })
     // Odd spacing, non-ASCII text, an escaped character and an integer beyond 2^53.
     const body = JSON.stringify(event, null, 3).replace(/^\{/, '{ "note" : "héllo ✓ \\u00e9 \\"q\\"", "big": 12345678901234567891,')
     const { headers } = signedStripeDelivery(event, { body })
     const res = await h.post('stripe', body, headers)
     expect(res.status).toBe(200)
-    const [row] = await h.prisma.$queryRawUnsafe<{ raw: Buffer; note: string; big: string; id: string }[]>(
-      `SELECT raw_body AS raw, payload->>'note' AS note, payload->>'big' AS big, payload->>'id' AS id FROM hookline_events WHERE id = $1::uuid`,
+    const [row] = await h.prisma.$queryRawUnsafe<{ raw: Buffer; copy: boolean; note: string; big: string; id: string }[]>(
+      `SELECT raw_body AS raw, payload IS NOT NULL AS copy, p->>'note' AS note, p->>'big' AS big, p->>'id' AS id
+         FROM hookline_events, LATERAL (SELECT ${PAYLOAD_JSON}::jsonb AS p) AS parsed WHERE id = $1::uuid`,
       res.body.id,
     )
     expect(Buffer.from(row!.raw).equals(Buffer.from(body))).toBe(true)
-    expect(row).toMatchObject({ note: 'héllo ✓ é "q"', big: '12345678901234567891', id: event.id })
+    expect(row).toMatchObject({ copy: false, note: 'héllo ✓ é "q"', big: '12345678901234567891', id: event.id })
   })
 
   it('posted 50 times at once is one row with 50 deliveries and one effect', async () => {
@@ -82,6 +84,18 @@ describe('a signed Stripe event', () => {
     expect((await h.post('stripe', body, headers)).body).toEqual({ id, duplicate: true })
     await new Promise((r) => setTimeout(r, 300))
     expect(await effectsOf(id)).toBe(1)
+  })
+
+  it('holding a \\u0000 that a jsonb column cannot store is kept and handled like any other', async () => {
+    const event = stripeEvent({ object: { description: 'nul \u0000 inside', label: 'with-nul' } })
+    const { body, headers } = signedStripeDelivery(event)
+    expect(body).toContain('\\u0000')
+    const res = await h.post('stripe', body, headers)
+    expect(res.status).toBe(200)
+    await h.waitForStatus(res.body.id, 'processed')
+    expect(await h.count(`SELECT count(*)::int AS n FROM effects WHERE event_id = $1::uuid AND label = 'with-nul'`, res.body.id)).toBe(1)
+    const detail = await h.hookline.events.get(res.body.id)
+    expect((detail.payload as any).data.object.description).toBe('nul \u0000 inside')
   })
 
   it('signed with the second configured secret (rotation) is accepted', async () => {

@@ -3,7 +3,7 @@
  * worker (1, 2, 4… processes) and, as the baseline, by a raw BullMQ no-op worker with the same
  * concurrency. The clock runs from resuming the queue to the last event processed.
  */
-import { Dispatcher, Inbox, type ParsedEvent, retryPolicy } from '@hookline/core'
+import { type BatchDelivery, Dispatcher, Inbox, type ParsedEvent, retryPolicy } from '@hookline/core'
 import { createPrismaClient } from '@hookline/db'
 import { stripeEvent } from '@hookline/testkit'
 import { Queue } from 'bullmq'
@@ -48,19 +48,25 @@ async function queuedJobs(queue: Queue): Promise<number> {
   return Object.values(counts).reduce((a, b) => a + b, 0)
 }
 
-/** Stripe-shaped events with one entity each, as parsed by the adapter. */
-function parsedEvents(count: number, offset: number): ParsedEvent[] {
+/**
+ * Stripe webhooks with one entity each, as the ingress stores them: the raw body, and the payload
+ * parsed from it (`payloadIsBody`, so the row keeps the body alone).
+ */
+function webhookDeliveries(count: number, offset: number): BatchDelivery[] {
   return Array.from({ length: count }, (_, i) => {
     const event = stripeEvent({ id: `evt_drain_${offset + i}` })
-    return {
+    const rawBody = Buffer.from(JSON.stringify(event))
+    const parsed: ParsedEvent = {
       kind: 'event',
       eventKey: event.id as string,
       type: 'invoice.paid',
       tenant: null,
       entityKey: (event.data as { object: { id: string } }).object.id,
       occurredAt: new Date((event.created as number) * 1000),
-      payload: event,
+      payload: JSON.parse(rawBody.toString()),
+      payloadIsBody: true,
     }
+    return { provider: 'stripe', event: parsed, meta: { source: 'webhook', headers: { 'stripe-signature': 't=0,v1=bench' }, rawBody }, count: 1 }
   })
 }
 
@@ -123,8 +129,7 @@ export async function runDrain(infra: Infra, settings: DrainSettings, log: (line
     try {
       await dispatcher.queue.pause()
       for (let i = 0; i < settings.events; i += CHUNK) {
-        const deliveries = parsedEvents(Math.min(CHUNK, settings.events - i), i).map((event) => ({ provider: 'stripe', event, meta: { source: 'webhook' as const, headers: {}, rawBody: null }, count: 1 }))
-        const inserted = await inbox.insertMany(deliveries, 600_000, 'skip')
+        const inserted = await inbox.insertMany(webhookDeliveries(Math.min(CHUNK, settings.events - i), i), 600_000, 'skip')
         await dispatcher.enqueue(inserted.map((r) => r.id))
       }
       // A job completes only after its event's commit: the queue's counts (as cheap as the raw

@@ -31,7 +31,8 @@ export interface ParsedEvent {
   payload: unknown
   /**
    * True when `payload` is exactly `JSON.parse` of the request's body: the inbox then stores the
-   * body's own text as the payload (Postgres parses it) instead of serialising the object again.
+   * body alone (the `payload` column stays NULL) and handlers get `JSON.parse` of it, instead of
+   * serialising the object again and storing it twice.
    */
   payloadIsBody?: boolean
   /** True for protocol events (e.g. GitHub `ping`) that are recorded but run no handler. */

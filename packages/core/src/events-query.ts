@@ -8,7 +8,7 @@ import { EventNotFoundError, InvalidRequestError } from './errors.ts'
 import { eventStats, type EventStats } from './event-stats.ts'
 import { type EventFilter, eventFilterSchema, type EventStatus, filterCondition } from './event-filter.ts'
 import type { EventSource } from './handler.ts'
-import type { SqlClient } from './inbox.ts'
+import { PAYLOAD_JSON, type SqlClient } from './inbox.ts'
 
 /** An event as the admin API lists it. */
 export interface EventSummary {
@@ -106,7 +106,7 @@ interface DetailRow extends SummaryRow {
   last_delivered_at: Date
   stale: boolean
   note: string | null
-  payload: unknown
+  payload_json: string
   headers: Record<string, string>
 }
 
@@ -154,7 +154,7 @@ export class EventQuery {
   async get(id: string): Promise<EventDetail> {
     if (!UUID.test(id)) throw new EventNotFoundError(id)
     const rows = await this.db.$queryRawUnsafe<DetailRow[]>(
-      `SELECT ${SUMMARY_COLUMNS}, occurred_at, last_delivered_at, stale, note, payload, headers
+      `SELECT ${SUMMARY_COLUMNS}, occurred_at, last_delivered_at, stale, note, ${PAYLOAD_JSON} AS payload_json, headers
          FROM hookline_events WHERE id = $1::uuid`,
       id,
     )
@@ -174,7 +174,7 @@ export class EventQuery {
       lastDeliveredAt: row.last_delivered_at,
       stale: row.stale,
       note: row.note,
-      payload: row.payload,
+      payload: JSON.parse(row.payload_json),
       headers: row.headers,
       attemptLog: attempts.map((a) => ({
         n: a.n,

@@ -20,6 +20,13 @@ export interface Queryable {
 }
 
 /** Runs one statement with positional parameters and returns its rows. */
+/**
+ * SQL for an event's payload as JSON text: the `payload` column, or — NULL there when the payload
+ * is the body itself — the raw body, stored once. Parse it with `JSON.parse` (never `::jsonb`:
+ * the body may hold a `\u0000` that jsonb refuses).
+ */
+export const PAYLOAD_JSON = "COALESCE(payload::text, convert_from(raw_body, 'UTF8'))"
+
 type Run = <R>(sql: string, ...values: unknown[]) => Promise<R[]>
 
 function runnerOf(db: SqlClient | TransactionClient | Queryable): Run {
@@ -94,7 +101,7 @@ interface EventRow {
   occurred_at: Date | null
   received_at: Date
   source: EventSource
-  payload: unknown
+  payload_json: string
   generation: number
   attempts: number
   attempt_id: bigint | string
@@ -133,8 +140,9 @@ export class Inbox {
     const rows = [...deliveries].sort((a, b) => compareKeys(a.provider, a.event.eventKey, b.provider, b.event.eventKey))
     // Every row's JSON and raw bytes travel back to back in one binary parameter, each row pointing
     // at its slices (no text decoding, no escaping into array literals): the raw body as it arrived,
-    // the headers, and the payload — which is the raw body's own slice when the payload is the body
-    // (Postgres parses it into jsonb from there: nothing is serialised again).
+    // the headers, and the payload. A payload that is the body itself is not stored twice: its
+    // column stays NULL and readers parse the raw body ({@link PAYLOAD_JSON}), so Postgres neither
+    // converts nor compresses a second copy, and JSON that jsonb cannot hold (a \u0000) is kept.
     const segments: Buffer[] = []
     let next = 1 // substring() counts bytes from 1
     const slice = (bytes: Buffer): [number, number] => {
@@ -147,9 +155,8 @@ export class Inbox {
       const [hs, hl] = slice(Buffer.from(JSON.stringify(meta.headers)))
       const body = meta.rawBody === null ? null : slice(meta.rawBody)
       const payloadIsBody = body !== null && event.payloadIsBody === true && isUtf8(meta.rawBody!)
-      // A payload JSON cannot express (undefined) is left NULL: only its row fails (NOT NULL).
-      const json = payloadIsBody ? undefined : JSON.stringify(event.payload)
-      const [ps, pl] = payloadIsBody ? body : json === undefined ? [null, null] : slice(Buffer.from(json))
+      // A payload JSON cannot express (undefined) is stored as JSON null: NULL means "the body".
+      const [ps, pl] = payloadIsBody ? [null, null] : slice(Buffer.from(JSON.stringify(event.payload) ?? 'null'))
       columns.hs.push(hs)
       columns.hl.push(hl)
       columns.bs.push(body?.[0] ?? null)
@@ -238,7 +245,7 @@ export class Inbox {
           WHERE id IN (SELECT id FROM hookline_events WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE)
             AND status IN ('received', 'failed', 'processing')
           RETURNING id, provider, event_key, type, tenant, entity_key, occurred_at, received_at, source,
-                    payload, generation, attempts
+                    ${PAYLOAD_JSON} AS payload_json, generation, attempts
        ), lease AS (
          UPDATE hookline_due_events SET due_at = now() + $2 * interval '1 millisecond'
           WHERE event_id IN (SELECT id FROM ev) AND due_at < now() + $2 / 2 * interval '1 millisecond'
@@ -252,7 +259,7 @@ export class Inbox {
          SELECT id, attempts, generation FROM ev RETURNING id, event_id
        )
        SELECT ev.id::text AS id, provider, event_key, type, tenant, entity_key, occurred_at,
-              received_at, source::text AS source, payload, generation, attempts, att.id AS attempt_id
+              received_at, source::text AS source, payload_json, generation, attempts, att.id AS attempt_id
          FROM ev JOIN att ON att.event_id = ev.id`,
       ids,
       leaseMs,
@@ -266,7 +273,7 @@ export class Inbox {
       entityKey: row.entity_key,
       occurredAt: row.occurred_at,
       source: row.source,
-      payload: row.payload,
+      payload: JSON.parse(row.payload_json),
       generation: row.generation,
       attempt: row.attempts,
       attemptId: String(row.attempt_id),

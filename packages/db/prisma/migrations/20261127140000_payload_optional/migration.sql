@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "hookline_events" ALTER COLUMN "payload" DROP NOT NULL;
