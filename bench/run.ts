@@ -33,7 +33,7 @@ const HELP = `pnpm bench [options]
                            turn, so fewer connections offer less than the rate once answers slow
   --drain-events <n>       events queued for the drain scenario (default 20000; the issue's figure is 50000)
   --drain-workers <list>   worker process counts to drain with, e.g. 1,2,4 (default 1)
-  --concurrency <n>        jobs per worker process in drain and end-to-end (default Hookline's, 300)
+  --concurrency <n>        jobs per worker process in drain and end-to-end (default Hookline's, 400)
   --reconcile-events <n>   events in the fake Stripe API for the reconciliation scenario (default 100000)
   --cases <list>           ingest cases to run: those whose name contains one of these, comma-separated
                            (e.g. "hookline stripe @50,constructEvent")

@@ -50,7 +50,7 @@ export interface EndToEndResult {
  * Runs the scenario on a fresh sandbox.
  *
  * @example
- * const result = await runEndToEnd(infra, load, { rate: 2500, seconds: 60, connections: 200, concurrency: 300, separateWorker: false })
+ * const result = await runEndToEnd(infra, load, { rate: 2500, seconds: 60, connections: 200, concurrency: 400, separateWorker: false })
  */
 export async function runEndToEnd(infra: Infra, load: Child<unknown>, settings: EndToEndSettings): Promise<EndToEndResult> {
   const sandbox = await infra.sandbox()

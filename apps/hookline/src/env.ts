@@ -32,8 +32,8 @@ const envSchema = z.object({
   HOOKLINE_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(8),
   HOOKLINE_BACKOFF_MS: int(1000),
   // Core's DEFAULT_WORKER_OPTIONS (not imported: the CLI's support commands load no core).
-  HOOKLINE_CONCURRENCY: z.coerce.number().int().min(1).default(300),
-  HOOKLINE_BATCH_SIZE: z.coerce.number().int().min(1).default(50),
+  HOOKLINE_CONCURRENCY: z.coerce.number().int().min(1).default(400),
+  HOOKLINE_BATCH_SIZE: z.coerce.number().int().min(1).default(100),
   // Worker processes `start` forks beside the ingress; 0 runs the worker inside the ingress process.
   HOOKLINE_WORKER_PROCESSES: int(1),
   HOOKLINE_QUEUE_PREFIX: z.string().min(1).default('hookline'),

@@ -20,14 +20,15 @@ export interface WorkerOptions {
    * Jobs processed at once by one worker process (first attempts share transactions, see
    * `batchSize`). Several batches in flight hide each one's round trips: on 2 cores the drain
    * runs ~30 % faster at 300 than at 100 (docs/performance.md).
-   * @defaultValue 300
+   * @defaultValue 400
    */
   concurrency: number
   /**
    * Most events whose first attempts share one transaction (one claim, one lock statement, one
    * processed-mark statement and one commit for all of them); 1 gives each event its own. Should
-   * one of them fail, the others are rolled back with it and each is attempted again alone.
-   * @defaultValue 50
+   * one of them fail, the others are rolled back with it and each is attempted again alone. The
+   * batch's transaction is bounded by `handlerTimeoutMs` as a whole.
+   * @defaultValue 100
    */
   batchSize: number
   /**
@@ -57,11 +58,11 @@ export interface WorkerOptions {
 
 /**
  * The worker's tuning when nothing is given. Database connections it may hold at once:
- * `ceil(concurrency / batchSize)` batches (6) plus `singleConcurrency` (16).
+ * `ceil(concurrency / batchSize)` batches (4) plus `singleConcurrency` (16).
  */
 export const DEFAULT_WORKER_OPTIONS: Readonly<WorkerOptions> = {
-  concurrency: 300,
-  batchSize: 50,
+  concurrency: 400,
+  batchSize: 100,
   singleConcurrency: 16,
   handlerTimeoutMs: 30_000,
   lockDurationMs: 30_000,
