@@ -19,7 +19,6 @@ export interface Queryable {
   query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>
 }
 
-/** Runs one statement with positional parameters and returns its rows. */
 /**
  * SQL for an event's payload as JSON text: the `payload` column, or — NULL there when the payload
  * is the body itself — the raw body, stored once. Parse it with `JSON.parse` (never `::jsonb`:
@@ -27,6 +26,7 @@ export interface Queryable {
  */
 export const PAYLOAD_JSON = "COALESCE(payload::text, convert_from(raw_body, 'UTF8'))"
 
+/** Runs one statement with positional parameters and returns its rows. */
 type Run = <R>(sql: string, ...values: unknown[]) => Promise<R[]>
 
 function runnerOf(db: SqlClient | TransactionClient | Queryable): Run {
@@ -141,7 +141,7 @@ export class Inbox {
     // Every row's JSON and raw bytes travel back to back in one binary parameter, each row pointing
     // at its slices (no text decoding, no escaping into array literals): the raw body as it arrived,
     // the headers, and the payload. A payload that is the body itself is not stored twice: its
-    // column stays NULL and readers parse the raw body ({@link PAYLOAD_JSON}), so Postgres neither
+    // column stays NULL and readers parse the raw body (PAYLOAD_JSON), so Postgres neither
     // converts nor compresses a second copy, and JSON that jsonb cannot hold (a \u0000) is kept.
     const segments: Buffer[] = []
     let next = 1 // substring() counts bytes from 1
