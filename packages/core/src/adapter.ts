@@ -30,9 +30,10 @@ export interface ParsedEvent {
   /** The parsed provider body, handed to handlers as `event.payload`. */
   payload: unknown
   /**
-   * True when `payload` is exactly `JSON.parse` of the request's body: the inbox then stores the
-   * body alone (the `payload` column stays NULL) and handlers get `JSON.parse` of it, instead of
-   * serialising the object again and storing it twice.
+   * True when `payload` is exactly `JSON.parse` of the request's body, decoded as UTF-8 the way
+   * `Buffer#toString` does it (a byte-order mark kept, so such a body is not JSON): the inbox then
+   * stores the body alone (the `payload` column stays NULL) and handlers get `JSON.parse` of it,
+   * instead of serialising the object again and storing it twice.
    */
   payloadIsBody?: boolean
   /** True for protocol events (e.g. GitHub `ping`) that are recorded but run no handler. */
