@@ -66,6 +66,27 @@ describe('migrations and schema.prisma', () => {
     }
   })
 
+  it('gives inbox events time-ordered ids (UUID version 7): a later event sorts after an earlier one', async () => {
+    const client = new pg.Client({ connectionString: urlOf(databases.migrated) })
+    await client.connect()
+    try {
+      const insert = async (key: string): Promise<string> =>
+        (await client.query(`INSERT INTO hookline_events (provider, event_key, type, raw_body) VALUES ('test', $1, 'test', '\\x7b7d') RETURNING id::text`, [key])).rows[0].id
+      const before = Date.now()
+      const first = await insert('v7-first')
+      await new Promise((resolve) => setTimeout(resolve, 5))
+      const second = await insert('v7-second')
+      for (const id of [first, second]) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+      // The first 48 bits are the Unix time in milliseconds.
+      const millis = Number.parseInt(first.replace(/-/g, '').slice(0, 12), 16)
+      expect(millis).toBeGreaterThanOrEqual(before - 1_000)
+      expect(millis).toBeLessThanOrEqual(Date.now() + 1_000)
+      expect(second > first).toBe(true)
+    } finally {
+      await client.end()
+    }
+  })
+
   it('replaying the history on a shadow database yields the schema: migrate:dev has nothing to add', async () => {
     // A copy, so that a disagreement can never write a folder into the real history.
     const dir = await tempCopyOfMigrations()

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "hookline_events" ALTER COLUMN "id" SET DEFAULT hookline_uuid_v7();
