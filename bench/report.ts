@@ -32,6 +32,8 @@ export function table(header: string[], rows: string[][]): string {
 /** Prints the report as Markdown tables (pasteable into docs/performance.md). */
 export function printReport(report: BenchReport, connections: number, high: number): void {
   const out: string[] = [`\nHookline benchmark — ${report.startedAt}, ${report.machine.cpus} × ${report.machine.cpuModel}, Node ${report.machine.node}\n`]
+  const inboxRows = Number(report.settings.inboxRows ?? 0)
+  if (inboxRows > 0) out.push(`Ingest on inboxes of ${inboxRows} events, a CHECKPOINT before each database-backed window.\n`)
   if (report.ingest) {
     const by = (name: string) => report.ingest!.find((r) => r.name === name)
     const bare = by(`bare express.raw 200 @${connections}`)

@@ -35,6 +35,8 @@ const HELP = `pnpm bench [options]
   --drain-workers <list>   worker process counts to drain with, e.g. 1,2,4 (default 1)
   --concurrency <n>        jobs per worker process in drain and end-to-end (default Hookline's, 400)
   --reconcile-events <n>   events in the fake Stripe API for the reconciliation scenario (default 100000)
+  --inbox-rows <n>         processed events in each database target's inbox before the ingest cases,
+                           with a CHECKPOINT before each of their windows (default 0: empty tables)
   --cases <list>           ingest cases to run: those whose name contains one of these, comma-separated
                            (e.g. "hookline stripe @50,constructEvent")
   --skip-unbatched         leave out the Hookline row with group commit disabled
@@ -58,6 +60,7 @@ const { values } = parseArgs({
     'drain-workers': { type: 'string' },
     concurrency: { type: 'string' },
     cases: { type: 'string' },
+    'inbox-rows': { type: 'string' },
     'reconcile-events': { type: 'string' },
     'skip-unbatched': { type: 'boolean' },
     quick: { type: 'boolean' },
@@ -88,6 +91,7 @@ const settings = {
   concurrency: num(values.concurrency, DEFAULT_WORKER_OPTIONS.concurrency),
   reconcileEvents: num(values['reconcile-events'], 100_000, 20_000),
   unbatched: values['skip-unbatched'] !== true,
+  inboxRows: num(values['inbox-rows'], 0),
 }
 
 function ingestCases(): IngestCase[] {
@@ -120,8 +124,8 @@ const report: BenchReport = {
 }
 try {
   if (settings.only.has('ingest')) {
-    log('ingest: interleaved rounds')
-    report.ingest = await runIngest(infra, load, { cases: ingestCases(), rounds: settings.rounds, secondsPerRound: settings.seconds, poolRate: settings.poolRate }, log)
+    log(`ingest: interleaved rounds${settings.inboxRows > 0 ? `, on inboxes of ${settings.inboxRows} events` : ''}`)
+    report.ingest = await runIngest(infra, load, { cases: ingestCases(), rounds: settings.rounds, secondsPerRound: settings.seconds, poolRate: settings.poolRate, inboxRows: settings.inboxRows }, log)
   }
   if (settings.only.has('e2e')) {
     log(`end to end: ${settings.e2eRate} events/s offered for ${settings.e2eSeconds} s`)

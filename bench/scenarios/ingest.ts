@@ -7,6 +7,7 @@ import type { LoadResult, LoadRun } from '../load/load-generator.ts'
 import type { BenchProvider } from '../load/deliveries.ts'
 import { type Child, forkChild } from '../support/child.ts'
 import { cpuBetween, type CpuUse, meanCpu, sampleCpu } from '../support/cpu.ts'
+import { checkpoint, prefillInbox } from '../support/inbox-prefill.ts'
 import { type Infra, REDIS_URL } from '../support/infra.ts'
 import { quantile } from '../support/stats.ts'
 import type { IngestServerConfig } from '../targets/ingest-server.ts'
@@ -33,6 +34,11 @@ export interface IngestSettings {
    * this gets repeats (reported as `wrapped`).
    */
   poolRate: number
+  /**
+   * Processed events in each database target's inbox before the load, with a `CHECKPOINT` before
+   * each of their measured windows (see `bench/support/inbox-prefill.ts`); 0 starts empty.
+   */
+  inboxRows: number
 }
 
 /** Aggregated result of one case over every round. */
@@ -79,11 +85,14 @@ function serverConfig(target: IngestTarget, sandbox: { databaseUrl: string; queu
  */
 export async function runIngest(infra: Infra, load: Child<unknown>, settings: IngestSettings, log: (line: string) => void): Promise<IngestRow[]> {
   const targets = new Map<IngestTarget, Child<{ port: number }>>()
+  const databases = new Map<IngestTarget, string>()
   try {
     for (const target of new Set(settings.cases.map((c) => c.target))) {
       const needsDb = target !== 'bare' && target !== 'verify'
       const sandbox = needsDb ? await infra.sandbox() : { databaseUrl: '', queuePrefix: '' }
+      if (needsDb) await prefillInbox(sandbox.databaseUrl, settings.inboxRows)
       targets.set(target, await forkChild<{ port: number }>('targets/ingest-server.ts', serverConfig(target, sandbox)))
+      databases.set(target, sandbox.databaseUrl)
     }
     const runCase = async (c: IngestCase, seconds: number): Promise<Measured> => {
       const server = targets.get(c.target)!
@@ -97,6 +106,8 @@ export async function runIngest(infra: Infra, load: Child<unknown>, settings: In
         durationSeconds: seconds,
       }
       await load.call('prepare', run.mix)
+      const database = databases.get(c.target)
+      if (settings.inboxRows > 0 && database) await checkpoint(database)
       const before = await sampleCpu(server.pid, load.pid)
       const result = await load.call<LoadResult>('run', run)
       return { load: result, cpu: cpuBetween(before, await sampleCpu(server.pid, load.pid)) }
