@@ -9,6 +9,17 @@ import pg from 'pg'
 /** Rows written per statement while filling (one transaction each). */
 const FILL_CHUNK = 250_000
 
+/** Runs `fn` on a connection of its own to `databaseUrl`, closed afterwards. */
+async function withClient(databaseUrl: string, fn: (client: pg.Client) => Promise<void>): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl })
+  await client.connect()
+  try {
+    await fn(client)
+  } finally {
+    await client.end()
+  }
+}
+
 /**
  * Fills the inbox of `databaseUrl` with `rows` processed events: random Stripe-like event keys,
  * ids from the table's own default, arrival times spread over the last 30 days, a small raw body
@@ -20,23 +31,21 @@ const FILL_CHUNK = 250_000
  */
 export async function prefillInbox(databaseUrl: string, rows: number): Promise<void> {
   if (rows <= 0) return
-  const client = new pg.Client({ connectionString: databaseUrl })
-  await client.connect()
-  try {
+  await withClient(databaseUrl, async (client) => {
     for (let done = 0; done < rows; done += FILL_CHUNK) {
+      // The arrival time is drawn in the row's own subquery: a volatile expression in an
+      // uncorrelated LATERAL would be evaluated once for every row.
       await client.query(
         `INSERT INTO hookline_events (provider, event_key, type, tenant, entity_key, occurred_at, received_at, source,
                                       headers, raw_body, status, processed_at)
          SELECT 'stripe', 'evt_' || md5(random()::text), 'invoice.paid', 'acct_' || (g % 500), 'in_' || md5(random()::text),
                 t, t, 'webhook', '{}', convert_to('{}', 'UTF8'), 'processed', t
-           FROM generate_series(1, $1::int) AS g, LATERAL (SELECT now() - random() * interval '30 days' AS t) AS at`,
+           FROM (SELECT g, now() - random() * interval '30 days' AS t FROM generate_series(1, $1::int) AS g) AS drawn`,
         [Math.min(FILL_CHUNK, rows - done)],
       )
     }
     await client.query('VACUUM ANALYZE hookline_events')
-  } finally {
-    await client.end()
-  }
+  })
 }
 
 /**
@@ -44,11 +53,7 @@ export async function prefillInbox(databaseUrl: string, rows: number): Promise<v
  * PostgreSQL 15+, `pg_checkpoint`): the next write to each page logs a full-page image again.
  */
 export async function checkpoint(databaseUrl: string): Promise<void> {
-  const client = new pg.Client({ connectionString: databaseUrl })
-  await client.connect()
-  try {
+  await withClient(databaseUrl, async (client) => {
     await client.query('CHECKPOINT')
-  } finally {
-    await client.end()
-  }
+  })
 }
