@@ -43,7 +43,7 @@ const TICKS_PER_SECOND = 100
 const SERVICES = new Set(['postgres', 'redis-server'])
 
 /** `[comm, utime + stime]` of one process, or undefined if it is gone. */
-async function processTicks(pid: string | number): Promise<[string, number] | undefined> {
+async function processTicks(pid: number): Promise<[string, number] | undefined> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined)
   if (!stat) return undefined
   const close = stat.lastIndexOf(')')
@@ -74,14 +74,15 @@ export async function sampleCpu(targetPid: number, loadPid: number): Promise<Cpu
   const ticks = { target: 0, load: 0, services: new Map<number, number>() }
   await Promise.all(
     pids
-      .filter((pid) => /^\d+$/.test(pid))
-      .map(async (pid) => {
+      .filter((entry) => /^\d+$/.test(entry))
+      .map(async (entry) => {
+        const pid = Number(entry)
         const found = await processTicks(pid)
         if (!found) return
         const [comm, used] = found
-        if (Number(pid) === targetPid) ticks.target = used
-        else if (Number(pid) === loadPid) ticks.load = used
-        else if (SERVICES.has(comm)) ticks.services.set(Number(pid), used)
+        if (pid === targetPid) ticks.target = used
+        else if (pid === loadPid) ticks.load = used
+        else if (SERVICES.has(comm)) ticks.services.set(pid, used)
       }),
   )
   return { at: process.hrtime.bigint(), ticks, mainRunNs: mainRunNs!, mainWaitNs: mainWaitNs!, machineBusy: total - cpu[3]! - cpu[4]!, machineTotal: total }
