@@ -35,13 +35,44 @@ export function runsTable(runs) {
   )
 }
 
+/** While a run is shown as running, the table re-reads every second, for up to an hour. */
+const POLL_MS = 1_000
+const MAX_POLLS = 3_600
+
 /**
+ * Renders the page; its runs table follows running runs by itself, and a Refresh button re-reads
+ * it at any time (runs started by the CLI or the schedule show up too).
+ *
  * @example
  * await reconcilePage(main)
  * @param {HTMLElement} main
  */
 export async function reconcilePage(main) {
   const { runs } = await api('GET', '/reconcile/runs', { query: { limit: '100' } })
+  const table = h('div', { class: 'runs-slot' }, runsTable(runs))
+  let polls = 0
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let timer
+  /** Re-reads the runs into the table; schedules the next read while one is running. */
+  const refresh = async () => {
+    clearTimeout(timer)
+    try {
+      const { runs: latest } = await api('GET', '/reconcile/runs', { query: { limit: '100' } })
+      replace(table, runsTable(latest))
+      follow(latest)
+    } catch (err) {
+      replace(table, notice('error', err instanceof Error ? err.message : String(err)))
+    }
+  }
+  /** @param {Array<Record<string, any>>} shown */
+  const follow = (shown) => {
+    if (!shown.some((run) => run.status === 'running') || polls >= MAX_POLLS) return
+    timer = setTimeout(() => {
+      polls += 1
+      // Leaving the page detaches the table: stop following.
+      if (table.isConnected) void refresh()
+    }, POLL_MS)
+  }
   const provider = h('input', { type: 'text', id: 'reconcile-provider', placeholder: 'provider (empty: all)', maxlength: 100 })
   const result = h('div', { class: 'bulk-result' })
   const start = h('button', { type: 'button' }, 'Reconcile now')
@@ -49,16 +80,24 @@ export async function reconcilePage(main) {
     const name = /** @type {HTMLInputElement} */ (provider).value.trim()
     try {
       const { runIds } = await api('POST', '/reconcile', { body: name ? { provider: name } : {} })
-      replace(result, notice('info', `Started ${runIds.length} run(s). `, h('button', { type: 'button', onclick: () => void reconcilePage(main) }, 'Refresh')))
+      replace(result, notice('info', `Started ${runIds.length} run(s).`))
+      polls = 0
+      await refresh()
     } catch (err) {
       replace(result, notice('error', err instanceof Error ? err.message : String(err)))
     }
   })
+  const refreshButton = h('button', { type: 'button', onclick: () => {
+    polls = 0
+    void refresh()
+  } }, 'Refresh')
   replace(
     main,
     h('h1', {}, 'Reconciliation'),
     h('p', { class: 'muted' }, 'Each run lists the provider\'s events over its window and ingests those the webhooks missed ("recovered").'),
     h('section', { class: 'bulk' }, h('label', { class: 'inline' }, 'Provider ', provider), start, result),
-    runsTable(runs),
+    h('h2', {}, 'Runs ', refreshButton),
+    table,
   )
+  follow(runs)
 }
