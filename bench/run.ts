@@ -33,6 +33,8 @@ const HELP = `pnpm bench [options]
                            turn, so fewer connections offer less than the rate once answers slow
   --drain-events <n>       events queued for the drain scenario (default 20000; the issue's figure is 50000)
   --drain-workers <list>   worker process counts to drain with, e.g. 1,2,4 (default 1)
+  --drain-job-events <list> events per queued job in Hookline's drains, e.g. 20,1 (default 20, about
+                           what an ingress commit holds; 1 is a job per event, as the sweeper queues)
   --concurrency <n>        jobs per worker process in drain and end-to-end (default Hookline's, 400)
   --reconcile-events <n>   events in the fake Stripe API for the reconciliation scenario (default 100000)
   --inbox-rows <n>         processed events in each database target's inbox before the ingest cases,
@@ -58,6 +60,7 @@ const { values } = parseArgs({
     'e2e-connections': { type: 'string' },
     'drain-events': { type: 'string' },
     'drain-workers': { type: 'string' },
+    'drain-job-events': { type: 'string' },
     concurrency: { type: 'string' },
     cases: { type: 'string' },
     'inbox-rows': { type: 'string' },
@@ -88,6 +91,7 @@ const settings = {
   e2eConnections: num(values['e2e-connections'], 200),
   drainEvents: num(values['drain-events'], 20_000, 10_000),
   drainWorkers: (values['drain-workers'] ?? '1').split(',').map(Number),
+  drainJobEvents: (values['drain-job-events'] ?? '20').split(',').map(Number),
   concurrency: num(values.concurrency, DEFAULT_WORKER_OPTIONS.concurrency),
   reconcileEvents: num(values['reconcile-events'], 100_000, 20_000),
   unbatched: values['skip-unbatched'] !== true,
@@ -137,7 +141,7 @@ try {
   }
   if (settings.only.has('drain')) {
     log(`drain: ${settings.drainEvents} queued events`)
-    report.drain = await runDrain(infra, { events: settings.drainEvents, processes: settings.drainWorkers, concurrency: settings.concurrency }, log)
+    report.drain = await runDrain(infra, { events: settings.drainEvents, processes: settings.drainWorkers, concurrency: settings.concurrency, eventsPerJob: settings.drainJobEvents }, log)
   }
   if (settings.only.has('reconcile')) {
     log(`reconcile: ${settings.reconcileEvents} events from the fake Stripe API`)

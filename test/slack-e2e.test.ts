@@ -3,7 +3,7 @@
  * events, slash commands and block actions are stored and processed once whatever Slack retries,
  * protocol requests are answered without storing anything, forgeries are refused.
  */
-import { PROCESS_JOB } from '@hookline/core'
+import { PROCESS_BATCH_JOB, PROCESS_JOB } from '@hookline/core'
 import { slackAdapter } from '@hookline/slack'
 import {
   signedSlackRequest,
@@ -91,7 +91,7 @@ describe('protocol requests', () => {
     expect(await slackRows()).toBe(0)
     // The only job may be the sweeper's scheduled one.
     const jobs = await h.hookline.dispatcher.queue.getJobs(['waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed'])
-    expect(jobs.filter((job) => job.name === PROCESS_JOB)).toEqual([])
+    expect(jobs.filter((job) => job.name === PROCESS_JOB || job.name === PROCESS_BATCH_JOB)).toEqual([])
   })
 
   it('the unsigned ssl_check → 200 with an empty body; nothing stored', async () => {

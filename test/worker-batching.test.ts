@@ -3,7 +3,7 @@
  * share one transaction, yet each event keeps its own outcome — a failing event costs its
  * neighbours nothing, events of one entity apply in source-time order, every effect exactly once.
  */
-import { type Handler, PermanentError } from '@hookline/core'
+import { type Handler, PermanentError, PROCESS_BATCH_JOB } from '@hookline/core'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { waitFor } from '@hookline/testkit'
 import { type Harness, recordEffect, startHarness } from './support/harness.ts'
@@ -106,6 +106,37 @@ describe('worker batches', () => {
     // …the permanent one is dead after one attempt, and nothing it wrote was kept.
     expect(await h.count(`SELECT count(*)::int AS n FROM hookline_attempts WHERE event_id = $1::uuid`, permanent)).toBe(1)
     expect(await h.count(`SELECT count(*)::int AS n FROM effects WHERE event_id = $1::uuid`, permanent)).toBe(0)
+  })
+
+  it('deliveries committed together are queued as few jobs; a failing one is retried in a job of its own, its neighbours never again', async () => {
+    await h.close()
+    // Deliveries wait up to a second for each other, so that they share commits even on a busy machine.
+    h = await startHarness({ handlers: handlers as never, startWorker: false, retry: { maxAttempts: 3, backoffMs: 20 }, worker: { concurrency: 40, batchSize: 20 }, ingest: { maxWaitMs: 1000 } })
+    flakyRuns.length = 0
+    const ids = await Promise.all([
+      ...Array.from({ length: 12 }, (_, i) => h.sendStripeEvent({ type: 'invoice.paid', object: { id: `in_together_${i}` } })),
+      h.sendStripeEvent({ type: 'test.first-fails', object: { id: 'in_together_flaky' } }),
+      h.sendStripeEvent({ type: 'test.permanent', object: { id: 'in_together_permanent' } }),
+    ])
+    const [flaky, permanent] = ids.slice(12)
+    // One job per group commit, holding that commit's inbox ids: every event once, in fewer jobs.
+    const jobs = await h.hookline.dispatcher.queue.getJobs(['waiting'])
+    expect(jobs.every((job) => job.name === PROCESS_BATCH_JOB)).toBe(true)
+    expect(jobs.flatMap((job) => job.data.ids as string[]).sort()).toEqual([...ids].sort())
+    expect(jobs.length).toBeLessThan(ids.length)
+
+    await h.hookline.startWorker()
+    await h.waitForStatus(permanent!, 'dead')
+    expect((await h.waitForStatus(flaky!, 'processed')).attempts).toBe(2)
+    for (const id of ids.slice(0, 12)) {
+      await h.waitForStatus(id, 'processed')
+      expect(await h.count(`SELECT count(*)::int AS n FROM hookline_attempts WHERE event_id = $1::uuid`, id)).toBe(1)
+      expect(await h.count(`SELECT count(*)::int AS n FROM effects WHERE event_id = $1::uuid`, id)).toBe(1)
+    }
+    // Attempt 1 ran in the shared transaction and again alone; attempt 2 came from its own job.
+    expect(flakyRuns).toEqual([1, 1, 2])
+    expect(await h.count(`SELECT count(*)::int AS n FROM effects WHERE event_id = $1::uuid`, flaky)).toBe(1)
+    expect(await h.count(`SELECT count(*)::int AS n FROM hookline_attempts WHERE event_id = $1::uuid`, permanent)).toBe(1)
   })
 
   it('with batchSize 1 every event commits alone', async () => {

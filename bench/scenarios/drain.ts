@@ -1,7 +1,9 @@
 /**
  * @module Worker drain: N events queued while the queue is paused, then drained by Hookline's
  * worker (1, 2, 4… processes) and, as the baseline, by a raw BullMQ no-op worker with the same
- * concurrency. The clock runs from resuming the queue to the last event processed.
+ * concurrency, one job per event. Hookline's events are queued as its ingress queues them, one job
+ * per group commit (of `eventsPerJob` events), or one job each (1: as the sweeper and replays queue
+ * them). The clock runs from resuming the queue to the last event processed.
  */
 import { type BatchDelivery, Dispatcher, Inbox, type ParsedEvent, retryPolicy } from '@hookline/core'
 import { createPrismaClient } from '@hookline/db'
@@ -19,6 +21,11 @@ export interface DrainSettings {
   processes: number[]
   /** Jobs per worker process. */
   concurrency: number
+  /**
+   * Events per queued job for each Hookline drain: what a group commit holds (the ingress's
+   * commits averaged ~19 deliveries at 50 connections in the ninth session), or 1.
+   */
+  eventsPerJob: number[]
 }
 
 /** One measured drain. */
@@ -27,6 +34,8 @@ export interface DrainRow {
   mode: DrainWorkerConfig['mode']
   processes: number
   concurrency: number
+  /** Events per queued job (1 for the raw BullMQ baseline). */
+  eventsPerJob: number
   events: number
   seconds: number
   /** Events (or jobs) per second. */
@@ -70,7 +79,7 @@ function webhookDeliveries(count: number, offset: number): BatchDelivery[] {
   })
 }
 
-async function drain(sandbox: Sandbox, mode: DrainWorkerConfig['mode'], settings: DrainSettings, processes: number, remaining: () => Promise<number>): Promise<DrainRow> {
+async function drain(sandbox: Sandbox, mode: DrainWorkerConfig['mode'], settings: DrainSettings, processes: number, eventsPerJob: number, remaining: () => Promise<number>): Promise<DrainRow> {
   const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null })
   const queue = new Queue('events', { connection, prefix: sandbox.queuePrefix })
   const workers: Child<unknown>[] = []
@@ -82,11 +91,13 @@ async function drain(sandbox: Sandbox, mode: DrainWorkerConfig['mode'], settings
     while ((await remaining()) > 0) await sleep(POLL_MS)
     const seconds = (performance.now() - started) / 1000
     const label = mode === 'bullmq' ? 'raw BullMQ no-op worker' : `hookline worker × ${processes} process${processes > 1 ? 'es' : ''}`
+    const jobs = eventsPerJob === 1 ? 'a job per event' : `${eventsPerJob} events per job`
     return {
-      name: `${label} (concurrency ${settings.concurrency})`,
+      name: `${label} (concurrency ${settings.concurrency}, ${jobs})`,
       mode,
       processes,
       concurrency: settings.concurrency,
+      eventsPerJob,
       events: settings.events,
       seconds,
       rate: settings.events / seconds,
@@ -116,12 +127,12 @@ export async function runDrain(infra: Infra, settings: DrainSettings, log: (line
       const n = Math.min(CHUNK, settings.events - i)
       await queue.addBulk(Array.from({ length: n }, (_, j) => ({ name: 'noop', data: { id: String(i + j) }, opts: { removeOnComplete: true, removeOnFail: true } })))
     }
-    rows.push(await drain(sandbox, 'bullmq', settings, 1, () => queuedJobs(queue)))
+    rows.push(await drain(sandbox, 'bullmq', settings, 1, 1, () => queuedJobs(queue)))
     log(`  ${rows.at(-1)!.name}: ${rows.at(-1)!.rate.toFixed(0)} jobs/s`)
     await queue.close()
     connection.disconnect()
   }
-  for (const processes of settings.processes) {
+  for (const eventsPerJob of settings.eventsPerJob) for (const processes of settings.processes) {
     const sandbox = await infra.sandbox()
     const db = createPrismaClient(sandbox.databaseUrl, { poolMax: 4 })
     const inbox = new Inbox(db as never)
@@ -129,8 +140,9 @@ export async function runDrain(infra: Infra, settings: DrainSettings, log: (line
     try {
       await dispatcher.queue.pause()
       for (let i = 0; i < settings.events; i += CHUNK) {
-        const inserted = await inbox.insertMany(webhookDeliveries(Math.min(CHUNK, settings.events - i), i), 600_000, 'skip')
-        await dispatcher.enqueue(inserted.map((r) => r.id))
+        const ids = (await inbox.insertMany(webhookDeliveries(Math.min(CHUNK, settings.events - i), i), 600_000, 'skip')).map((r) => r.id)
+        if (eventsPerJob === 1) await dispatcher.enqueue(ids)
+        else for (let j = 0; j < ids.length; j += eventsPerJob) await dispatcher.enqueueBatch(ids.slice(j, j + eventsPerJob))
       }
       // A job completes only after its event's commit: the queue's counts (as cheap as the raw
       // baseline's) come first, the inbox's work list confirms once they reach zero.
@@ -140,7 +152,7 @@ export async function runDrain(infra: Infra, settings: DrainSettings, log: (line
         const rows = await db.$queryRawUnsafe<{ n: number }[]>(`SELECT count(*)::int AS n FROM hookline_due_events WHERE due_at IS NOT NULL`)
         return rows[0]!.n
       }
-      rows.push(await drain(sandbox, 'hookline', settings, processes, remaining))
+      rows.push(await drain(sandbox, 'hookline', settings, processes, eventsPerJob, remaining))
       log(`  ${rows.at(-1)!.name}: ${rows.at(-1)!.rate.toFixed(0)} events/s`)
     } finally {
       await dispatcher.close()

@@ -1,11 +1,10 @@
 /**
  * @module End to end: the service under a fixed offered rate (no-op handler), in two layouts: the
  * ingress with its worker in a process of its own (what `pnpm start` runs), and both in one process
- * (`HOOKLINE_WORKER_PROCESSES=0`). Reports the achieved rate, ingest latency, the queue depth sampled
- * every second, and received→processed latency read from the inbox once everything is processed.
+ * (`HOOKLINE_WORKER_PROCESSES=0`). Reports the achieved rate, ingest latency, the backlog (events
+ * received and not yet processed) sampled every second, and received→processed latency read from
+ * the inbox once everything is processed.
  */
-import { Queue } from 'bullmq'
-import { Redis } from 'ioredis'
 import pg from 'pg'
 import type { LoadResult, LoadRun } from '../load/load-generator.ts'
 import { type Child, forkChild, sleep } from '../support/child.ts'
@@ -37,7 +36,10 @@ export interface EndToEndResult {
   processedP99: number
   processedMax: number
   processed: number
-  /** Jobs waiting or running, sampled each second while the load ran: [seconds, depth]. */
+  /**
+   * Events received and not yet processed (the inbox's work list), sampled each second while the
+   * load ran: [seconds, depth]. Runs before the ninth session counted queued jobs, then one per event.
+   */
   depth: [number, number][]
   maxDepth: number
   /** Seconds from the end of the load until every event was processed. */
@@ -59,8 +61,6 @@ export async function runEndToEnd(infra: Infra, load: Child<unknown>, settings: 
   const worker = settings.separateWorker
     ? await forkChild('targets/drain-worker.ts', { mode: 'hookline', ...sandbox, redisUrl: REDIS_URL, concurrency: settings.concurrency } satisfies DrainWorkerConfig)
     : undefined
-  const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null })
-  const queue = new Queue('events', { connection, prefix: sandbox.queuePrefix })
   const db = new pg.Pool({ connectionString: sandbox.databaseUrl, max: 2 })
   // The inbox's work list: events not finished (a no-op handler dead-letters nothing).
   const unprocessed = async () => (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM hookline_due_events`)).rows[0]!.n
@@ -82,8 +82,7 @@ export async function runEndToEnd(infra: Infra, load: Child<unknown>, settings: 
     while (running && (await unprocessed()) === 0 && (await db.query(`SELECT 1 FROM hookline_events LIMIT 1`)).rowCount === 0) await sleep(50)
     const started = performance.now()
     while (running) {
-      const counts = await queue.getJobCounts('wait', 'active', 'delayed', 'prioritized')
-      depth.push([Math.round((performance.now() - started) / 1000), Object.values(counts).reduce((a, b) => a + b, 0)])
+      depth.push([Math.round((performance.now() - started) / 1000), await unprocessed()])
       await sleep(1000)
     }
     const result = await loadDone
@@ -115,8 +114,6 @@ export async function runEndToEnd(infra: Infra, load: Child<unknown>, settings: 
   } finally {
     await service.stop()
     await worker?.stop()
-    await queue.close()
-    connection.disconnect()
     await db.end()
   }
 }

@@ -1,6 +1,8 @@
 /**
- * @module The dispatch queue (BullMQ on Redis): one job per inbox event, whose job id is the inbox
- * id so that adding it twice is a no-op. Redis is only the dispatch path; Postgres stays the truth.
+ * @module The dispatch queue (BullMQ on Redis). New events are queued one job per committed batch
+ * (an ingress group commit, a reconciled page); an event queued alone (a retry, the sweeper, a
+ * replay) gets a job whose id is its inbox id, so that adding it twice is a no-op. Redis is only the
+ * dispatch path; Postgres stays the truth.
  */
 import { Queue } from 'bullmq'
 import { Redis } from 'ioredis'
@@ -24,6 +26,8 @@ export interface QueueConfig {
 
 /** Name of the job that processes one inbox event. */
 export const PROCESS_JOB = 'process'
+/** Name of the job that processes the new events of one committed batch. */
+export const PROCESS_BATCH_JOB = 'process-batch'
 /** Name of the periodic sweeper job. */
 export const SWEEP_JOB = 'sweep'
 /** Name of a reconciliation job: `{ runId }` executes one recorded run, `{}` reconciles everything. */
@@ -34,6 +38,11 @@ export const BACKOFF_TYPE = 'hookline'
 /** Data of a {@link PROCESS_JOB} job. */
 export interface ProcessJobData {
   id: string
+}
+
+/** Data of a {@link PROCESS_BATCH_JOB} job: inbox ids. */
+export interface ProcessBatchJobData {
+  ids: string[]
 }
 
 /**
@@ -76,18 +85,32 @@ export class Dispatcher {
     const jobs = ids.map((id, i) => ({
       name: PROCESS_JOB,
       data: { id } satisfies ProcessJobData,
-      opts: {
-        jobId: id,
-        delay: delaysMs?.[i] ?? 0,
-        // The inbox row counts attempts and decides on dead letters; BullMQ's count is only a
-        // backstop and may restart at 0 when the sweeper re-creates a job Redis lost.
-        attempts: this.policy.maxAttempts + 1,
-        backoff: { type: BACKOFF_TYPE },
-        removeOnComplete: true,
-        removeOnFail: true,
-      },
+      opts: { ...this.jobOptions(), jobId: id, delay: delaysMs?.[i] ?? 0 },
     }))
     await withTimeout(this.queue.addBulk(jobs), this.timeoutMs, 'enqueue')
+  }
+
+  /**
+   * Adds one job for the new events `ids` of one commit, whose id is `batch-` and the first id (so
+   * that adding the same batch twice is a no-op). A BullMQ job costs a Lua script in Redis and tens
+   * of µs of the caller's CPU however little it carries: one per batch instead of one per event is
+   * what lets the ingress keep up (docs/performance.md). Rejects on Redis failure or timeout.
+   */
+  async enqueueBatch(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return
+    const data: ProcessBatchJobData = { ids: [...ids] }
+    await withTimeout(this.queue.add(PROCESS_BATCH_JOB, data, { ...this.jobOptions(), jobId: `batch-${ids[0]}` }), this.timeoutMs, 'enqueue')
+  }
+
+  private jobOptions() {
+    return {
+      // The inbox row counts attempts and decides on dead letters; BullMQ's count is only a
+      // backstop and may restart at 0 when the sweeper re-creates a job Redis lost.
+      attempts: this.policy.maxAttempts + 1,
+      backoff: { type: BACKOFF_TYPE },
+      removeOnComplete: true,
+      removeOnFail: true,
+    }
   }
 
   /**

@@ -1,11 +1,12 @@
 /**
- * @module The worker: a BullMQ `Worker` whose jobs claim an inbox event, run its handler and write
- * the processed mark in one transaction, and turn failures into retries or dead letters.
+ * @module The worker: a BullMQ `Worker` whose jobs claim inbox events (a committed batch's, or one
+ * event's), run their handlers and write the processed marks in one transaction, and turn failures
+ * into retries (a job of the event's own) or dead letters.
  */
 import { type Job, Worker } from 'bullmq'
 import { Redis } from 'ioredis'
 import type { Logger } from 'pino'
-import { PROCESS_JOB, type ProcessJobData, type QueueConfig } from './dispatcher.ts'
+import { type Dispatcher, PROCESS_BATCH_JOB, PROCESS_JOB, type ProcessBatchJobData, type ProcessJobData, type QueueConfig } from './dispatcher.ts'
 import { isPermanentError, retryAfterMsOf } from './errors.ts'
 import type { HandlerContext, HandlerMap, HooklineEvent, TransactionClient } from './handler.ts'
 import { resolveHandler } from './handler.ts'
@@ -18,8 +19,9 @@ import { backoffDelayMs, decideAfterFailure, type RetryPolicy } from './retry-po
 export interface WorkerOptions {
   /**
    * Jobs processed at once by one worker process (first attempts share transactions, see
-   * `batchSize`). Several batches in flight hide each one's round trips: on 2 cores the drain
-   * runs ~30 % faster at 300 than at 100 (docs/performance.md).
+   * `batchSize`); a job carries one event, or the new events of one ingress commit or reconciled
+   * page. Several batches in flight hide each one's round trips: on 2 cores the drain runs ~30 %
+   * faster at 300 than at 100 (docs/performance.md).
    * @defaultValue 400
    */
   concurrency: number
@@ -97,6 +99,8 @@ export interface EventWorkerDeps {
   metrics: HooklineMetrics
   logger: Logger
   onDeadLetter?: DeadLetterHook | undefined
+  /** Queues the retries of events that came in a batch job, each in a job of its own. */
+  dispatcher: Pick<Dispatcher, 'enqueue'>
   /** Processors of the maintenance jobs (sweeper, reconciliation), by job name. */
   maintenance: Record<string, (data: unknown) => Promise<unknown>>
 }
@@ -162,8 +166,32 @@ export class EventWorker {
 
   private async run(job: Job): Promise<unknown> {
     if (job.name === PROCESS_JOB) return this.batcher.submit((job.data as ProcessJobData).id)
+    if (job.name === PROCESS_BATCH_JOB) return this.runBatchJob((job.data as ProcessBatchJobData).ids)
     const maintenance = this.deps.maintenance[job.name]
     return maintenance ? maintenance(job.data) : undefined
+  }
+
+  /**
+   * The events of a batch job go through the same batcher as single jobs. One that must be
+   * attempted again gets a job of its own (job id = inbox id), after the delay its failure chose,
+   * so that its retries never re-run its neighbours; the batch job itself always completes. Should
+   * Redis refuse that job, the event's due time (set when it failed or was claimed) lets the
+   * sweeper dispatch it.
+   */
+  private async runBatchJob(ids: readonly string[]): Promise<void> {
+    const settled = await Promise.allSettled(ids.map((id) => this.batcher.submit(id)))
+    const retries: string[] = []
+    const delays: number[] = []
+    settled.forEach((result, i) => {
+      if (result.status === 'fulfilled') return
+      retries.push(ids[i]!)
+      // Not a handler failure (the claim itself failed, say): the policy's first delay.
+      delays.push(result.reason instanceof RetryScheduledError ? result.reason.delayMs : backoffDelayMs(this.deps.policy, 1))
+    })
+    if (retries.length === 0) return
+    await this.deps.dispatcher.enqueue(retries, delays).catch((err: unknown) => {
+      this.deps.logger.warn({ events: retries.length, err: describeError(err).message }, 'enqueue of retries failed; the sweeper will dispatch them')
+    })
   }
 
   /**

@@ -200,11 +200,11 @@ export class Hookline {
     return err
   }
 
-  /** One `addBulk` for the events a batch inserted; never throws (the sweeper recovers failures). */
+  /** One job for the events a batch inserted; never throws (the sweeper recovers failures). */
   private async enqueueStored(stored: StoredEvent[]): Promise<void> {
     if (stored.length === 0) return
     try {
-      await this.dispatcher.enqueue(stored.map((s) => s.id))
+      await this.dispatcher.enqueueBatch(stored.map((s) => s.id))
     } catch (err) {
       for (const { provider, id } of stored) {
         this.metrics.enqueueFailures.inc({ provider })
@@ -231,6 +231,7 @@ export class Hookline {
         metrics: this.metrics,
         logger: this.logger,
         onDeadLetter: this.options.onDeadLetter,
+        dispatcher: this.dispatcher,
         maintenance: {
           [SWEEP_JOB]: () => this.sweeper.run(),
           [RECONCILE_JOB]: async (data) => {

@@ -7,7 +7,7 @@
  * import { createHookline, PermanentError } from '@hookline/core'
  */
 export type { ImmediateReply, ParsedEvent, ProviderAdapter, RawRequest, ReconcileContext, ReconcilePage } from './adapter.ts'
-export { Dispatcher, PROCESS_JOB, RECONCILE_JOB, SWEEP_JOB, type QueueConfig } from './dispatcher.ts'
+export { Dispatcher, PROCESS_BATCH_JOB, PROCESS_JOB, RECONCILE_JOB, SWEEP_JOB, type QueueConfig } from './dispatcher.ts'
 export * from './errors.ts'
 export { DEFAULT_WORKER_OPTIONS, EventWorker, type DeadLetterHook, type WorkerOptions } from './event-worker.ts'
 export { resolveHandler, type EventSource, type Handler, type HandlerContext, type HandlerMap, type HooklineEvent, type TransactionClient } from './handler.ts'

@@ -311,7 +311,7 @@ export class Reconciler {
   /** Offers jobs for reconciled events; never rejects (the sweeper dispatches what Redis did not take). */
   private async enqueueRecovered(ids: string[]): Promise<void> {
     if (ids.length === 0) return
-    await this.deps.dispatcher.enqueue(ids).catch((err: unknown) => {
+    await this.deps.dispatcher.enqueueBatch(ids).catch((err: unknown) => {
       this.deps.logger.warn({ err: (err as Error).message }, 'enqueue of reconciled events failed; the sweeper will dispatch them')
     })
   }
