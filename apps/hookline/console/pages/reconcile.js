@@ -48,7 +48,8 @@ const MAX_POLLS = 3_600
  * @param {HTMLElement} main
  */
 export async function reconcilePage(main) {
-  const { runs } = await api('GET', '/reconcile/runs', { query: { limit: '100' } })
+  const loadRuns = async () => (await api('GET', '/reconcile/runs', { query: { limit: '100' } })).runs
+  const runs = await loadRuns()
   const table = h('div', { class: 'runs-slot' }, runsTable(runs))
   let polls = 0
   /** @type {ReturnType<typeof setTimeout> | undefined} */
@@ -57,7 +58,7 @@ export async function reconcilePage(main) {
   const refresh = async () => {
     clearTimeout(timer)
     try {
-      const { runs: latest } = await api('GET', '/reconcile/runs', { query: { limit: '100' } })
+      const latest = await loadRuns()
       replace(table, runsTable(latest))
       follow(latest)
     } catch (err) {
