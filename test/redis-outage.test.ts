@@ -1,10 +1,12 @@
 /**
  * Redis is only the dispatch queue: with Redis down a delivery is still acknowledged once it is in
- * Postgres, and when Redis comes back empty the sweeper dispatches it, processed exactly once.
+ * Postgres, and when Redis comes back empty the sweeper dispatches it, processed exactly once; an
+ * event whose retry could not be queued is dispatched by the sweeper too.
  */
+import type { Handler } from '@hookline/core'
 import { type DisposableRedis, signedStripeDelivery, startDisposableRedis, stripeEvent } from '@hookline/testkit'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { type Harness, startHarness } from './support/harness.ts'
+import { type Harness, recordEffect, startHarness } from './support/harness.ts'
 
 let redis: DisposableRedis
 let h: Harness
@@ -49,4 +51,39 @@ it('acknowledges while Redis is down, then processes once Redis is back (sweeper
   expect(effects[0]!.n).toBe(3)
   const metrics = await (await fetch(`${h.url}/metrics`)).text()
   expect(metrics).toMatch(/hookline_enqueue_failures_total\{provider="stripe"\} 3/)
+})
+
+it('an event whose first attempt fails while Redis goes down is retried by the sweeper once Redis is back', async () => {
+  const own = await startDisposableRedis()
+  // Its first attempt takes Redis down, then fails: the worker cannot queue the retry's own job.
+  const handler: Handler = async (event, ctx) => {
+    if (ctx.attempt === 1) {
+      await own.kill()
+      throw new Error('downstream unavailable')
+    }
+    await recordEffect(event, ctx)
+  }
+  const lost = await startHarness({
+    redisUrl: own.url,
+    handlers: { 'stripe:invoice.payment_failed': handler, '*': recordEffect },
+    retry: { backoffMs: 100 },
+    worker: { lockDurationMs: 1000 },
+    sweeper: { intervalMs: 500, graceMs: 500 },
+  })
+  try {
+    const { body, headers } = signedStripeDelivery(stripeEvent({ type: 'invoice.payment_failed' }))
+    const res = await lost.post('stripe', body, headers)
+    expect(res.status).toBe(200)
+    const failed = await lost.waitForStatus(res.body.id, 'failed')
+    expect(failed.attempts).toBe(1)
+    await own.start()
+    const row = await lost.waitForStatus(res.body.id, 'processed', 30_000)
+    expect(row.attempts).toBe(2)
+    const attempts = await lost.prisma.attempt.findMany({ where: { eventId: res.body.id }, orderBy: { n: 'asc' } })
+    expect(attempts.map((a) => [a.outcome, a.error])).toEqual([['failed', 'Error: downstream unavailable'], ['succeeded', null]])
+    expect(await lost.count(`SELECT count(*)::int AS n FROM effects WHERE event_id = $1::uuid`, res.body.id)).toBe(1)
+  } finally {
+    await lost.close()
+    await own.kill()
+  }
 })
