@@ -45,6 +45,13 @@ export interface ForkOptions {
 
 let profileDir: string | undefined
 
+/**
+ * Node flags of every measured target, Hookline's and the baselines' alike: those `pnpm start`
+ * runs the service with (package.json), so that Hookline is measured as it ships and the baselines
+ * under the same runtime.
+ */
+const TARGET_NODE_FLAGS = ['--no-memory-reducer']
+
 /** Makes every target process forked from now on write a V8 CPU profile into `dir` when it exits. */
 export function profileTargets(dir: string): void {
   profileDir = dir
@@ -78,6 +85,7 @@ function compiled(script: string): Promise<string> {
 export async function forkChild<Ready>(script: string, config: unknown, options: ForkOptions = {}): Promise<Child<Ready>> {
   const proc = fork(await compiled(script), [JSON.stringify(config)], {
     execArgv: [
+      ...(script.startsWith('targets/') ? TARGET_NODE_FLAGS : []),
       ...(profileDir && script.startsWith('targets/') ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
       ...(options.nodeArgs ?? []),
     ],
