@@ -4,6 +4,7 @@
  * with a tiny request/response protocol.
  */
 import { fork } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { bundle } from '../../scripts/bundle.ts'
@@ -46,11 +47,12 @@ export interface ForkOptions {
 let profileDir: string | undefined
 
 /**
- * Node flags of every measured target, Hookline's and the baselines' alike: those `pnpm start`
- * runs the service with (package.json), so that Hookline is measured as it ships and the baselines
- * under the same runtime.
+ * Node flags of every measured target, Hookline's and the baselines' alike: those of package.json's
+ * `start` script, so that Hookline is measured as it ships and the baselines under the same runtime.
  */
-const TARGET_NODE_FLAGS = ['--no-memory-reducer']
+const TARGET_NODE_FLAGS: string[] = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } }).scripts.start
+  .split(' ')
+  .filter((word) => word.startsWith('--'))
 
 /** Makes every target process forked from now on write a V8 CPU profile into `dir` when it exits. */
 export function profileTargets(dir: string): void {
@@ -85,8 +87,7 @@ function compiled(script: string): Promise<string> {
 export async function forkChild<Ready>(script: string, config: unknown, options: ForkOptions = {}): Promise<Child<Ready>> {
   const proc = fork(await compiled(script), [JSON.stringify(config)], {
     execArgv: [
-      ...(script.startsWith('targets/') ? TARGET_NODE_FLAGS : []),
-      ...(profileDir && script.startsWith('targets/') ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+      ...(script.startsWith('targets/') ? [...TARGET_NODE_FLAGS, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])] : []),
       ...(options.nodeArgs ?? []),
     ],
     env: { ...process.env, ...options.env },
