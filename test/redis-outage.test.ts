@@ -1,10 +1,12 @@
 /**
  * Redis is only the dispatch queue: with Redis down a delivery is still acknowledged once it is in
  * Postgres, and when Redis comes back empty the sweeper dispatches it, processed exactly once; an
- * event whose retry could not be queued is dispatched by the sweeper too.
+ * event whose retry could not be queued is dispatched by the sweeper too, and so are events a
+ * reconciliation recovered while Redis was down.
  */
 import type { Handler } from '@hookline/core'
-import { type DisposableRedis, signedStripeDelivery, startDisposableRedis, stripeEvent } from '@hookline/testkit'
+import { stripeAdapter } from '@hookline/stripe'
+import { type DisposableRedis, signedStripeDelivery, STRIPE_TEST_SECRET, startDisposableRedis, startFakeStripeApi, stripeEvent } from '@hookline/testkit'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { type Harness, recordEffect, startHarness } from './support/harness.ts'
 
@@ -84,6 +86,34 @@ it('an event whose first attempt fails while Redis goes down is retried by the s
     expect(await lost.count(`SELECT count(*)::int AS n FROM effects WHERE event_id = $1::uuid`, res.body.id)).toBe(1)
   } finally {
     await lost.close()
+    await own.kill()
+  }
+})
+
+it('events a reconciliation recovers while Redis is down are made due at once and processed as soon as Redis is back', async () => {
+  const own = await startDisposableRedis()
+  const api = await startFakeStripeApi()
+  const now = Math.floor(Date.now() / 1000)
+  api.events.push(...Array.from({ length: 30 }, (_, i) => stripeEvent({ created: now - 600 + i })))
+  const down = await startHarness({
+    redisUrl: own.url,
+    adapters: [stripeAdapter({ secrets: [STRIPE_TEST_SECRET], api: { apiKey: 'sk_test_fake', baseUrl: api.url, maxNetworkRetries: 0 } })],
+    // A grace far beyond the test's waits: only an event made due at once can be dispatched in time.
+    sweeper: { intervalMs: 500, graceMs: 600_000 },
+  })
+  try {
+    await own.kill()
+    const run = await down.hookline.reconcileNow({ provider: 'stripe', trigger: 'test' })
+    expect(run).toMatchObject({ status: 'succeeded', recovered: 30 })
+    expect(await down.count(`SELECT count(*)::int AS n FROM hookline_due_events WHERE due_at <= now()`)).toBe(30)
+
+    await own.start()
+    await down.waitAllProcessed(30_000)
+    expect(await down.count(`SELECT count(*)::int AS n FROM hookline_events WHERE source = 'reconcile' AND status = 'processed' AND attempts = 1`)).toBe(30)
+    expect(await down.count(`SELECT count(DISTINCT event_id)::int AS n FROM effects`)).toBe(30)
+  } finally {
+    await down.close()
+    await api.close()
     await own.kill()
   }
 })

@@ -206,11 +206,10 @@ export class Hookline {
     try {
       await this.dispatcher.enqueueBatch(stored.map((s) => s.id))
     } catch (err) {
-      for (const { provider, id } of stored) {
-        this.metrics.enqueueFailures.inc({ provider })
-        this.logger.warn({ provider, eventId: id, err: (err as Error).message }, 'enqueue failed; the sweeper will dispatch the stored event')
-      }
-      await Promise.all(stored.map(({ id }) => this.inbox.markDue(id).catch(() => undefined)))
+      for (const { provider } of stored) this.metrics.enqueueFailures.inc({ provider })
+      const eventIds = stored.map((s) => s.id)
+      this.logger.warn({ eventIds, err: (err as Error).message }, 'enqueue failed; the sweeper will dispatch the stored events')
+      await this.inbox.markDue(eventIds).catch(() => undefined)
     }
   }
 

@@ -220,9 +220,10 @@ export class Inbox {
     return new Set(rows.map((r) => r.k))
   }
 
-  /** Makes a stored event due for the sweeper at once (its enqueue failed). */
-  async markDue(id: string): Promise<void> {
-    await this.run(`UPDATE hookline_due_events SET due_at = now() WHERE event_id = $1::uuid AND due_at IS NOT NULL`, id)
+  /** Makes stored events due for the sweeper at once (their enqueue failed), in one statement. */
+  async markDue(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return
+    await this.run(`UPDATE hookline_due_events SET due_at = now() WHERE event_id = ANY($1::uuid[]) AND due_at IS NOT NULL`, ids)
   }
 
   /**

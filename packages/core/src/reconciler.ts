@@ -308,12 +308,15 @@ export class Reconciler {
     return inserted.map((r) => r.id)
   }
 
-  /** Offers jobs for reconciled events; never rejects (the sweeper dispatches what Redis did not take). */
+  /** Offers jobs for reconciled events; never rejects (what Redis did not take is made due for the sweeper at once). */
   private async enqueueRecovered(ids: string[]): Promise<void> {
     if (ids.length === 0) return
-    await this.deps.dispatcher.enqueueBatch(ids).catch((err: unknown) => {
-      this.deps.logger.warn({ err: (err as Error).message }, 'enqueue of reconciled events failed; the sweeper will dispatch them')
-    })
+    try {
+      await this.deps.dispatcher.enqueueBatch(ids)
+    } catch (err) {
+      this.deps.logger.warn({ eventIds: ids, err: (err as Error).message }, 'enqueue of reconciled events failed; the sweeper will dispatch them')
+      await this.inbox.markDue(ids).catch(() => undefined)
+    }
   }
 
   private async finish(row: RunRow, owner: string, status: 'succeeded' | 'failed', warnings: string[], error: string | null): Promise<ReconcileRun> {
