@@ -3,7 +3,9 @@
  * what is processed, and what every bad request gets back.
  */
 import { PAYLOAD_JSON } from '@hookline/core'
-import { freePort, signedStripeDelivery, STRIPE_TEST_SECRET, stripeEvent } from '@hookline/testkit'
+import { webhookRouter } from '@hookline/express'
+import { freePort, listenOnFreePort, signedStripeDelivery, STRIPE_TEST_SECRET, stripeEvent } from '@hookline/testkit'
+import express from 'express'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Harness, startHarness } from './support/harness.ts'
 
@@ -180,6 +182,34 @@ describe('bad requests get a clear answer and store nothing', () => {
     expect(logs).not.toContain(ROTATED_SECRET)
     expect(logs).not.toContain('cus_T3stCustomer')
     expect(logs).not.toMatch(/v1=[0-9a-f]{64}/)
+  })
+})
+
+describe('the webhook path', () => {
+  it('is matched as Express matches a route: below a mount path, any case, trailing slash, query, encoded name; other paths and methods pass on', async () => {
+    const app = express()
+    app.use('/hooks', webhookRouter(h.hookline))
+    app.use((_req, res) => void res.status(404).send('the application'))
+    const server = await listenOnFreePort(app)
+    try {
+      for (const path of ['/hooks/webhooks/stripe', '/hooks/Webhooks/stripe/', '/hooks/webhooks/stripe?source=test', '/hooks/webhooks/str%69pe']) {
+        const event = stripeEvent()
+        const { body, headers } = signedStripeDelivery(event)
+        const res = await fetch(`${server.url}${path}`, { method: 'POST', body, headers })
+        expect([path, res.status]).toEqual([path, 200])
+        expect(await countEvents(event.id as string)).toBe(1)
+      }
+      const { body, headers } = signedStripeDelivery(stripeEvent())
+      for (const [method, path] of [['POST', '/webhooks/stripe'], ['POST', '/hooks/webhooks/stripe/more'], ['POST', '/hooks/webhooks/'], ['PUT', '/hooks/webhooks/stripe']] as const) {
+        const res = await fetch(`${server.url}${path}`, { method, body, headers })
+        expect([method, path, res.status, await res.text()]).toEqual([method, path, 404, 'the application'])
+      }
+      const unknown = await fetch(`${server.url}/hooks/webhooks/%E0%A4%A`, { method: 'POST', body, headers })
+      expect(unknown.status).toBe(404)
+      expect((await unknown.json()).error.code).toBe('hookline.unknown_provider')
+    } finally {
+      await server.close()
+    }
   })
 })
 
