@@ -206,7 +206,7 @@ describe('the webhook path', () => {
       }
       const unknown = await fetch(`${server.url}/hooks/webhooks/%E0%A4%A`, { method: 'POST', body, headers })
       expect(unknown.status).toBe(404)
-      expect((await unknown.json()).error.code).toBe('hookline.unknown_provider')
+      expect(((await unknown.json()) as { error: { code: string } }).error.code).toBe('hookline.unknown_provider')
     } finally {
       await server.close()
     }
