@@ -4,7 +4,7 @@
  * measured apart, and signs everything before the clock starts.
  */
 import autocannon from 'autocannon'
-import { serveParent } from '../support/child.ts'
+import { serveParent } from '../support/serve-parent.ts'
 import type { SignedRequest } from '@hookline/testkit'
 import { buildDeliveries, type DeliveryMix } from './deliveries.ts'
 

@@ -1,26 +1,15 @@
 /**
  * @module Child processes of the benchmark: every measured server, worker and load generator runs
  * in a process of its own (so that its CPU and memory are its own), driven over Node's IPC channel
- * with a tiny request/response protocol.
+ * with a tiny request/response protocol. This is the parent's side; the child's is
+ * `serve-parent.ts`, kept apart so that no child loads the bundler.
  */
 import { fork } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { bundle } from '../../scripts/bundle.ts'
-
-/** A message from parent to child: call `method` with `args`. */
-interface CallMessage {
-  kind: 'call'
-  id: number
-  method: string
-  args: unknown
-}
-
-/** A message from child to parent: readiness, or the answer to a call. */
-type ChildMessage =
-  | { kind: 'ready'; value: unknown }
-  | { kind: 'result'; id: number; value?: unknown; error?: string }
+import type { CallMessage, ChildMessage } from './serve-parent.ts'
 
 /** A running child process. */
 export interface Child<Ready> {
@@ -132,44 +121,6 @@ export async function forkChild<Ready>(script: string, config: unknown, options:
       clearTimeout(timer)
     },
   }
-}
-
-/** The JSON configuration a child was forked with. */
-export function childConfig<T>(): T {
-  return JSON.parse(process.argv[2] ?? '{}') as T
-}
-
-/**
- * Answers the parent's calls with `methods` (plus `peakRss` and `close`, which runs `onClose`
- * and exits), then announces readiness with `ready`.
- */
-export function serveParent(
-  ready: unknown,
-  methods: Record<string, (args: any) => Promise<unknown>>,
-  onClose: () => Promise<void> = async () => {},
-): void {
-  const all: Record<string, (args: any) => Promise<unknown>> = {
-    ...methods,
-    // maxRSS is in kilobytes.
-    peakRss: async () => process.resourceUsage().maxRSS * 1024,
-    close: async () => {
-      await onClose()
-      setImmediate(() => process.exit(0))
-    },
-  }
-  process.on('message', (raw) => {
-    const msg = raw as CallMessage
-    const method = all[msg.method]
-    const reply = (body: Omit<Extract<ChildMessage, { kind: 'result' }>, 'kind' | 'id'>) => process.send!({ kind: 'result', id: msg.id, ...body })
-    if (!method) return reply({ error: `no method ${msg.method}` })
-    method(msg.args).then(
-      (value) => reply({ value }),
-      (err: unknown) => reply({ error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
-    )
-  })
-  // The parent going away must not leave servers behind.
-  process.on('disconnect', () => process.exit(0))
-  process.send!({ kind: 'ready', value: ready })
 }
 
 /** Resolves after `ms` milliseconds. */

@@ -7,7 +7,7 @@ import { createHookline } from '@hookline/core'
 import { Worker } from 'bullmq'
 import { Redis } from 'ioredis'
 import { pino } from 'pino'
-import { childConfig, serveParent } from '../support/child.ts'
+import { childConfig, serveParent } from '../support/serve-parent.ts'
 
 /** Configuration of a drain worker. */
 export interface DrainWorkerConfig {

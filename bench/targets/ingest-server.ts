@@ -11,11 +11,11 @@ import { opsRouter, webhookRouter } from '@hookline/express'
 import { githubAdapter } from '@hookline/github'
 import { slackAdapter } from '@hookline/slack'
 import { stripeAdapter } from '@hookline/stripe'
-import { GITHUB_TEST_SECRET, SLACK_TEST_SECRET, STRIPE_TEST_SECRET } from '@hookline/testkit'
+import { GITHUB_TEST_SECRET, SLACK_TEST_SECRET, STRIPE_TEST_SECRET } from '@hookline/testkit/secrets'
 import express, { type Express } from 'express'
 import { pino } from 'pino'
 import Stripe from 'stripe'
-import { childConfig, serveParent } from '../support/child.ts'
+import { childConfig, serveParent } from '../support/serve-parent.ts'
 import { naivePipeline } from './naive-pipeline.ts'
 
 /** Configuration of an ingest target. */

@@ -4,9 +4,9 @@
  */
 import { createHookline } from '@hookline/core'
 import { stripeAdapter } from '@hookline/stripe'
-import { STRIPE_TEST_SECRET } from '@hookline/testkit'
+import { STRIPE_TEST_SECRET } from '@hookline/testkit/secrets'
 import { pino } from 'pino'
-import { childConfig, serveParent } from '../support/child.ts'
+import { childConfig, serveParent } from '../support/serve-parent.ts'
 
 /** Configuration of the reconcile runner. */
 export interface ReconcileRunnerConfig {

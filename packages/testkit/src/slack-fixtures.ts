@@ -4,9 +4,10 @@
  */
 import { createHmac, randomBytes, randomInt, randomUUID } from 'node:crypto'
 import type { SignedRequest } from './stripe-fixtures.ts'
+import { SLACK_TEST_SECRET } from './secrets.ts'
 
-/** The signing secret requests are signed with unless told otherwise (Slack's are 32 hex digits). */
-export const SLACK_TEST_SECRET = '0f1e2d3c4b5a69788796a5b4c3d2e1f0'
+export { SLACK_TEST_SECRET } from './secrets.ts'
+
 /** The workspace of every fixture unless told otherwise. */
 export const SLACK_TEST_TEAM_ID = 'T0HKLN7E5'
 /** The app of every fixture (`api_app_id`). */

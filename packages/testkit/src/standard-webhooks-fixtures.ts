@@ -5,9 +5,9 @@
 import { randomBytes } from 'node:crypto'
 import { Webhook } from 'standardwebhooks'
 import type { SignedRequest } from './stripe-fixtures.ts'
+import { STANDARD_WEBHOOKS_TEST_SECRET } from './secrets.ts'
 
-/** The test secret the fixtures sign with unless told otherwise (`whsec_` + base64, as senders issue them). */
-export const STANDARD_WEBHOOKS_TEST_SECRET = 'whsec_aG9va2xpbmUtc3RhbmRhcmQtd2ViaG9va3MtdGVzdA=='
+export { STANDARD_WEBHOOKS_TEST_SECRET } from './secrets.ts'
 
 /**
  * Payloads in the spec's recommended `{ type, timestamp, data }` shape, as Standard Webhooks senders

@@ -3,9 +3,9 @@
  */
 import { randomBytes } from 'node:crypto'
 import Stripe from 'stripe'
+import { STRIPE_TEST_SECRET } from './secrets.ts'
 
-/** The test secret the fixtures sign with unless told otherwise. */
-export const STRIPE_TEST_SECRET = 'whsec_test_hookline_0123456789abcdef'
+export { STRIPE_TEST_SECRET } from './secrets.ts'
 
 /** Options of {@link stripeEvent}. */
 export interface StripeEventOptions {
