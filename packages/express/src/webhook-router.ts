@@ -14,7 +14,7 @@ import {
   UnknownProviderError,
   UnsupportedMediaTypeError,
 } from '@hookline/core'
-import express, { type Request, type RequestHandler, type Response, Router } from 'express'
+import express, { type Request, type RequestHandler, type Response } from 'express'
 
 /** Options of {@link webhookRouter}. */
 export interface WebhookRouterOptions {
@@ -26,18 +26,18 @@ export interface WebhookRouterOptions {
 }
 
 /**
- * Mounts `POST /webhooks/:provider` (matched as Express matches routes: case-insensitive, with an
- * optional trailing slash, below the router's mount path). Mount it before any JSON body parser of
- * the application: the signature is verified over the raw bytes.
+ * The middleware that answers `POST /webhooks/:provider` (matched as Express matches routes:
+ * case-insensitive, with an optional trailing slash, below its mount path) and passes every other
+ * request on. Mount it before any JSON body parser of the application: the signature is verified
+ * over the raw bytes.
  *
  * @example
  * const app = express()
  * app.use(webhookRouter(hookline))   // first
  * app.use(express.json())            // the application's own routes after it
  */
-export function webhookRouter(hookline: Hookline, options: WebhookRouterOptions = {}): Router {
+export function webhookRouter(hookline: Hookline, options: WebhookRouterOptions = {}): RequestHandler {
   const retryAfter = String(options.retryAfterSeconds ?? 10)
-  const router = Router()
   const rawParsers = new Map<string, RequestHandler>()
   for (const [name, adapter] of hookline.adapters) {
     // Any content type: the adapter decides what it accepts, after checking the signature.
@@ -64,7 +64,9 @@ export function webhookRouter(hookline: Hookline, options: WebhookRouterOptions 
     else sendJson(res, reply.status, reply.body)
   }
 
-  router.use((req, res, next) => {
+  // A plain middleware, not an Express Router: a nested router's own dispatch doubled what the
+  // application's router spends on each delivery.
+  return (req, res, next) => {
     const provider = req.method === 'POST' ? webhookProviderOf(req.url) : undefined
     if (provider === undefined) return next()
     const receivedAt = new Date()
@@ -74,15 +76,14 @@ export function webhookRouter(hookline: Hookline, options: WebhookRouterOptions 
       if (err !== undefined) return sendError(res, hookline.recordRejection(provider, bodyError(err, hookline.adapters.get(provider)!.maxBodyBytes)))
       receive(provider, receivedAt, req, res).catch((err: unknown) => sendError(res, err))
     })
-  })
-  return router
+  }
 }
 
 /** `/webhooks/<provider>`, optionally with a trailing slash and a query. */
 const WEBHOOK_PATH = /^\/webhooks\/([^/?]+)\/?(?:\?|$)/i
 
 /**
- * The provider of a `req.url` (relative to the router's mount path) that is a webhook path,
+ * The provider of a `req.url` (relative to the middleware's mount path) that is a webhook path,
  * percent-decoded as Express decodes a route parameter; undefined for any other path.
  */
 function webhookProviderOf(url: string): string | undefined {
