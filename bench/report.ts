@@ -51,7 +51,7 @@ export function printReport(report: BenchReport, connections: number, high: numb
     }
     out.push(
       table(
-        ['ingest (2xx/s; p50, p99 ms)', 'rate', 'p50', 'p99', '× verify', '× baseline', 'non-2xx', 'target RSS'],
+        ['ingest (2xx/s; p50, p99 ms)', 'rate', 'p50', 'p99', '× verify', '× verify by round', '× baseline', 'non-2xx', 'target RSS'],
         report.ingest.map((row) => {
           const [label, base] = baselineOf(row)
           return [
@@ -60,6 +60,8 @@ export function printReport(report: BenchReport, connections: number, high: numb
             fixed(row.p50),
             fixed(row.p99),
             row.target === 'bare' ? '' : fixed(ratio(row.rate, verify?.rate), 2),
+            // Rounds interleave the cases, so round i of each ran in the same stretch of time.
+            row.target === 'bare' || row.target === 'verify' || !verify ? '' : row.rounds.map((r, i) => fixed(ratio(r.rate, verify.rounds[i]?.rate), 2)).join(' '),
             base ? `${fixed(ratio(row.rate, base.rate), 2)} ${label}` : '',
             String(row.non2xx + row.errors),
             mb(row.targetPeakRss),
