@@ -7,8 +7,6 @@ import { sign } from '@octokit/webhooks-methods'
 import type { SignedRequest } from './stripe-fixtures.ts'
 import { GITHUB_TEST_SECRET } from './secrets.ts'
 
-export { GITHUB_TEST_SECRET } from './secrets.ts'
-
 /** The hook id (`X-GitHub-Hook-ID`) deliveries come from unless told otherwise. */
 export const GITHUB_TEST_HOOK_ID = 471_102_938
 /** The GitHub App whose hook delivers installation events (`X-GitHub-Hook-Installation-Target-ID`). */

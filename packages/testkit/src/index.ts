@@ -17,7 +17,6 @@ export {
   GITHUB_TEST_APP_ID,
   GITHUB_TEST_HOOK_ID,
   GITHUB_TEST_INSTALLATION_ID,
-  GITHUB_TEST_SECRET,
   type GithubDeliveryOptions,
   type GithubPayloadOptions,
 } from './github-fixtures.ts'
@@ -25,6 +24,7 @@ export { startFakeGithubApi, type FakeGithubApi, type FakeGithubApiOptions, type
 export { slackHistoryMessage, startFakeSlackApi, type FakeSlackApi, type FakeSlackApiOptions } from './fake-slack-api.ts'
 export { startFakeStripeApi, type FakeStripeApi } from './fake-stripe-api.ts'
 export { listenOnFreePort } from './http.ts'
+export { GITHUB_TEST_SECRET, SLACK_TEST_SECRET, STANDARD_WEBHOOKS_TEST_SECRET, STRIPE_TEST_SECRET } from './secrets.ts'
 export { testQueuePrefix, TEST_REDIS_URL } from './queue.ts'
 export { freePort, startDisposableRedis, type DisposableRedis } from './redis-server.ts'
 export {
@@ -40,7 +40,6 @@ export {
   slackUrlVerification,
   slackViewSubmissionPayload,
   SLACK_TEST_APP_ID,
-  SLACK_TEST_SECRET,
   SLACK_TEST_TEAM_ID,
   type SignedSlackRequestOptions,
   type SlackEventOptions,
@@ -50,9 +49,8 @@ export {
   signedStandardWebhook,
   standardWebhookEvent,
   STANDARD_WEBHOOK_SAMPLES,
-  STANDARD_WEBHOOKS_TEST_SECRET,
   type SignedStandardWebhookOptions,
   type StandardWebhookEventOptions,
 } from './standard-webhooks-fixtures.ts'
-export { signedStripeDelivery, stripeEvent, STRIPE_TEST_SECRET, type SignedRequest, type StripeEventOptions } from './stripe-fixtures.ts'
+export { signedStripeDelivery, stripeEvent, type SignedRequest, type StripeEventOptions } from './stripe-fixtures.ts'
 export { waitFor } from './wait.ts'

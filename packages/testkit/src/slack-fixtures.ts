@@ -6,8 +6,6 @@ import { createHmac, randomBytes, randomInt, randomUUID } from 'node:crypto'
 import type { SignedRequest } from './stripe-fixtures.ts'
 import { SLACK_TEST_SECRET } from './secrets.ts'
 
-export { SLACK_TEST_SECRET } from './secrets.ts'
-
 /** The workspace of every fixture unless told otherwise. */
 export const SLACK_TEST_TEAM_ID = 'T0HKLN7E5'
 /** The app of every fixture (`api_app_id`). */

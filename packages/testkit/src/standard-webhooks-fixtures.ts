@@ -7,8 +7,6 @@ import { Webhook } from 'standardwebhooks'
 import type { SignedRequest } from './stripe-fixtures.ts'
 import { STANDARD_WEBHOOKS_TEST_SECRET } from './secrets.ts'
 
-export { STANDARD_WEBHOOKS_TEST_SECRET } from './secrets.ts'
-
 /**
  * Payloads in the spec's recommended `{ type, timestamp, data }` shape, as Standard Webhooks senders
  * (Svix, Resend, Clerk, …) deliver them. Fixed ids, so tests can state the expected identity.

@@ -5,8 +5,6 @@ import { randomBytes } from 'node:crypto'
 import Stripe from 'stripe'
 import { STRIPE_TEST_SECRET } from './secrets.ts'
 
-export { STRIPE_TEST_SECRET } from './secrets.ts'
-
 /** Options of {@link stripeEvent}. */
 export interface StripeEventOptions {
   id?: string
