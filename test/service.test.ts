@@ -1,14 +1,15 @@
 /**
- * The service as a user runs it: the command of `pnpm start` on a database that does not exist yet (created and
- * migrated), handlers from HOOKLINE_HANDLERS, a Stripe delivery processed end to end by its worker
- * process, the metrics of both processes on one `/metrics`, a worker process that dies restarted,
- * and a clean stop of every process on SIGTERM.
+ * The service as a user runs it: the command of `pnpm start` on a database that does not exist yet
+ * (created and migrated), handlers from HOOKLINE_HANDLERS, a Stripe delivery processed end to end
+ * by its worker process (its heap bounded), the metrics of both processes on one `/metrics`, a
+ * worker process that dies restarted, and a clean stop of every process on SIGTERM.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { createPrismaClient, type PrismaClient } from '@hookline/db'
 import { freePort, signedStripeDelivery, STRIPE_TEST_SECRET, stripeEvent, TEST_REDIS_URL, testQueuePrefix, waitFor } from '@hookline/testkit'
 import { afterAll, beforeAll, expect, it } from 'vitest'
+import { WORKER_HEAP_GROWING_PERCENT } from '../apps/hookline/src/worker-heap.ts'
 import { ROOT_DIR, rootScript } from './support/root-script.ts'
 
 const dbName = `hookline_svc_${randomBytes(5).toString('hex')}`
@@ -78,11 +79,14 @@ function isRunning(pid: number): boolean {
   }
 }
 
-it('creates and migrates its database, logs the providers its secrets enable, and starts its worker process', async () => {
+it('creates and migrates its database, logs the providers its secrets enable, and starts its worker process with its heap bounded', async () => {
   expect(output).toMatch(/applied migrations: \d+_init/)
   expect(output).toContain('"providers":["stripe","github","slack"]')
   await waitFor(async () => workerPids().length === 1, { what: `the worker process:\n${output}` })
   expect(workerPids()[0]).not.toBe(service.pid)
+  // The worker process bounds its heap's growth; the ingress keeps V8's default.
+  await waitFor(async () => output.includes('"msg":"worker started"'), { what: `the worker to start:\n${output}` })
+  expect(output).toMatch(new RegExp(`"pid":${workerPids()[0]},[^\n]*"heapGrowingPercent":${WORKER_HEAP_GROWING_PERCENT}[^\n]*"msg":"worker started"`))
 })
 
 it('processes a signed Stripe event with the configured handler', async () => {

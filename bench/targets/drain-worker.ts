@@ -1,12 +1,13 @@
 /**
  * @module A measured worker process: `bullmq` is the raw BullMQ baseline (a no-op processor, no
  * database), `hookline` is Hookline's worker with a no-op handler (claim, transaction, processed
- * mark per event).
+ * mark per event), run as `hookline work` runs it.
  */
 import { createHookline } from '@hookline/core'
 import { Worker } from 'bullmq'
 import { Redis } from 'ioredis'
 import { pino } from 'pino'
+import { boundWorkerHeapGrowth } from '../../apps/hookline/src/worker-heap.ts'
 import { childConfig, serveParent } from '../support/serve-parent.ts'
 
 /** Configuration of a drain worker. */
@@ -30,6 +31,7 @@ if (config.mode === 'bullmq') {
     connection.disconnect()
   }
 } else {
+  boundWorkerHeapGrowth()
   const hookline = createHookline({
     databaseUrl: config.databaseUrl,
     redisUrl: config.redisUrl,

@@ -15,6 +15,7 @@ import { GITHUB_TEST_SECRET, SLACK_TEST_SECRET, STRIPE_TEST_SECRET } from '@hook
 import express, { type Express } from 'express'
 import { pino } from 'pino'
 import Stripe from 'stripe'
+import { boundWorkerHeapGrowth } from '../../apps/hookline/src/worker-heap.ts'
 import { childConfig, serveParent } from '../support/serve-parent.ts'
 import { naivePipeline } from './naive-pipeline.ts'
 
@@ -80,7 +81,11 @@ async function start(config: IngestServerConfig): Promise<{ app: Express; close(
       const app = express()
       app.use(webhookRouter(hookline))
       app.use(opsRouter(hookline))
-      if (config.worker) await hookline.startWorker()
+      if (config.worker) {
+        // As `hookline start` runs the worker in the ingress's process (HOOKLINE_WORKER_PROCESSES=0).
+        boundWorkerHeapGrowth()
+        await hookline.startWorker()
+      }
       return { app, close: () => hookline.close() }
     }
   }

@@ -15,6 +15,7 @@ import { registerReconcileCommand } from './commands/reconcile.ts'
 import { registerReplayCommand } from './commands/replay.ts'
 import { type Env, loadEnv } from './env.ts'
 import { loadDatabase, loadService } from './lazy-service.ts'
+import { boundWorkerHeapGrowth } from './worker-heap.ts'
 import { answerIngress, WorkerProcesses } from './worker-processes.ts'
 
 async function runMigrations(env: Env): Promise<void> {
@@ -71,8 +72,10 @@ async function run(mode: { serve: boolean; work: boolean; migrate: boolean }): P
     hookline.metrics.includeProcesses(() => workers.snapshots())
     workers.start()
   } else if (mode.work) {
+    // The process runs the worker (`work`, or `start` with no worker process): its heap is bounded.
+    const heapGrowingPercent = boundWorkerHeapGrowth()
     await hookline.startWorker()
-    hookline.logger.info({ concurrency: env.HOOKLINE_CONCURRENCY }, 'worker started')
+    hookline.logger.info({ concurrency: env.HOOKLINE_CONCURRENCY, heapGrowingPercent }, 'worker started')
     answerIngress(() => hookline.metrics.snapshot(), stop)
   }
 }
