@@ -1,7 +1,7 @@
 /**
  * @module End to end: the service under a fixed offered rate (no-op handler), in two layouts: the
  * ingress with its worker in a process of its own (what `pnpm start` runs), and both in one process
- * (`HOOKLINE_WORKER_PROCESSES=0`). Reports the achieved rate, ingest latency, the backlog (events
+ * (`HOOKLINE_WORKER_PROCESSES=0`). Reports the achieved rate, ingest latency (each answer's own), the backlog (events
  * received and not yet processed) sampled every second, and received→processed latency read from
  * the inbox once everything is processed.
  */
