@@ -1,9 +1,9 @@
 /**
  * @module End to end: the service under a fixed offered rate (no-op handler), in two layouts: the
  * ingress with its worker in a process of its own (what `pnpm start` runs), and both in one process
- * (`HOOKLINE_WORKER_PROCESSES=0`). Reports the achieved rate, ingest latency (each answer's own), the backlog (events
- * received and not yet processed) sampled every second, and received→processed latency read from
- * the inbox once everything is processed.
+ * (`HOOKLINE_WORKER_PROCESSES=0`). Reports the achieved rate, ingest latency (each answer's own),
+ * the backlog (events received and not yet processed) sampled every second, and
+ * received→processed latency read from the inbox once everything is processed.
  */
 import pg from 'pg'
 import type { LoadResult, LoadRun } from '../load/load-generator.ts'
