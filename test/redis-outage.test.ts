@@ -90,7 +90,7 @@ it('an event whose first attempt fails while Redis goes down is retried by the s
   }
 })
 
-it('events a reconciliation recovers while Redis is down are made due at once and processed as soon as Redis is back', async () => {
+it('events a reconciliation recovers while Redis is down are counted as enqueue failures, made due at once and processed as soon as Redis is back', async () => {
   const own = await startDisposableRedis()
   const api = await startFakeStripeApi()
   const now = Math.floor(Date.now() / 1000)
@@ -106,6 +106,8 @@ it('events a reconciliation recovers while Redis is down are made due at once an
     const run = await down.hookline.reconcileNow({ provider: 'stripe', trigger: 'test' })
     expect(run).toMatchObject({ status: 'succeeded', recovered: 30 })
     expect(await down.count(`SELECT count(*)::int AS n FROM hookline_due_events WHERE due_at <= now()`)).toBe(30)
+    // Counted where an operator watches for Redis refusing jobs, as the webhooks' are.
+    expect(await (await fetch(`${down.url}/metrics`)).text()).toMatch(/hookline_enqueue_failures_total\{provider="stripe"\} 30/)
 
     await own.start()
     await down.waitAllProcessed(30_000)

@@ -6,11 +6,12 @@ import { createDatabase, type Database } from '@hookline/db'
 import { pino, type Logger } from 'pino'
 import type { ImmediateReply, ParsedEvent, ProviderAdapter, RawRequest } from './adapter.ts'
 import { Dispatcher, RECONCILE_JOB, SWEEP_JOB } from './dispatcher.ts'
+import { enqueueStored } from './enqueue-stored.ts'
 import { errorCodeOf, ConfigError, ReconcileBusyError, StoreUnavailableError, UnknownProviderError } from './errors.ts'
 import { type DeadLetterHook, DEFAULT_WORKER_OPTIONS, EventWorker, type WorkerOptions } from './event-worker.ts'
 import type { HandlerMap } from './handler.ts'
 import { Inbox, type SqlClient } from './inbox.ts'
-import { IngestBatcher, type IngestBatchOptions, type StoredEvent } from './ingest-batcher.ts'
+import { IngestBatcher, type IngestBatchOptions } from './ingest-batcher.ts'
 import { EventQuery } from './events-query.ts'
 import { HooklineMetrics } from './metrics.ts'
 import { type ReconcileAlertHook, Reconciler, type ReconcileRequest, type ReconcileRun, type ReconcileSettings } from './reconciler.ts'
@@ -135,7 +136,7 @@ export class Hookline {
       this.policy,
     )
     this.sweeper = new Sweeper(this.inbox, this.dispatcher, this.metrics, this.sweeperOptions)
-    this.ingest = new IngestBatcher(this.inbox, this.sweeperOptions.graceMs, (stored) => this.enqueueStored(stored), {
+    this.ingest = new IngestBatcher(this.inbox, this.sweeperOptions.graceMs, (stored) => enqueueStored(this, stored, 'webhook'), {
       maxBatchSize: 100,
       maxWaitMs: 0,
       maxConcurrentBatches: 4,
@@ -198,19 +199,6 @@ export class Hookline {
     const cause = err instanceof StoreUnavailableError && err.cause instanceof Error ? err.cause.message : undefined
     this.logger.warn({ provider: label, reason, message: err instanceof Error ? err.message : String(err), cause }, 'webhook rejected')
     return err
-  }
-
-  /** One job for the events a batch inserted; never throws (the sweeper recovers failures). */
-  private async enqueueStored(stored: StoredEvent[]): Promise<void> {
-    if (stored.length === 0) return
-    try {
-      await this.dispatcher.enqueueBatch(stored.map((s) => s.id))
-    } catch (err) {
-      for (const { provider } of stored) this.metrics.enqueueFailures.inc({ provider })
-      const eventIds = stored.map((s) => s.id)
-      this.logger.warn({ eventIds, err: (err as Error).message }, 'enqueue failed; the sweeper will dispatch the stored events')
-      await this.inbox.markDue(eventIds).catch(() => undefined)
-    }
   }
 
   /**

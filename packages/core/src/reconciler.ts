@@ -9,6 +9,7 @@ import type { Logger } from 'pino'
 import { z } from 'zod'
 import type { ProviderAdapter, ReconcilePage } from './adapter.ts'
 import type { Dispatcher } from './dispatcher.ts'
+import { enqueueStored } from './enqueue-stored.ts'
 import { ReconcileBusyError, ReconcileUnsupportedError, retryAfterMsOf } from './errors.ts'
 import { parseTimeBound } from './event-filter.ts'
 import { Inbox, type SqlClient } from './inbox.ts'
@@ -244,7 +245,7 @@ export class Reconciler {
           for await (const page of untilAborted(pages, signal)) {
             const inserted = await this.ingestPage(row, owner, page, warnings)
             await enqueuing
-            enqueuing = this.enqueueRecovered(inserted)
+            enqueuing = enqueueStored({ ...this.deps, inbox: this.inbox }, inserted.map((id) => ({ id, provider: row.provider })), 'reconcile')
             resumeFrom = page.cursor
             onPage?.(toRun(await this.load(row.id)))
           }
@@ -306,17 +307,6 @@ export class Reconciler {
     this.deps.metrics.reconcileScanned.inc({ provider: row.provider }, page.events.length + skipped + outOfBand)
     if (!row.dry_run) this.deps.metrics.reconcileRecovered.inc({ provider: row.provider }, page.events.length - known + outOfBand)
     return inserted.map((r) => r.id)
-  }
-
-  /** Offers jobs for reconciled events; never rejects (what Redis did not take is made due for the sweeper at once). */
-  private async enqueueRecovered(ids: string[]): Promise<void> {
-    if (ids.length === 0) return
-    try {
-      await this.deps.dispatcher.enqueueBatch(ids)
-    } catch (err) {
-      this.deps.logger.warn({ eventIds: ids, err: (err as Error).message }, 'enqueue of reconciled events failed; the sweeper will dispatch them')
-      await this.inbox.markDue(ids).catch(() => undefined)
-    }
   }
 
   private async finish(row: RunRow, owner: string, status: 'succeeded' | 'failed', warnings: string[], error: string | null): Promise<ReconcileRun> {
