@@ -74,7 +74,7 @@ export function printReport(report: BenchReport, connections: number, high: numb
       out.push(
         '',
         table(
-          ['ingest CPU (cores; µs of CPU per 2xx)', 'main thread', 'waiting for a core', 'target', 'Postgres + Redis', 'load', 'machine busy', 'main µs', 'target + services µs'],
+          ['ingest CPU (cores; µs of CPU per 2xx)', 'main thread', 'waiting for a core', 'target', 'Postgres + Redis', 'load', 'machine busy', 'steal', 'main µs', 'target + services µs'],
           withCpu.map((row) => {
             const cpu = row.cpu!
             const perAnswer = (cores: number) => fixed((cores / row.rate) * 1e6)
@@ -86,6 +86,7 @@ export function printReport(report: BenchReport, connections: number, high: numb
               fixed(cpu.services, 2),
               fixed(cpu.load, 2),
               `${fixed(cpu.machineBusy * 100)} %`,
+              `${fixed(cpu.machineSteal * 100, 1)} %`,
               perAnswer(cpu.mainRun),
               perAnswer(cpu.target + cpu.services),
             ]

@@ -3,7 +3,9 @@
  * process (all its threads), its main thread's time on a core and its time **waiting for one**
  * (`schedstat`), Postgres and Redis together, the load generator, and the machine as a whole. A
  * target whose main thread runs plus waits close to one core is bound by its event loop; the wait
- * is what the other processes on the same cores cost it. Elsewhere than Linux there is no sample.
+ * is what the other processes on the same cores cost it. The machine's steal is the share of its
+ * cores' time the hypervisor gave to other guests (a VM's noisy neighbours). Elsewhere than Linux
+ * there is no sample.
  */
 import { readdir, readFile } from 'node:fs/promises'
 
@@ -16,8 +18,9 @@ export interface CpuSample {
   /** The target's main thread: nanoseconds on a core and waiting in a run queue. */
   mainRunNs: number
   mainWaitNs: number
-  /** The machine: busy and total ticks over every core. */
+  /** The machine: busy, stolen (by the hypervisor; counted in busy too) and total ticks over every core. */
   machineBusy: number
+  machineSteal: number
   machineTotal: number
 }
 
@@ -35,6 +38,8 @@ export interface CpuUse {
   load: number
   /** Share of all cores busy (0–1). */
   machineBusy: number
+  /** Share of all cores' time stolen by the hypervisor (0–1). */
+  machineSteal: number
 }
 
 /** Ticks per second of `/proc/<pid>/stat` and `/proc/stat` (`USER_HZ`, 100 on Linux). */
@@ -85,7 +90,7 @@ export async function sampleCpu(targetPid: number, loadPid: number): Promise<Cpu
         else if (SERVICES.has(comm)) ticks.services.set(pid, used)
       }),
   )
-  return { at: process.hrtime.bigint(), ticks, mainRunNs: mainRunNs!, mainWaitNs: mainWaitNs!, machineBusy: total - cpu[3]! - cpu[4]!, machineTotal: total }
+  return { at: process.hrtime.bigint(), ticks, mainRunNs: mainRunNs!, mainWaitNs: mainWaitNs!, machineBusy: total - cpu[3]! - cpu[4]!, machineSteal: cpu[7]!, machineTotal: total }
 }
 
 /**
@@ -105,6 +110,7 @@ export function cpuBetween(before: CpuSample | undefined, after: CpuSample | und
     services: cores(services),
     load: cores(after.ticks.load - before.ticks.load),
     machineBusy: (after.machineBusy - before.machineBusy) / Math.max(1, after.machineTotal - before.machineTotal),
+    machineSteal: (after.machineSteal - before.machineSteal) / Math.max(1, after.machineTotal - before.machineTotal),
   }
 }
 
@@ -114,5 +120,5 @@ export function meanCpu(uses: ReadonlyArray<{ cpu?: CpuUse | undefined; seconds:
   const seconds = known.reduce((sum, u) => sum + u.seconds, 0)
   if (known.length === 0 || seconds === 0) return undefined
   const mean = (key: keyof CpuUse) => known.reduce((sum, u) => sum + u.cpu[key] * u.seconds, 0) / seconds
-  return { target: mean('target'), mainRun: mean('mainRun'), mainWait: mean('mainWait'), services: mean('services'), load: mean('load'), machineBusy: mean('machineBusy') }
+  return { target: mean('target'), mainRun: mean('mainRun'), mainWait: mean('mainWait'), services: mean('services'), load: mean('load'), machineBusy: mean('machineBusy'), machineSteal: mean('machineSteal') }
 }
