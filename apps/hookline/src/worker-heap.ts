@@ -3,7 +3,7 @@
  * hand for a second or two each (so that its batches stay full), so most of what it allocates
  * survives into V8's old generation and dies there. V8 lets the old generation grow to up to ~4×
  * what survived its last full collection before it collects again: a worker draining flat out with
- * ~40 MB alive peaked at 280–315 MB. Bounding that growth to 2× cut the peak to ~232 MB at the same
+ * ~40 MB alive peaked at 265–314 MB. Bounding that growth to 2× cut the peak to ~232 MB at the same
  * drain rate (docs/performance.md, *A worker's heap bounded*).
  */
 import { setFlagsFromString } from 'node:v8'
