@@ -2,13 +2,17 @@
  * Redis is only the dispatch queue: with Redis down a delivery is still acknowledged once it is in
  * Postgres, and when Redis comes back empty the sweeper dispatches it, processed exactly once; an
  * event whose retry could not be queued is dispatched by the sweeper too, and so are events a
- * reconciliation recovered while Redis was down.
+ * reconciliation recovered while Redis was down; and a service told to stop while Redis is down
+ * stops.
  */
+import { spawn } from 'node:child_process'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { Handler } from '@hookline/core'
 import { stripeAdapter } from '@hookline/stripe'
-import { type DisposableRedis, signedStripeDelivery, STRIPE_TEST_SECRET, startDisposableRedis, startFakeStripeApi, stripeEvent } from '@hookline/testkit'
+import { type DisposableRedis, freePort, signedStripeDelivery, STRIPE_TEST_SECRET, startDisposableRedis, startFakeStripeApi, stripeEvent, testQueuePrefix, waitFor } from '@hookline/testkit'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { type Harness, recordEffect, startHarness } from './support/harness.ts'
+import { ROOT_DIR, rootScript } from './support/root-script.ts'
 
 let redis: DisposableRedis
 let h: Harness
@@ -119,3 +123,74 @@ it('events a reconciliation recovers while Redis is down are counted as enqueue 
     await own.kill()
   }
 })
+
+it('a service told to stop while Redis is down stops, its worker process with it, and what it acknowledged is processed later', async () => {
+  const own = await startDisposableRedis()
+  const queue = testQueuePrefix(own.url)
+  const port = await freePort()
+  const url = `http://127.0.0.1:${port}`
+  // Exactly the command of `pnpm start` (an ingress and a worker process), on this file's database.
+  const [command, args] = rootScript('start')
+  const service = spawn(command, args, {
+    cwd: ROOT_DIR,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, PORT: String(port), DATABASE_URL: h.databaseUrl, REDIS_URL: own.url, HOOKLINE_QUEUE_PREFIX: queue.prefix, STRIPE_WEBHOOK_SECRET: STRIPE_TEST_SECRET },
+  })
+  let output = ''
+  service.stdout!.on('data', (d) => (output += d))
+  service.stderr!.on('data', (d) => (output += d))
+  const exited = new Promise<number | null>((r) => service.once('exit', (code) => r(code)))
+  try {
+    await waitFor(async () => /"msg":"worker started"/.test(output) && (await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200, { what: `the service to be ready:\n${output}`, timeoutMs: 45_000, intervalMs: 200 })
+    await own.kill()
+    const { body, headers } = signedStripeDelivery(stripeEvent())
+    const res = await fetch(`${url}/webhooks/stripe`, { method: 'POST', body, headers })
+    expect(res.status).toBe(200)
+    const { id } = (await res.json()) as { id: string }
+
+    // BullMQ's own close never returns while its Redis is unreachable (taskforcesh/bullmq#4656).
+    service.kill('SIGTERM')
+    const code = await Promise.race([exited, sleep(30_000, 'still running after 30 s', { ref: false })])
+    expect(code, output).toBe(0)
+    const workerPid = Number(/"workerPid":(\d+)/.exec(output)![1])
+    expect(() => process.kill(workerPid, 0)).toThrow()
+    // Acknowledged during the outage, it was in Postgres: this file's instance (its sweeper, its
+    // own Redis) processes it.
+    await h.waitForStatus(id, 'processed', 30_000)
+  } finally {
+    if (service.exitCode === null) service.kill('SIGKILL')
+    await own.kill()
+  }
+}, 90_000)
+
+it('a worker stopping while Redis goes down lets its running handler commit, and stops', async () => {
+  const own = await startDisposableRedis()
+  let started!: () => void
+  const running = new Promise<void>((r) => (started = r))
+  let release!: () => void
+  const released = new Promise<void>((r) => (release = r))
+  const stopping = await startHarness({
+    redisUrl: own.url,
+    handlers: { '*': async (event, ctx) => {
+      started()
+      await released
+      await recordEffect(event, ctx)
+    } },
+  })
+  try {
+    const id = await stopping.sendStripeEvent({})
+    await running
+    // BullMQ's close waits for the running job, then for a Redis that is gone.
+    const closing = stopping.hookline.close()
+    await own.kill()
+    release()
+    expect(await Promise.race([closing.then(() => 'stopped'), sleep(30_000, 'still closing after 30 s', { ref: false })])).toBe('stopped')
+    const row = await stopping.waitForStatus(id, 'processed')
+    expect(row.attempts).toBe(1)
+    expect(await stopping.count(`SELECT count(*)::int AS n FROM effects WHERE event_id = $1::uuid`, id)).toBe(1)
+  } finally {
+    await own.start()
+    await stopping.close()
+    await own.kill()
+  }
+}, 90_000)

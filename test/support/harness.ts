@@ -131,11 +131,15 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       )
     },
     async close() {
-      await server.close()
-      await hookline.close()
-      await prisma.$disconnect()
-      await queue.cleanup()
-      await db.drop()
+      try {
+        await server.close()
+        await hookline.close()
+        await prisma.$disconnect()
+        await queue.cleanup()
+      } finally {
+        // Even when a step failed (a test that left its Redis down): no database left behind.
+        await db.drop()
+      }
     },
   }
 }

@@ -6,6 +6,7 @@
  */
 import { Queue } from 'bullmq'
 import { Redis } from 'ioredis'
+import { closeWhileConnected } from './bullmq-close.ts'
 import type { RetryPolicy } from './retry-policy.ts'
 
 /** Where the queue lives. */
@@ -140,10 +141,9 @@ export class Dispatcher {
     })
   }
 
-  /** Closes the queue and its connection. */
+  /** Closes the queue and its connection (without waiting on a Redis that is down). */
   async close(): Promise<void> {
-    await this.queue.close().catch(() => undefined)
-    this.connection.disconnect()
+    await closeWhileConnected(() => this.queue.close(), this.connection)
   }
 }
 

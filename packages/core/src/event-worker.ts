@@ -6,6 +6,7 @@
 import { type Job, Worker } from 'bullmq'
 import { Redis } from 'ioredis'
 import type { Logger } from 'pino'
+import { closeWhileConnected } from './bullmq-close.ts'
 import { type Dispatcher, PROCESS_BATCH_JOB, PROCESS_JOB, type ProcessBatchJobData, type ProcessJobData, type QueueConfig } from './dispatcher.ts'
 import { isPermanentError, retryAfterMsOf } from './errors.ts'
 import type { HandlerContext, HandlerMap, HooklineEvent, TransactionClient } from './handler.ts'
@@ -117,6 +118,8 @@ export class EventWorker {
   private connection: Redis | undefined
   private readonly batcher: GroupBatcher<string, EventOutcome>
   private readonly singles: GroupBatcher<ClaimedEvent, Outcome | 'dead'>
+  /** The jobs running now: what a close waits for when it cannot wait through BullMQ. */
+  private readonly running = new Set<Promise<unknown>>()
 
   constructor(
     private readonly queue: QueueConfig,
@@ -143,7 +146,7 @@ export class EventWorker {
     // Workers block on Redis and must wait through outages rather than fail commands.
     this.connection = new Redis(this.queue.redisUrl, { maxRetriesPerRequest: null, retryStrategy: (n) => Math.min(n * 200, 2000) })
     this.connection.on('error', () => undefined)
-    this.worker = new Worker(this.queue.name, (job) => this.run(job), {
+    this.worker = new Worker(this.queue.name, (job) => this.track(this.run(job)), {
       connection: this.connection,
       prefix: this.queue.prefix,
       concurrency: options.concurrency,
@@ -158,10 +161,25 @@ export class EventWorker {
     await this.worker.waitUntilReady()
   }
 
-  /** Stops taking jobs and waits for the running ones to finish. */
+  /**
+   * Stops taking jobs and waits for the running ones to finish. With Redis down, BullMQ cannot be
+   * waited for (see {@link closeWhileConnected}): the running jobs still finish, their handlers'
+   * transactions commit, and a job BullMQ could not mark completed finds its events processed when
+   * it runs again.
+   */
   async close(): Promise<void> {
-    await this.worker?.close()
-    this.connection?.disconnect()
+    const { worker, connection } = this
+    if (!worker || !connection) return
+    await closeWhileConnected(() => worker.close(), connection)
+    await Promise.allSettled(this.running)
+  }
+
+  /** Keeps `job` in {@link running} until it settles. */
+  private track<T>(job: Promise<T>): Promise<T> {
+    this.running.add(job)
+    const done = (): void => void this.running.delete(job)
+    job.then(done, done)
+    return job
   }
 
   private async run(job: Job): Promise<unknown> {

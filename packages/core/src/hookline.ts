@@ -114,6 +114,7 @@ export class Hookline {
   private readonly sweeperOptions: SweeperOptions
   private readonly workerOptions: WorkerOptions
   private worker: EventWorker | undefined
+  private closing: Promise<void> | undefined
 
   constructor(private readonly options: HooklineOptions<any>) {
     this.logger = options.logger ?? pino({ name: 'hookline' })
@@ -292,11 +293,16 @@ export class Hookline {
     return { postgres: pg.status === 'fulfilled', redis: redis.status === 'fulfilled' }
   }
 
-  /** Stops the worker, closes the queue and the database pool. */
-  async close(): Promise<void> {
-    await this.worker?.close()
-    await this.dispatcher.close()
-    await this.database.close()
+  /**
+   * Stops the worker, closes the queue and the database pool, without waiting on a Redis that is
+   * down. Calling it again returns the same promise.
+   */
+  close(): Promise<void> {
+    return (this.closing ??= (async () => {
+      await this.worker?.close()
+      await this.dispatcher.close()
+      await this.database.close()
+    })())
   }
 }
 

@@ -43,7 +43,8 @@ export async function startDisposableRedis(): Promise<DisposableRedis> {
     url: `redis://127.0.0.1:${port}`,
     port,
     async kill() {
-      if (!child || child.exitCode !== null) return
+      // A server that was killed already has a signal code and no exit code.
+      if (!child || child.exitCode !== null || child.signalCode !== null) return
       const exited = new Promise((r) => child!.once('exit', r))
       child.kill('SIGKILL')
       await exited
