@@ -2,14 +2,16 @@
  * Redis is only the dispatch queue: with Redis down a delivery is still acknowledged once it is in
  * Postgres, and when Redis comes back empty the sweeper dispatches it, processed exactly once; an
  * event whose retry could not be queued is dispatched by the sweeper too, and so are events a
- * reconciliation recovered while Redis was down; and a service told to stop while Redis is down
- * stops.
+ * reconciliation recovered while Redis was down — but not an event whose job is still waiting
+ * behind a backlog; and a service told to stop while Redis is down stops.
  */
 import { spawn } from 'node:child_process'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Handler } from '@hookline/core'
 import { stripeAdapter } from '@hookline/stripe'
-import { type DisposableRedis, freePort, signedStripeDelivery, STRIPE_TEST_SECRET, startDisposableRedis, startFakeStripeApi, stripeEvent, testQueuePrefix, waitFor } from '@hookline/testkit'
+import { Queue } from 'bullmq'
+import { Redis } from 'ioredis'
+import { type DisposableRedis, freePort, signedStripeDelivery, STRIPE_TEST_SECRET, startDisposableRedis, startFakeStripeApi, stripeEvent, TEST_REDIS_URL, testQueuePrefix, waitFor } from '@hookline/testkit'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { type Harness, recordEffect, startHarness } from './support/harness.ts'
 import { ROOT_DIR, rootScript } from './support/root-script.ts'
@@ -194,3 +196,35 @@ it('a worker stopping while Redis goes down lets its running handler commit, and
     await own.kill()
   }
 }, 90_000)
+
+it('the sweeper leaves overdue events whose jobs still wait behind a backlog alone, and queues them once those jobs are lost', async () => {
+  // No worker yet (it is behind, or down), and events overdue a tenth of a second after arriving.
+  const behind = await startHarness({ startWorker: false, sweeper: { intervalMs: 600_000, graceMs: 100 } })
+  const connection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null })
+  const queue = new Queue('events', { connection, prefix: behind.queuePrefix })
+  try {
+    const ids: string[] = []
+    for (let i = 0; i < 5; i++) ids.push(await behind.sendStripeEvent({}))
+    await sleep(300)
+    expect(await behind.count(`SELECT count(*)::int AS n FROM hookline_due_events WHERE due_at <= now()`)).toBe(5)
+    const waiting = await queue.getJobCounts('wait')
+    expect(waiting.wait).toBeGreaterThan(0)
+
+    // Their jobs wait: not queued twice.
+    expect(await behind.hookline.sweep()).toBe(0)
+    expect(await queue.getJobCounts('wait')).toEqual(waiting)
+
+    // Their jobs lost (Redis emptied), they are the sweeper's, then processed once each.
+    await queue.drain()
+    expect(await behind.hookline.sweep()).toBe(5)
+    expect((await queue.getJobCounts('wait')).wait).toBe(5)
+    await behind.hookline.startWorker()
+    await behind.waitAllProcessed()
+    expect(await behind.count(`SELECT count(*)::int AS n FROM effects WHERE event_id = ANY($1::uuid[])`, ids)).toBe(5)
+    expect(await behind.count(`SELECT count(*)::int AS n FROM hookline_events WHERE attempts <> 1`)).toBe(0)
+  } finally {
+    await queue.close()
+    connection.disconnect()
+    await behind.close()
+  }
+})

@@ -124,6 +124,16 @@ export class Dispatcher {
     await this.enqueue(ids, delaysMs)
   }
 
+  /**
+   * When the oldest job still waiting in the queue was added (by the adding process's clock), or
+   * undefined when none waits. Workers take jobs in the order they were added: a job added after
+   * that one has not been reached yet.
+   */
+  async oldestWaitingSince(): Promise<Date | undefined> {
+    const [job] = await withTimeout(this.queue.getJobs(['wait'], 0, 0, true), this.timeoutMs, 'oldest waiting job')
+    return job ? new Date(job.timestamp) : undefined
+  }
+
   /** Resolves when Redis answers a PING within the timeout. */
   async ping(): Promise<void> {
     await withTimeout(this.connection.ping(), this.timeoutMs, 'redis ping')

@@ -414,17 +414,20 @@ export class Inbox {
   }
 
   /**
-   * Ids of unfinished events past their due time (Redis lost their job, or a worker died), oldest
-   * first; their due time moves `graceMs` on so that the next pass does not pick them again at once.
+   * Ids of unfinished events past their due time (Redis lost their job, or a worker died), and
+   * due before `dueBefore` when given, oldest first; their due time moves `graceMs` on so that the
+   * next pass does not pick them again at once.
    */
-  async takeOverdue(limit: number, graceMs: number): Promise<string[]> {
+  async takeOverdue(limit: number, graceMs: number, dueBefore?: Date): Promise<string[]> {
+    // LEAST ignores a NULL: without `dueBefore`, everything due by now.
     const rows = await this.run<{ id: string }>(
       `UPDATE hookline_due_events SET due_at = now() + $2 * interval '1 millisecond'
-        WHERE event_id IN (SELECT event_id FROM hookline_due_events WHERE due_at <= now()
+        WHERE event_id IN (SELECT event_id FROM hookline_due_events WHERE due_at <= LEAST(now(), $3::timestamptz)
                             ORDER BY due_at LIMIT $1 FOR UPDATE SKIP LOCKED)
         RETURNING event_id::text AS id`,
       limit,
       graceMs,
+      dueBefore ?? null,
     )
     return rows.map((r) => r.id)
   }

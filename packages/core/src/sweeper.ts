@@ -1,7 +1,8 @@
 /**
- * @module The sweeper: re-enqueues inbox events that are unfinished past their due time — the
- * recovery path when Redis lost its jobs or a worker died. Runs as a BullMQ job scheduler (once per
- * interval across all instances) and as a pass at worker start and after Redis reconnects.
+ * @module The sweeper: re-enqueues inbox events that are unfinished past their due time, and that
+ * the queue's workers have gone past — the recovery path when Redis lost their jobs or a worker
+ * died. Runs as a BullMQ job scheduler (once per interval across all instances) and as a pass at
+ * worker start and after Redis reconnects.
  */
 import type { Dispatcher } from './dispatcher.ts'
 import type { Inbox } from './inbox.ts'
@@ -44,11 +45,18 @@ export class Sweeper {
     private readonly options: SweeperOptions,
   ) {}
 
-  /** One pass; returns how many events were re-enqueued. */
+  /**
+   * One pass; returns how many events were re-enqueued. An event that fell due after the oldest
+   * job still waiting was added is left alone: the workers are behind, and its job may be waiting
+   * too. Re-enqueued then, a whole backlog would be queued twice (per event, beside the batch jobs
+   * that hold it), slowing its drain by a third or more (docs/performance.md). It is taken once the
+   * workers have reached the jobs added after it fell due, or the queue is empty.
+   */
   async run(): Promise<number> {
+    const reached = await this.dispatcher.oldestWaitingSince()
     let total = 0
     for (;;) {
-      const ids = await this.inbox.takeOverdue(this.options.batchSize, this.options.graceMs)
+      const ids = await this.inbox.takeOverdue(this.options.batchSize, this.options.graceMs, reached)
       if (ids.length === 0) return total
       await this.dispatcher.enqueue(ids)
       this.metrics.swept.inc(ids.length)
