@@ -9,7 +9,7 @@ import type { Logger } from 'pino'
 import { z } from 'zod'
 import type { ProviderAdapter, ReconcilePage } from './adapter.ts'
 import type { Dispatcher } from './dispatcher.ts'
-import { enqueueStored } from './enqueue-stored.ts'
+import { enqueueStored, type EnqueueStoredDeps } from './enqueue-stored.ts'
 import { ReconcileBusyError, ReconcileUnsupportedError, retryAfterMsOf } from './errors.ts'
 import { parseTimeBound } from './event-filter.ts'
 import { Inbox, type SqlClient } from './inbox.ts'
@@ -147,9 +147,12 @@ export interface ReconcilerDeps {
  */
 export class Reconciler {
   private readonly inbox: Inbox
+  /** What each page's enqueue (and its fallback) uses. */
+  private readonly enqueueDeps: EnqueueStoredDeps
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.inbox = new Inbox(deps.pool)
+    this.enqueueDeps = { ...deps, inbox: this.inbox }
   }
 
   /** Opens and executes a run in this process. */
@@ -245,7 +248,7 @@ export class Reconciler {
           for await (const page of untilAborted(pages, signal)) {
             const inserted = await this.ingestPage(row, owner, page, warnings)
             await enqueuing
-            enqueuing = enqueueStored({ ...this.deps, inbox: this.inbox }, inserted.map((id) => ({ id, provider: row.provider })), 'reconcile')
+            enqueuing = enqueueStored(this.enqueueDeps, inserted.map((id) => ({ id, provider: row.provider })), 'reconcile')
             resumeFrom = page.cursor
             onPage?.(toRun(await this.load(row.id)))
           }
