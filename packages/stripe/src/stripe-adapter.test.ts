@@ -50,6 +50,8 @@ describe('stripeAdapter.verify', () => {
   })
   it('reports a validly signed non-JSON body as malformed, not as a signature failure', async () => {
     await expect(adapter.verify(signed(SECRET, nowSeconds, '{"id":'))).rejects.toBeInstanceOf(MalformedPayloadError)
+    // A byte-order mark is signed like any byte; JSON has none (the stored body is the payload).
+    await expect(adapter.verify(signed(SECRET, nowSeconds, `\uFEFF${JSON.stringify(event)}`))).rejects.toBeInstanceOf(MalformedPayloadError)
   })
   it('needs a secret', () => {
     expect(() => stripeAdapter({ secrets: [''] })).toThrow(/at least one/)

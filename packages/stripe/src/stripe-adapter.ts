@@ -69,10 +69,13 @@ export function stripeAdapter(options: StripeAdapterOptions): ProviderAdapter<Ve
       const header = req.headers['stripe-signature']
       if (!header) throw new SignatureError('missing Stripe-Signature header')
       const now = req.receivedAt.getTime()
+      // Given bytes, the SDK decodes them twice (to sign, then to parse), with a new TextDecoder
+      // each time, and again for each secret tried: decoded here once, as `payloadIsBody` says.
+      const payload = req.body.toString('utf8')
       let lastError: unknown
       for (const secret of secrets) {
         try {
-          const event = Stripe.webhooks.constructEvent(req.body, header, secret, tolerance, undefined, now)
+          const event = Stripe.webhooks.constructEvent(payload, header, secret, tolerance, undefined, now)
           const signedAt = signedTimestamp(header)
           if (signedAt * 1000 - now > tolerance * 1000) {
             throw new SignatureError('Stripe-Signature timestamp is in the future beyond the tolerance')
