@@ -7,13 +7,15 @@ import { MalformedPayloadError, type ParsedEvent } from '@hookline/core'
 import { z } from 'zod'
 
 // Only the fields the identity is read from. A signed body whose fields have other types is not
-// something GitHub sends; absent fields are normal (not every event has a repository).
+// something GitHub sends; absent fields are normal (not every event has a repository). Objects are
+// not `.loose()`: the subject rules read the payload itself, and copying the ~90 other keys of
+// `repository` into the result cost every delivery for nothing.
 const payloadSchema = z.object({
   action: z.string().min(1).optional(),
-  installation: z.object({ id: z.number().int() }).loose().optional(),
-  repository: z.object({ full_name: z.string().min(1), owner: z.object({ login: z.string().min(1) }).loose().nullish() }).loose().optional(),
-  organization: z.object({ login: z.string().min(1) }).loose().optional(),
-}).loose()
+  installation: z.object({ id: z.number().int() }).optional(),
+  repository: z.object({ full_name: z.string().min(1), owner: z.object({ login: z.string().min(1) }).nullish() }).optional(),
+  organization: z.object({ login: z.string().min(1) }).optional(),
+})
 
 type Payload = z.infer<typeof payloadSchema>
 
@@ -47,7 +49,7 @@ export function parseGithubDelivery(headers: Readonly<Record<string, string | un
     const issue = result.error.issues[0]
     throw new MalformedPayloadError(`not a GitHub webhook payload: ${issue?.path.join('.') || 'body'} ${issue?.message ?? ''}`.trim())
   }
-  const subject = subjectOf(event, result.data)
+  const subject = subjectOf(event, payload as Json, result.data.repository?.full_name)
   return {
     kind: 'event',
     eventKey: githubEventKey(hookId, deliveryId),
@@ -125,8 +127,7 @@ const SUBJECT_RULES: Record<string, (payload: Json, repo: string | undefined) =>
  * The catch-all repository entity still serialises the repository's events but never marks one
  * stale: the repository snapshot's own times do not date the event.
  */
-function subjectOf(event: string, payload: Payload): Subject {
-  const repo = payload.repository?.full_name
+function subjectOf(event: string, payload: Json, repo: string | undefined): Subject {
   return SUBJECT_RULES[event]?.(payload, repo) ?? { entityKey: repo ? `repository:${repo}` : null, occurredAt: null }
 }
 

@@ -38,14 +38,17 @@ export interface StripeAdapterOptions {
   accounts?: readonly string[]
 }
 
+// Only the fields the identity is read from. Objects are stripped, not `.loose()`: the payload
+// stored is the SDK's event, never this schema's output, so copying every other key of
+// `data.object` into it was work for nothing.
 const eventSchema = z.object({
   id: z.string().min(1),
   object: z.literal('event'),
   type: z.string().min(1),
   created: z.number().int().nonnegative(),
   account: z.string().min(1).nullish(),
-  data: z.object({ object: z.object({ id: z.string().min(1).optional() }).loose() }).loose(),
-}).loose()
+  data: z.object({ object: z.object({ id: z.string().min(1).optional() }) }),
+})
 
 /** A verified Stripe event as the SDK decoded it. */
 export type VerifiedStripeEvent = Stripe.Event
