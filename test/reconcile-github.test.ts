@@ -170,9 +170,9 @@ describe('GitHub reconciliation', () => {
     const stuck = h.hookline.reconcileNow({ provider: 'github', tenant: HOOK, trigger: 'test' })
     // Wait for the held request itself: serving again any earlier would let A go on to page 2.
     await waitFor(async () => api.requests.slice(before).some((r) => r.path.endsWith('/deliveries') && r.query.cursor !== undefined), { what: 'A to ask for page 2' })
-    const [run] = await h.prisma.reconcileRun.findMany({ where: { status: 'running' } })
-    expect(run).toMatchObject({ pages: 1 })
-    const runId = run!.id
+    // Page 2 is asked for while page 1 is stored: wait for page 1's progress to commit.
+    const run = await waitFor(async () => (await h.prisma.reconcileRun.findMany({ where: { status: 'running', pages: 1 } }))[0], { what: 'A to store page 1' })
+    const runId = run.id
     api.followingPages('serve')
     await new Promise((r) => setTimeout(r, 700)) // A's lease (500 ms) expires: it is presumed dead
 

@@ -97,9 +97,9 @@ describe('Stripe reconciliation', () => {
     const stuck = h.hookline.reconcileNow({ provider: 'stripe', trigger: 'test' })
     // Wait for the held request itself: serving again any earlier would let A go on to page 2.
     await waitFor(async () => api.requests.slice(before).some((r) => r.query.starting_after !== undefined), { what: 'A to ask for page 2' })
-    const [run] = await h.prisma.reconcileRun.findMany({ where: { status: 'running' } })
-    expect(run).toMatchObject({ pages: 1 })
-    const runId = run!.id
+    // Page 2 is asked for while page 1 is stored: wait for page 1's progress to commit.
+    const run = await waitFor(async () => (await h.prisma.reconcileRun.findMany({ where: { status: 'running', pages: 1 } }))[0], { what: 'A to store page 1' })
+    const runId = run.id
     api.followingPages('serve')
     await new Promise((r) => setTimeout(r, 700)) // A's lease (500 ms) expires: it is presumed dead
 
@@ -113,6 +113,24 @@ describe('Stripe reconciliation', () => {
     expect(await h.count(`SELECT count(*)::int AS n FROM hookline_events WHERE event_key LIKE 'evt_resume_%'`)).toBe(250)
     expect(await h.count(`SELECT count(*)::int AS n FROM effects`)).toBe(750)
     expect(await h.count(`SELECT count(DISTINCT event_id)::int AS n FROM effects`)).toBe(750)
+  })
+
+  it('fetches the next page while it stores the current one, one page ahead at most', async () => {
+    const before = api.requests.length
+    let run: Promise<ReconcileRun> | undefined
+    // Inserts into the inbox wait for this transaction's SHARE lock: page 1 cannot be stored.
+    await h.prisma.$transaction(async (tx) => {
+      await tx.$executeRawUnsafe(`LOCK TABLE hookline_events IN SHARE MODE`)
+      run = h.hookline.reconcileNow({ provider: 'stripe', trigger: 'test' })
+      await waitFor(async () => api.requests.length - before >= 2, { timeoutMs: 10_000, what: 'page 2 to be asked for while page 1 waits' })
+      const [running] = await tx.$queryRawUnsafe<{ pages: number }[]>(`SELECT pages FROM hookline_reconcile_runs WHERE status = 'running'`)
+      expect(running).toEqual({ pages: 0 })
+      // Page 3 waits for page 2 to be handed out, which waits for page 1 to be stored.
+      await new Promise((r) => setTimeout(r, 300))
+      expect(api.requests.length - before).toBe(2)
+    }, { timeout: 30_000 })
+    expect(await run).toMatchObject({ status: 'succeeded', pages: 8, scanned: 750, known: 750, recovered: 0 })
+    expect(api.requests.length - before).toBe(8)
   })
 
   it('waits out a 429 with Retry-After instead of failing', async () => {

@@ -229,7 +229,7 @@ export class Reconciler {
     const warnings = [...row.warnings]
     let resumeFrom = row.page_cursor
     let rateLimitWaits = 0
-    // A page's jobs are offered while the next page is fetched; one such enqueue at a time.
+    // A page's jobs are offered while the next pages are fetched and stored; one such enqueue at a time.
     let enqueuing: Promise<void> = Promise.resolve()
     try {
       for (;;) {
@@ -245,7 +245,7 @@ export class Reconciler {
             },
             signal,
           })
-          for await (const page of untilAborted(pages, signal)) {
+          for await (const page of readAhead(pages, signal)) {
             const inserted = await this.ingestPage(row, owner, page, warnings)
             await enqueuing
             enqueuing = enqueueStored(this.enqueueDeps, inserted.map((id) => ({ id, provider: row.provider })), 'reconcile')
@@ -438,22 +438,29 @@ function toRun(row: RunRow): ReconcileRun {
 }
 
 /**
- * The pages of `pages` until `signal` aborts: a provider call that hangs past the run's timeout
- * must not hold the run (an adapter's client may not honour the signal), so each wait for the
- * next page races the signal.
+ * The pages of `pages`, each next one asked for as soon as the previous one is handed out: the
+ * provider's next page is fetched while the caller stores the current one. One page ahead at
+ * most; a failure to fetch it (a rate limit, say) reaches the caller when it asks for that page,
+ * after the current one is stored. Stops when `signal` aborts: a provider call that hangs past
+ * the run's timeout must not hold the run (an adapter's client may not honour the signal), so
+ * each wait for a page races the signal.
  */
-async function* untilAborted<T>(pages: AsyncIterable<T>, signal: AbortSignal): AsyncGenerator<T> {
+async function* readAhead<T>(pages: AsyncIterable<T>, signal: AbortSignal): AsyncGenerator<T> {
   const iterator = pages[Symbol.asyncIterator]()
   const aborted = new Promise<never>((_, reject) => {
     if (signal.aborted) reject(signal.reason)
     signal.addEventListener('abort', () => reject(signal.reason), { once: true })
   })
   aborted.catch(() => undefined)
+  let next = iterator.next()
   try {
     for (;;) {
-      const next = await Promise.race([iterator.next(), aborted])
-      if (next.done) return
-      yield next.value
+      const page = await Promise.race([next, aborted])
+      if (page.done) return
+      next = iterator.next()
+      // Its failure is the caller's once it asks for that page; until then it is not unhandled.
+      next.catch(() => undefined)
+      yield page.value
     }
   } finally {
     // Not awaited: a generator stuck in a call cannot finish until that call does.
