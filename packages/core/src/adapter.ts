@@ -80,7 +80,10 @@ export interface ProviderAdapter<V = unknown> {
   parse(verified: V, req: RawRequest): ParsedEvent | ImmediateReply
   /**
    * Lists, through the provider's API, the events of `ctx.tenant` between `ctx.since` and
-   * `ctx.until`, one page at a time. Absent when the provider cannot be reconciled.
+   * `ctx.until`, one page at a time. The engine asks for the next page as soon as it has the
+   * current one, and stores the current one meanwhile: whatever producing a page does (an inbox
+   * lookup, a redelivery request) runs one page ahead of what is stored. Absent when the provider
+   * cannot be reconciled.
    */
   reconcile?(ctx: ReconcileContext): AsyncIterable<ReconcilePage>
   /**
