@@ -29,6 +29,21 @@ export function table(header: string[], rows: string[][]): string {
   return [line(header), `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`, ...rows.map(line)].join('\n')
 }
 
+/**
+ * The end to end's CPU rows: cores while the load ran, and µs of CPU per answered event, for the
+ * ingress (its main thread apart), the worker process, Postgres and Redis, and the whole machine.
+ */
+function e2eCpuRows(runs: EndToEndResult[], cpus: number): string[][] {
+  const cell = (e2e: EndToEndResult, text: (cpu: NonNullable<EndToEndResult['cpu']>, perEvent: (cores: number) => string) => string): string =>
+    e2e.cpu ? text(e2e.cpu, (cores) => fixed((cores * 1e6) / e2e.load.rate)) : '–'
+  return [
+    ['CPU, cores: ingress main thread on a core + waiting', ...runs.map((e2e) => cell(e2e, (c) => `${fixed(c.mainRun, 2)} + ${fixed(c.mainWait, 2)}`))],
+    ['CPU, cores: ingress / worker process / Postgres + Redis / load', ...runs.map((e2e) => cell(e2e, (c) => [c.target, c.worker, c.services, c.load].map((n) => fixed(n, 2)).join(' / ')))],
+    ['machine busy; steal', ...runs.map((e2e) => cell(e2e, (c) => `${fixed(c.machineBusy * 100)} %; ${fixed(c.machineSteal * 100, 1)} %`))],
+    ['µs of CPU per 2xx: ingress / worker / Postgres + Redis / machine', ...runs.map((e2e) => cell(e2e, (c, per) => [per(c.target), per(c.worker), per(c.services), per(c.machineBusy * cpus)].join(' / ')))],
+  ]
+}
+
 /** Prints the report as Markdown tables (pasteable into docs/performance.md). */
 export function printReport(report: BenchReport, connections: number, high: number): void {
   const out: string[] = [`\nHookline benchmark — ${report.startedAt}, ${report.machine.cpus} × ${report.machine.cpuModel}, Node ${report.machine.node}\n`]
@@ -113,6 +128,7 @@ export function printReport(report: BenchReport, connections: number, high: numb
           ['backlog every 5 s', ...each((e2e) => e2e.depth.filter(([t]) => t % 5 === 0).map(([, d]) => d).join(' '))],
           ['processed; drained after load (s)', ...each((e2e) => `${e2e.processed}; ${fixed(e2e.drainAfterLoadSeconds, 1)}`)],
           ['peak RSS per process', ...each((e2e) => e2e.servicePeakRss.map(mb).join(', '))],
+          ...(runs.some((e2e) => e2e.cpu) ? e2eCpuRows(runs, report.machine.cpus) : []),
         ],
       ),
     )

@@ -2,12 +2,14 @@
  * @module End to end: the service under a fixed offered rate (no-op handler), in two layouts: the
  * ingress with its worker in a process of its own (what `pnpm start` runs), and both in one process
  * (`HOOKLINE_WORKER_PROCESSES=0`). Reports the achieved rate, ingest latency (each answer's own),
- * the backlog (events received and not yet processed) sampled every second, and
- * received→processed latency read from the inbox once everything is processed.
+ * the backlog (events received and not yet processed) sampled every second, received→processed
+ * latency read from the inbox once everything is processed, and where the CPU went while the load
+ * ran (ingress, worker process, Postgres and Redis, load generator).
  */
 import pg from 'pg'
 import type { LoadResult, LoadRun } from '../load/load-generator.ts'
 import { type Child, forkChild, sleep } from '../support/child.ts'
+import { cpuBetween, type CpuUse, sampleCpu } from '../support/cpu.ts'
 import { type Infra, REDIS_URL } from '../support/infra.ts'
 import type { DrainWorkerConfig } from '../targets/drain-worker.ts'
 import type { IngestServerConfig } from '../targets/ingest-server.ts'
@@ -46,6 +48,11 @@ export interface EndToEndResult {
   drainAfterLoadSeconds: number
   /** Peak RSS of each service process (the ingress first). */
   servicePeakRss: number[]
+  /**
+   * Where the CPU went from the first request to the end of the load (Linux only; absent from
+   * runs before the fourteenth session): `target` is the ingress, `worker` the worker process.
+   */
+  cpu?: CpuUse
 }
 
 /**
@@ -81,11 +88,13 @@ export async function runEndToEnd(infra: Infra, load: Child<unknown>, settings: 
     // The load generator signs its events before it starts sending: sample from the first request.
     while (running && (await unprocessed()) === 0 && (await db.query(`SELECT 1 FROM hookline_events LIMIT 1`)).rowCount === 0) await sleep(50)
     const started = performance.now()
+    const cpuBefore = await sampleCpu(service.pid, load.pid, worker?.pid)
     while (running) {
       depth.push([Math.round((performance.now() - started) / 1000), await unprocessed()])
       await sleep(1000)
     }
     const result = await loadDone
+    const cpu = cpuBetween(cpuBefore, await sampleCpu(service.pid, load.pid, worker?.pid))
     const loadEnded = performance.now()
     const deadline = loadEnded + 120_000
     while ((await unprocessed()) > 0 && performance.now() < deadline) await sleep(200)
@@ -110,6 +119,7 @@ export async function runEndToEnd(infra: Infra, load: Child<unknown>, settings: 
       maxDepth: Math.max(0, ...depth.map(([, d]) => d)),
       drainAfterLoadSeconds,
       servicePeakRss: [await service.peakRssBytes(), ...(worker ? [await worker.peakRssBytes()] : [])],
+      ...(cpu ? { cpu } : {}),
     }
   } finally {
     await service.stop()

@@ -1,7 +1,8 @@
 /**
  * @module Where the CPU went during a measured case, read from Linux's `/proc`: the target
  * process (all its threads), its main thread's time on a core and its time **waiting for one**
- * (`schedstat`), Postgres and Redis together, the load generator, and the machine as a whole. A
+ * (`schedstat`), a worker process of the target's when it has one, Postgres and Redis together,
+ * the load generator, and the machine as a whole. A
  * target whose main thread runs plus waits close to one core is bound by its event loop; the wait
  * is what the other processes on the same cores cost it. The machine's steal is the share of its
  * cores' time the hypervisor gave to other guests (a VM's noisy neighbours). Elsewhere than Linux
@@ -14,7 +15,7 @@ export interface CpuSample {
   /** `process.hrtime.bigint()` when taken. */
   at: bigint
   /** Ticks (`USER_HZ`) of each watched process, all threads; the services' by pid. */
-  ticks: { target: number; load: number; services: Map<number, number> }
+  ticks: { target: number; worker: number; load: number; services: Map<number, number> }
   /** The target's main thread: nanoseconds on a core and waiting in a run queue. */
   mainRunNs: number
   mainWaitNs: number
@@ -32,6 +33,8 @@ export interface CpuUse {
   mainRun: number
   /** The target's main thread runnable but waiting for a core. */
   mainWait: number
+  /** The target's worker process, all threads (0 without one). */
+  worker: number
   /** Every `postgres` and `redis-server` process. */
   services: number
   /** The load generator process. */
@@ -57,15 +60,15 @@ async function processTicks(pid: number): Promise<[string, number] | undefined> 
 }
 
 /**
- * Reads the counters of `targetPid`, `loadPid`, the services and the machine; undefined where
- * `/proc` is not there.
+ * Reads the counters of `targetPid`, `loadPid`, `workerPid` (a worker process of the target's, if
+ * any), the services and the machine; undefined where `/proc` is not there.
  *
  * @example
  * const before = await sampleCpu(server.pid, load.pid)
  * // … the case runs …
  * const use = cpuBetween(before, await sampleCpu(server.pid, load.pid))
  */
-export async function sampleCpu(targetPid: number, loadPid: number): Promise<CpuSample | undefined> {
+export async function sampleCpu(targetPid: number, loadPid: number, workerPid?: number): Promise<CpuSample | undefined> {
   const [machine, schedstat, pids] = await Promise.all([
     readFile('/proc/stat', 'utf8').catch(() => undefined),
     readFile(`/proc/${targetPid}/task/${targetPid}/schedstat`, 'utf8').catch(() => undefined),
@@ -76,7 +79,7 @@ export async function sampleCpu(targetPid: number, loadPid: number): Promise<Cpu
   const cpu = machine.split('\n', 1)[0]!.split(/\s+/).slice(1, 9).map(Number)
   const total = cpu.reduce((sum, n) => sum + n, 0)
   const [mainRunNs, mainWaitNs] = schedstat.split(' ').map(Number)
-  const ticks = { target: 0, load: 0, services: new Map<number, number>() }
+  const ticks = { target: 0, worker: 0, load: 0, services: new Map<number, number>() }
   await Promise.all(
     pids
       .filter((entry) => /^\d+$/.test(entry))
@@ -87,6 +90,7 @@ export async function sampleCpu(targetPid: number, loadPid: number): Promise<Cpu
         const [comm, used] = found
         if (pid === targetPid) ticks.target = used
         else if (pid === loadPid) ticks.load = used
+        else if (pid === workerPid) ticks.worker = used
         else if (SERVICES.has(comm)) ticks.services.set(pid, used)
       }),
   )
@@ -107,6 +111,7 @@ export function cpuBetween(before: CpuSample | undefined, after: CpuSample | und
     target: cores(after.ticks.target - before.ticks.target),
     mainRun: (after.mainRunNs - before.mainRunNs) / 1e9 / seconds,
     mainWait: (after.mainWaitNs - before.mainWaitNs) / 1e9 / seconds,
+    worker: cores(after.ticks.worker - before.ticks.worker),
     services: cores(services),
     load: cores(after.ticks.load - before.ticks.load),
     machineBusy: (after.machineBusy - before.machineBusy) / Math.max(1, after.machineTotal - before.machineTotal),
@@ -120,5 +125,5 @@ export function meanCpu(uses: ReadonlyArray<{ cpu?: CpuUse | undefined; seconds:
   const seconds = known.reduce((sum, u) => sum + u.seconds, 0)
   if (known.length === 0 || seconds === 0) return undefined
   const mean = (key: keyof CpuUse) => known.reduce((sum, u) => sum + u.cpu[key] * u.seconds, 0) / seconds
-  return { target: mean('target'), mainRun: mean('mainRun'), mainWait: mean('mainWait'), services: mean('services'), load: mean('load'), machineBusy: mean('machineBusy'), machineSteal: mean('machineSteal') }
+  return { target: mean('target'), mainRun: mean('mainRun'), mainWait: mean('mainWait'), worker: mean('worker'), services: mean('services'), load: mean('load'), machineBusy: mean('machineBusy'), machineSteal: mean('machineSteal') }
 }
