@@ -83,6 +83,9 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 const SUMMARY_COLUMNS = `id::text AS id, provider, event_key, type, tenant, entity_key, status::text AS status,
   attempts, deliveries, source::text AS source, received_at, processed_at, generation, last_error`
+/** The stored columns {@link SUMMARY_COLUMNS} reads. */
+const SUMMARY_SOURCE_COLUMNS = `id, provider, event_key, type, tenant, entity_key, status, attempts, deliveries, source,
+  received_at, processed_at, generation, last_error`
 
 interface SummaryRow {
   id: string
@@ -127,27 +130,88 @@ interface AttemptRow {
  * const detail = await hookline.events.get(events[0]!.id)
  */
 export class EventQuery {
-  constructor(private readonly db: SqlClient) {}
+  /**
+   * @param searchWindowRows how many of the newest rows meeting the rest of a filter a free-text
+   * listing looks through before it finds the matches first (see {@link EventQuery.list}).
+   */
+  constructor(
+    private readonly db: SqlClient,
+    private readonly searchWindowRows = 10_000,
+  ) {
+    if (!Number.isSafeInteger(searchWindowRows) || searchWindowRows < 1) throw new TypeError('searchWindowRows must be a positive integer')
+  }
 
-  /** One page of the events matching the filter, newest first (keyset pagination: stable under inserts). */
+  /**
+   * One page of the events matching the filter, newest first (keyset pagination: stable under
+   * inserts).
+   *
+   * A free-text `q` is matched by no index, and the planner, expecting one row in 200 to match,
+   * walks the arrival index backwards: fast when matches are dense, a fetch of every row of the
+   * inbox when there is one match (10.5 s on 2 million rows, docs/performance.md). So the newest
+   * `searchWindowRows` rows that meet the rest of the filter are looked through first; when they
+   * hold no full page and there are older rows, the matches are found first (one scan) and only
+   * they are sorted. Both ways give the same page.
+   */
   async list(request: EventListRequest): Promise<EventPage> {
     const params: unknown[] = []
-    let where = filterCondition(request, params)
+    let where = filterCondition({ ...request, q: undefined }, params)
     if (request.cursor !== undefined) {
       const { receivedAt, id } = decodeCursor(request.cursor)
       where += ` AND (received_at, id) < ($${params.push(receivedAt)}, $${params.push(id)}::uuid)`
     }
-    const rows = await this.db.$queryRawUnsafe<SummaryRow[]>(
-      `SELECT ${SUMMARY_COLUMNS} FROM hookline_events WHERE ${where}
-        ORDER BY received_at DESC, id DESC LIMIT $${params.push(request.limit + 1)}`,
-      ...params,
-    )
+    const whereParams = params.length
+    const limit = `$${params.push(request.limit + 1)}`
+    let rows: SummaryRow[]
+    if (request.q === undefined) {
+      rows = await this.db.$queryRawUnsafe<SummaryRow[]>(
+        `SELECT ${SUMMARY_COLUMNS} FROM hookline_events WHERE ${where} ORDER BY received_at DESC, id DESC LIMIT ${limit}`,
+        ...params,
+      )
+    } else {
+      const matches = filterCondition({ q: request.q }, params)
+      // Ordered as the window is, so the walk stops at the last row of a full page.
+      rows = await this.db.$queryRawUnsafe<SummaryRow[]>(
+        `SELECT ${SUMMARY_COLUMNS}
+           FROM (SELECT ${SUMMARY_SOURCE_COLUMNS} FROM hookline_events WHERE ${where}
+                  ORDER BY received_at DESC, id DESC LIMIT ${this.searchWindowRows}) AS recent
+          WHERE ${matches} ORDER BY recent.received_at DESC, recent.id DESC LIMIT ${limit}`,
+        ...params,
+      )
+      // Not a full page, and rows beyond the window: the matches are sparse, find them first.
+      if (rows.length <= request.limit && (await this.beyondWindow(where, params.slice(0, whereParams)))) {
+        rows = await this.matchesFirst(where, matches, limit, params)
+      }
+    }
     const page = rows.slice(0, request.limit)
     const last = page.at(-1)
     return {
       events: page.map(toSummary),
       nextCursor: rows.length > request.limit && last ? encodeCursor(last.received_at, last.id) : null,
     }
+  }
+
+  /** Whether more rows than the search window meet `where`. */
+  private async beyondWindow(where: string, params: unknown[]): Promise<boolean> {
+    const rows = await this.db.$queryRawUnsafe<{ beyond: boolean }[]>(
+      `SELECT EXISTS (SELECT 1 FROM hookline_events WHERE ${where}
+                       ORDER BY received_at DESC, id DESC OFFSET ${this.searchWindowRows} LIMIT 1) AS beyond`,
+      ...params,
+    )
+    return rows[0]?.beyond === true
+  }
+
+  /**
+   * The page when matches are sparse: every match found first (MATERIALIZED keeps the planner from
+   * walking the arrival index again), the newest of them sorted, then read.
+   */
+  private async matchesFirst(where: string, matches: string, limit: string, params: unknown[]): Promise<SummaryRow[]> {
+    return this.db.$queryRawUnsafe<SummaryRow[]>(
+      `WITH m AS MATERIALIZED (SELECT id, received_at FROM hookline_events WHERE ${where} AND ${matches})
+       SELECT ${SUMMARY_COLUMNS} FROM hookline_events
+        WHERE id IN (SELECT id FROM m ORDER BY received_at DESC, id DESC LIMIT ${limit})
+        ORDER BY hookline_events.received_at DESC, hookline_events.id DESC`,
+      ...params,
+    )
   }
 
   /** The event with its payload, headers, attempts and audit trail; throws {@link EventNotFoundError}. */
