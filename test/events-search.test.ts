@@ -3,9 +3,9 @@
  * among the newest rows or by finding the matches first (a window of a few rows forces the
  * latter), every page and cursor is the one the filter's meaning gives.
  */
-import { EventQuery, type EventListRequest, type EventSummary } from '@hookline/core'
+import { EventQuery, type EventListRequest, type EventSummary, type SqlClient } from '@hookline/core'
 import { createPrismaClient } from '@hookline/db'
-import { createTestDatabase, type TestDatabase } from '@hookline/testkit'
+import { createTestDatabase } from '@hookline/testkit'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 interface Row {
@@ -15,13 +15,16 @@ interface Row {
   at: number
 }
 
-let db: TestDatabase
+let db: Awaited<ReturnType<typeof createTestDatabase>>
 let prisma: ReturnType<typeof createPrismaClient>
 let rows: Row[]
+/** The client as Hookline types its database (the service does the same cast). */
+let sql: SqlClient
 
 beforeAll(async () => {
   db = await createTestDatabase()
   prisma = createPrismaClient(db.url)
+  sql = prisma as unknown as SqlClient
   // 240 events one second apart, newest first by i: every 4th of the 200 "dense" keys contains
   // "pat"; five "rare" keys sit among the oldest; a key with a literal % that only '%' matches.
   await prisma.$executeRawUnsafe(
@@ -83,13 +86,13 @@ describe('free-text search in the support listing', () => {
       const request: EventListRequest = { q: c.q(), limit: c.limit, ...(c.tenant ? { tenant: c.tenant } : {}) }
       const want = expected(request.q!, c.limit, c.tenant)
       for (const windowRows of [3, 50, 10_000]) {
-        const pages = await allPages(new EventQuery(prisma, windowRows), request)
+        const pages = await allPages(new EventQuery(sql, windowRows), request)
         expect(pages.map((page) => page.map((e) => e.eventKey)), `window of ${windowRows} rows`).toEqual(want)
       }
     })
   }
 
   it('refuses a window that is not a positive integer', () => {
-    expect(() => new EventQuery(prisma, 0)).toThrow(TypeError)
+    expect(() => new EventQuery(sql, 0)).toThrow(TypeError)
   })
 })
