@@ -76,6 +76,7 @@ describe('free-text search in the support listing', () => {
     { name: 'sparse matches among the oldest rows', q: () => 'rare', limit: 2 },
     { name: 'dense matches, several pages', q: () => 'pat', limit: 20 },
     { name: 'matches in every row', q: () => 'evt_', limit: 50 },
+    { name: 'exactly a page of matches, then none', q: () => 'dense_00', limit: 10 },
     { name: 'sparse matches with a tenant', q: () => 'Rare_2', limit: 1, tenant: 'acct_2' },
     { name: 'an exact inbox id', q: () => rows.find((r) => r.key === 'evt_dense_150')!.id, limit: 10 },
     { name: 'a literal %', q: () => '%', limit: 10 },
