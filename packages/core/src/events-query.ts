@@ -83,9 +83,6 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 const SUMMARY_COLUMNS = `id::text AS id, provider, event_key, type, tenant, entity_key, status::text AS status,
   attempts, deliveries, source::text AS source, received_at, processed_at, generation, last_error`
-/** The stored columns {@link SUMMARY_COLUMNS} reads. */
-const SUMMARY_SOURCE_COLUMNS = `id, provider, event_key, type, tenant, entity_key, status, attempts, deliveries, source,
-  received_at, processed_at, generation, last_error`
 
 interface SummaryRow {
   id: string
@@ -169,10 +166,11 @@ export class EventQuery {
       )
     } else {
       const matches = filterCondition({ q: request.q }, params)
-      // Ordered as the window is, so the walk stops at the last row of a full page.
+      // Ordered as the window is, so the walk stops at the last row of a full page. Postgres
+      // reads only the window's columns the outer query uses (the others become NULLs).
       rows = await this.db.$queryRawUnsafe<SummaryRow[]>(
         `SELECT ${SUMMARY_COLUMNS}
-           FROM (SELECT ${SUMMARY_SOURCE_COLUMNS} FROM hookline_events WHERE ${where}
+           FROM (SELECT * FROM hookline_events WHERE ${where}
                   ORDER BY received_at DESC, id DESC LIMIT ${this.searchWindowRows}) AS recent
           WHERE ${matches} ORDER BY recent.received_at DESC, recent.id DESC LIMIT ${limit}`,
         ...params,
