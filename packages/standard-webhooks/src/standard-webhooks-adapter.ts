@@ -83,8 +83,7 @@ type Extractors = Required<Pick<StandardWebhooksAdapterOptions, 'eventKey' | 'ty
 
 /**
  * The spec's recommended payload shape, `{ type, timestamp, data }`; every field optional here.
- * Stripped, not `.loose()`: only these fields are read, and the default extractors parse each
- * payload up to three times, so copying every other key of `data` would be paid three times over.
+ * Stripped, not `.loose()`: only these fields are read, so no other key of `data` is copied.
  */
 const recommendedPayload = z.object({
   type: z.string().min(1).optional(),
@@ -92,9 +91,17 @@ const recommendedPayload = z.object({
   data: z.object({ id: z.unknown() }).optional(),
 })
 
+/** Each message's recommended fields, checked once however many default extractors read them. */
+const recommendedOf = new WeakMap<VerifiedStandardWebhook, z.infer<typeof recommendedPayload>>()
+
 function recommended(message: VerifiedStandardWebhook): z.infer<typeof recommendedPayload> {
-  const result = recommendedPayload.safeParse(message.payload)
-  return result.success ? result.data : {}
+  let fields = recommendedOf.get(message)
+  if (fields === undefined) {
+    const result = recommendedPayload.safeParse(message.payload)
+    fields = result.success ? result.data : {}
+    recommendedOf.set(message, fields)
+  }
+  return fields
 }
 
 const defaults: Extractors = {
