@@ -18,6 +18,7 @@ import { type ReconcileAlertHook, Reconciler, type ReconcileRequest, type Reconc
 import { Replayer, type ReplaySettings } from './replay.ts'
 import { retryPolicy, type RetryPolicy } from './retry-policy.ts'
 import { Sweeper, type SweeperOptions } from './sweeper.ts'
+import { errorReply, jsonReply, type ReplyOptions, type WebhookReply } from './ingest/webhook-reply.ts'
 
 /** Options of {@link createHookline}. */
 export interface HooklineOptions<Tx = never> {
@@ -190,6 +191,33 @@ export class Hookline {
     } catch (err) {
       throw this.recordRejection(provider, err)
     }
+  }
+
+  /**
+   * Receives one delivery and resolves to the HTTP reply to send: `200 {"id","duplicate"}` once
+   * durable (or the adapter's protocol answer), else the refusal's status and error JSON (see
+   * {@link errorReply}). Never rejects: every refusal is counted and logged here.
+   *
+   * @example
+   * const { status, headers, body } = await hookline.handleWebhook('stripe', { body, headers, receivedAt: new Date() })
+   */
+  async handleWebhook(provider: string, req: RawRequest, options?: ReplyOptions): Promise<WebhookReply> {
+    try {
+      const result = await this.receive(provider, req)
+      if (result.kind === 'immediate') return jsonReply(result.status, result.body)
+      return result.reply ? jsonReply(result.reply.status, result.reply.body) : jsonReply(200, { id: result.id, duplicate: result.duplicate })
+    } catch (err) {
+      // receive counted and logged it already.
+      return errorReply(err, options)
+    }
+  }
+
+  /**
+   * The reply to a delivery a binding refused before Hookline saw it (body too large or unreadable):
+   * counted and logged like any other refusal.
+   */
+  rejectWebhook(provider: string, err: unknown, options?: ReplyOptions): WebhookReply {
+    return errorReply(this.recordRejection(provider, err), options)
   }
 
   /** Counts and logs a refused request (without secrets or body) and returns the error. */

@@ -7,10 +7,9 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import {
   AdminUnauthorizedError,
   ConfigError,
-  errorCodeOf,
+  errorReply,
   eventListSchema,
   type Hookline,
-  httpStatusFor,
   ignoreSchema,
   parseInput,
   ReconcileRunNotFoundError,
@@ -148,10 +147,9 @@ function sendError(hookline: Hookline) {
       res.status(status).json({ error: { code: status === 413 ? 'hookline.payload_too_large' : 'hookline.request_invalid', message: (err as Error).message } })
       return
     }
-    const status = httpStatusFor(err)
-    if (status === 401) res.set('WWW-Authenticate', 'Bearer realm="hookline-admin"')
-    if (status === 500) hookline.logger.error({ err: (err as Error)?.message }, 'admin API error')
-    const message = status === 500 ? 'internal error' : (err as Error).message
-    res.status(status).json({ error: { code: errorCodeOf(err), message } })
+    const reply = errorReply(err)
+    if (reply.status === 401) reply.headers['www-authenticate'] = 'Bearer realm="hookline-admin"'
+    if (reply.status === 500) hookline.logger.error({ err: (err as Error)?.message }, 'admin API error')
+    res.writeHead(reply.status, reply.headers).end(reply.body)
   }
 }

@@ -4,26 +4,11 @@
  * durable insert happen in `@hookline/core`. It matches its one path itself, as Express's router
  * would: Express's route and parameter machinery cost a quarter of a bare Express request's CPU.
  */
-import {
-  httpStatusFor,
-  errorCodeOf,
-  type Hookline,
-  MalformedPayloadError,
-  PayloadTooLargeError,
-  type RawRequest,
-  UnknownProviderError,
-  UnsupportedMediaTypeError,
-} from '@hookline/core'
+import { MalformedPayloadError, type Hookline, PayloadTooLargeError, type ReplyOptions, type WebhookReply, UnsupportedMediaTypeError } from '@hookline/core'
 import express, { type Request, type RequestHandler, type Response } from 'express'
 
-/** Options of {@link webhookRouter}. */
-export interface WebhookRouterOptions {
-  /**
-   * Seconds a provider is told to wait (`Retry-After`) when the inbox database is unavailable.
-   * @defaultValue 10
-   */
-  retryAfterSeconds?: number
-}
+/** Options of {@link webhookRouter}: those of core's reply (`retryAfterSeconds`, default 10). */
+export type WebhookRouterOptions = ReplyOptions
 
 /**
  * The middleware that answers `POST /webhooks/:provider` (matched as Express matches routes:
@@ -37,32 +22,12 @@ export interface WebhookRouterOptions {
  * app.use(express.json())            // the application's own routes after it
  */
 export function webhookRouter(hookline: Hookline, options: WebhookRouterOptions = {}): RequestHandler {
-  const retryAfter = String(options.retryAfterSeconds ?? 10)
   const rawParsers = new Map<string, RequestHandler>()
   for (const [name, adapter] of hookline.adapters) {
     // Any content type: the adapter decides what it accepts, after checking the signature.
     rawParsers.set(name, express.raw({ type: () => true, limit: adapter.maxBodyBytes }))
   }
-
-  // Every error reaching sendError was counted and logged, by core or by the parser's callback.
-  const sendError = (res: Response, err: unknown): void => {
-    const status = httpStatusFor(err)
-    if (status === 503) res.set('Retry-After', retryAfter)
-    const message = status === 500 ? 'internal error' : (err as Error).message
-    sendJson(res, status, { error: { code: errorCodeOf(err), message } })
-  }
-
-  const receive = async (provider: string, receivedAt: Date, req: Request, res: Response): Promise<void> => {
-    const raw: RawRequest = {
-      body: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
-      headers: flattenHeaders(req.headers),
-      receivedAt,
-    }
-    const result = await hookline.receive(provider, raw)
-    const reply = result.kind === 'accepted' ? (result.reply ?? { status: 200, body: { id: result.id, duplicate: result.duplicate } }) : result
-    if (reply.body === undefined) res.status(reply.status).end()
-    else sendJson(res, reply.status, reply.body)
-  }
+  const noBody = Buffer.alloc(0)
 
   // A plain middleware, not an Express Router: a nested router's own dispatch doubled what the
   // application's router spends on each delivery.
@@ -71,10 +36,12 @@ export function webhookRouter(hookline: Hookline, options: WebhookRouterOptions 
     if (provider === undefined) return next()
     const receivedAt = new Date()
     const parse = rawParsers.get(provider)
-    if (!parse) return sendError(res, hookline.recordRejection(provider, new UnknownProviderError(provider)))
+    // An unknown provider: core refuses it (404) without a body to read.
+    if (!parse) return void hookline.handleWebhook(provider, { body: noBody, headers: {}, receivedAt }, options).then((reply) => send(res, reply))
     parse(req, res, (err?: unknown) => {
-      if (err !== undefined) return sendError(res, hookline.recordRejection(provider, bodyError(err, hookline.adapters.get(provider)!.maxBodyBytes)))
-      receive(provider, receivedAt, req, res).catch((err: unknown) => sendError(res, err))
+      if (err !== undefined) return send(res, hookline.rejectWebhook(provider, bodyError(err, hookline.adapters.get(provider)!.maxBodyBytes), options))
+      const body = Buffer.isBuffer(req.body) ? req.body : noBody
+      void hookline.handleWebhook(provider, { body, headers: flattenHeaders(req.headers), receivedAt }, options).then((reply) => send(res, reply))
     })
   }
 }
@@ -97,13 +64,12 @@ function webhookProviderOf(url: string): string | undefined {
 }
 
 /**
- * Writes a JSON reply straight to Node's response: `res.json` would also hash the body for an
+ * Writes core's reply straight to Node's response: `res.json` would also hash the body for an
  * ETag (useless on a POST's reply to a provider) — ~2 % of the ingress's CPU per request.
  */
-function sendJson(res: Response, status: number, body: unknown): void {
-  const json = JSON.stringify(body)
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(json) })
-  res.end(json)
+function send(res: Response, reply: WebhookReply): void {
+  res.writeHead(reply.status, reply.headers)
+  res.end(reply.body)
 }
 
 /** Maps a body-parser failure to Hookline's typed errors. */
