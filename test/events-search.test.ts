@@ -3,7 +3,7 @@
  * among the newest rows or by finding the matches first (a window of a few rows forces the
  * latter), every page and cursor is the one the filter's meaning gives.
  */
-import { EventQuery, type EventListRequest, type EventSummary, type SqlClient } from '@hookline/core'
+import { EventQuery, type EventListRequest, type EventSummary, type SqlClient } from '@hookline/core/internal'
 import { createPrismaClient } from '@hookline/db'
 import { createTestDatabase } from '@hookline/testkit'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'

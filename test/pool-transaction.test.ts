@@ -2,7 +2,7 @@
  * @module `inPoolTransaction` against a real Postgres: what commits, what rolls back, and what
  * happens to the connection (back to the pool, or discarded when it broke mid-transaction).
  */
-import { inPoolTransaction, type PooledConnection } from '@hookline/core'
+import { inPoolTransaction, type PooledConnection } from '@hookline/core/internal'
 import { createTestDatabase } from '@hookline/testkit'
 import pg from 'pg'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'

@@ -3,7 +3,7 @@
  * events, slash commands and block actions are stored and processed once whatever Slack retries,
  * protocol requests are answered without storing anything, forgeries are refused.
  */
-import { PROCESS_BATCH_JOB, PROCESS_JOB } from '@hookline/core'
+import { PROCESS_BATCH_JOB, PROCESS_JOB } from '@hookline/core/internal'
 import { slackAdapter } from '@hookline/slack'
 import {
   signedSlackRequest,

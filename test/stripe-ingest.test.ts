@@ -2,7 +2,7 @@
  * Stripe deliveries through the HTTP ingress, against real Postgres and Redis: what is stored,
  * what is processed, and what every bad request gets back.
  */
-import { PAYLOAD_JSON } from '@hookline/core'
+import { PAYLOAD_JSON } from '@hookline/core/internal'
 import { webhookRouter } from '@hookline/express'
 import { freePort, listenOnFreePort, signedStripeDelivery, STRIPE_TEST_SECRET, stripeEvent } from '@hookline/testkit'
 import express from 'express'

@@ -3,7 +3,7 @@
  * share one transaction, yet each event keeps its own outcome — a failing event costs its
  * neighbours nothing, events of one entity apply in source-time order, every effect exactly once.
  */
-import { type Handler, PermanentError, PROCESS_BATCH_JOB } from '@hookline/core'
+import { type Handler, PermanentError, PROCESS_BATCH_JOB } from '@hookline/core/internal'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { waitFor } from '@hookline/testkit'
 import { type Harness, recordEffect, startHarness } from './support/harness.ts'

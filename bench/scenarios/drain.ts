@@ -5,7 +5,7 @@
  * per group commit (of `eventsPerJob` events), or one job each (1: as the sweeper and replays queue
  * them). The clock runs from resuming the queue to the last event processed.
  */
-import { type BatchDelivery, Dispatcher, Inbox, type ParsedEvent, retryPolicy } from '@hookline/core'
+import { type BatchDelivery, Dispatcher, Inbox, type ParsedEvent, retryPolicy } from '@hookline/core/internal'
 import { createPrismaClient } from '@hookline/db'
 import { stripeEvent } from '@hookline/testkit'
 import { Queue } from 'bullmq'

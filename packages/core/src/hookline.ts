@@ -4,21 +4,26 @@
  */
 import { createDatabase, type Database } from '@hookline/db'
 import { pino, type Logger } from 'pino'
-import type { ImmediateReply, ParsedEvent, ProviderAdapter, RawRequest } from './adapter.ts'
-import { Dispatcher, RECONCILE_JOB, SWEEP_JOB } from './dispatcher.ts'
-import { enqueueStored } from './enqueue-stored.ts'
-import { errorCodeOf, ConfigError, ReconcileBusyError, StoreUnavailableError, UnknownProviderError } from './errors.ts'
-import { type DeadLetterHook, DEFAULT_WORKER_OPTIONS, EventWorker, type WorkerOptions } from './event-worker.ts'
+import type { ProviderAdapter, RawRequest } from './adapter.ts'
+import { ConfigError, ReconcileBusyError } from './errors.ts'
 import type { HandlerMap } from './handler.ts'
-import { Inbox, type SqlClient } from './inbox.ts'
-import { IngestBatcher, type IngestBatchOptions } from './ingest-batcher.ts'
-import { EventQuery } from './events-query.ts'
+import { DEFAULT_INGEST_BATCH_OPTIONS, IngestBatcher, type IngestBatchOptions } from './ingest/ingest-batcher.ts'
+import { type ReceiveResult, WebhookReceiver } from './ingest/receiver.ts'
+import type { ReplyOptions, WebhookReply } from './ingest/webhook-reply.ts'
 import { HooklineMetrics } from './metrics.ts'
-import { type ReconcileAlertHook, Reconciler, type ReconcileRequest, type ReconcileRun, type ReconcileSettings } from './reconciler.ts'
-import { Replayer, type ReplaySettings } from './replay.ts'
-import { retryPolicy, type RetryPolicy } from './retry-policy.ts'
-import { Sweeper, type SweeperOptions } from './sweeper.ts'
-import { errorReply, jsonReply, type ReplyOptions, type WebhookReply } from './ingest/webhook-reply.ts'
+import { DEFAULT_QUEUE_CONFIG, Dispatcher, type QueueConfig, RECONCILE_JOB, SWEEP_JOB } from './queue/dispatcher.ts'
+import { enqueueStored } from './queue/enqueue-stored.ts'
+import { DEFAULT_SWEEPER_OPTIONS, Sweeper, type SweeperOptions } from './queue/sweeper.ts'
+import { DEFAULT_RECONCILE_SETTINGS, type ReconcileAlertHook, type ReconcileRequest, type ReconcileRun, type ReconcileSettings } from './reconcile/reconcile-types.ts'
+import { Reconciler } from './reconcile/reconciler.ts'
+import { Attempts } from './store/attempts.ts'
+import { Inbox } from './store/inbox.ts'
+import type { SqlClient } from './store/sql-runner.ts'
+import { EventQuery } from './support/events-query.ts'
+import { DEFAULT_REPLAY_SETTINGS, Replayer, type ReplaySettings } from './support/replay.ts'
+import { EventWorker } from './worker/event-worker.ts'
+import { retryPolicy, type RetryPolicy } from './worker/retry-policy.ts'
+import { type DeadLetterHook, DEFAULT_WORKER_OPTIONS, type WorkerOptions } from './worker/worker-options.ts'
 
 /** Options of {@link createHookline}. */
 export interface HooklineOptions<Tx = never> {
@@ -66,16 +71,11 @@ export interface HooklineOptions<Tx = never> {
   poolMax?: number
 }
 
-/** Result of receiving one request. */
-export type ReceiveResult =
-  | { kind: 'accepted'; id: string; duplicate: boolean; reply?: ParsedEvent['reply'] }
-  | ImmediateReply
+/** The defaults of {@link HooklineOptions}' own scalars (each nested options object has its own). */
+export const DEFAULT_HOOKLINE_OPTIONS = { poolMax: 30 } as const satisfies Partial<HooklineOptions>
 
 /** Id of the BullMQ job scheduler that triggers the nightly reconciliation. */
 export const RECONCILE_SCHEDULER_ID = 'hookline-reconcile'
-
-/** Headers never stored with an event (credentials of the hop, not of the provider). */
-const DROPPED_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization'])
 
 /**
  * A Hookline instance.
@@ -111,7 +111,7 @@ export class Hookline {
   /** Support's write side: replay and ignore events (audited). */
   readonly replayer: Replayer
   private readonly sweeper: Sweeper
-  private readonly ingest: IngestBatcher
+  private readonly receiver: WebhookReceiver
   private readonly sweeperOptions: SweeperOptions
   private readonly workerOptions: WorkerOptions
   private worker: EventWorker | undefined
@@ -121,95 +121,53 @@ export class Hookline {
     this.logger = options.logger ?? pino({ name: 'hookline' })
     this.policy = retryPolicy(options.retry)
     this.workerOptions = { ...DEFAULT_WORKER_OPTIONS, ...options.worker }
-    this.sweeperOptions = { intervalMs: 30_000, graceMs: 60_000, batchSize: 500, ...options.sweeper }
+    this.sweeperOptions = { ...DEFAULT_SWEEPER_OPTIONS, ...options.sweeper }
     const adapters = new Map<string, ProviderAdapter<unknown>>()
     for (const adapter of options.adapters) {
       if (adapters.has(adapter.name)) throw new ConfigError(`two adapters are named "${adapter.name}"`)
       adapters.set(adapter.name, adapter)
     }
     this.adapters = adapters
-    this.database = createDatabase(options.databaseUrl, { poolMax: options.poolMax ?? 30 })
+    this.database = createDatabase(options.databaseUrl, { poolMax: options.poolMax ?? DEFAULT_HOOKLINE_OPTIONS.poolMax })
     this.db = this.database.prisma as unknown as SqlClient
-    // The inbox's own statements (ingest, claims, sweeps) go to the pool directly: no ORM work per query.
-    this.inbox = new Inbox(this.database.pool)
+    const pool = this.database.pool
+    const graceMs = this.sweeperOptions.graceMs
+    this.inbox = new Inbox(pool)
     this.metrics = new HooklineMetrics({ dlqDepth: () => this.inbox.countDead(), defaultMetrics: true })
-    this.dispatcher = new Dispatcher(
-      { redisUrl: options.redisUrl, prefix: options.queue?.prefix ?? 'hookline', name: options.queue?.name ?? 'events' },
-      this.policy,
-    )
+    this.dispatcher = new Dispatcher(this.queueConfig(), this.policy)
     this.sweeper = new Sweeper(this.inbox, this.dispatcher, this.metrics, this.sweeperOptions)
-    this.ingest = new IngestBatcher(this.inbox, this.sweeperOptions.graceMs, (stored) => enqueueStored(this, stored, 'webhook'), {
-      maxBatchSize: 100,
-      maxWaitMs: 0,
-      maxConcurrentBatches: 4,
-      ...options.ingest,
-    })
+    const enqueueDeps = { dispatcher: this.dispatcher, inbox: this.inbox, metrics: this.metrics, logger: this.logger }
+    const batcher = new IngestBatcher(this.inbox, graceMs, (stored) => enqueueStored(enqueueDeps, stored, 'webhook'), { ...DEFAULT_INGEST_BATCH_OPTIONS, ...options.ingest })
+    this.receiver = new WebhookReceiver({ adapters, batcher, metrics: this.metrics, logger: this.logger })
     this.reconciler = new Reconciler({
-      db: this.db,
-      pool: this.database.pool,
+      pool,
       dispatcher: this.dispatcher,
-      adapters: this.adapters,
+      adapters,
       metrics: this.metrics,
       logger: this.logger,
-      graceMs: this.sweeperOptions.graceMs,
-      settings: { windowMs: 25 * 3_600_000, leaseMs: 120_000, timeoutMs: 30 * 60_000, maxRateLimitWaits: 20, ...options.reconcile },
+      graceMs,
+      settings: { ...DEFAULT_RECONCILE_SETTINGS, ...options.reconcile },
       onAlert: options.reconcile?.onAlert,
     })
-    this.events = new EventQuery(this.db)
-    this.replayer = new Replayer({
-      db: this.db,
-      dispatcher: this.dispatcher,
-      logger: this.logger,
-      graceMs: this.sweeperOptions.graceMs,
-      settings: { ratePerSecond: 50, batchSize: 500, ...options.replay },
-    })
+    this.events = new EventQuery(pool)
+    this.replayer = new Replayer({ db: pool, dispatcher: this.dispatcher, logger: this.logger, graceMs, settings: { ...DEFAULT_REPLAY_SETTINGS, ...options.replay } })
   }
 
-  /**
-   * Verifies, parses and durably stores one delivery, then queues it. Resolves only after the
-   * insert committed; a failed enqueue is logged and left to the sweeper. Throws the typed errors
-   * of `errors.ts` (see `httpStatusFor`).
-   */
-  async receive(provider: string, req: RawRequest): Promise<ReceiveResult> {
-    const adapter = this.adapters.get(provider)
-    if (!adapter) throw this.recordRejection(provider, new UnknownProviderError(provider))
-    const stopTimer = this.metrics.ingestDuration.startTimer({ provider })
-    try {
-      const verified = await adapter.verify(req)
-      const parsed = adapter.parse(verified, req)
-      if (parsed.kind === 'immediate') return parsed
-      // Resolves after the commit holding this delivery, shared with concurrent ones (its job follows).
-      const stored = await this.ingest
-        .submit(provider, parsed, { source: 'webhook', headers: keptHeaders(req.headers), rawBody: req.body })
-        .catch((err: unknown) => {
-          throw new StoreUnavailableError('the inbox database is unavailable; retry later', { cause: err })
-        })
-      stopTimer()
-      this.metrics.received.inc({ provider })
-      if (!stored.inserted) this.metrics.duplicates.inc({ provider })
-      return { kind: 'accepted', id: stored.id, duplicate: !stored.inserted, ...(parsed.reply ? { reply: parsed.reply } : {}) }
-    } catch (err) {
-      throw this.recordRejection(provider, err)
-    }
+  /** Verifies, parses and durably stores one delivery, then queues it (see {@link WebhookReceiver.receive}). */
+  receive(provider: string, req: RawRequest): Promise<ReceiveResult> {
+    return this.receiver.receive(provider, req)
   }
 
   /**
    * Receives one delivery and resolves to the HTTP reply to send: `200 {"id","duplicate"}` once
    * durable (or the adapter's protocol answer), else the refusal's status and error JSON (see
-   * {@link errorReply}). Never rejects: every refusal is counted and logged here.
+   * `errorReply`). Never rejects: every refusal is counted and logged.
    *
    * @example
    * const { status, headers, body } = await hookline.handleWebhook('stripe', { body, headers, receivedAt: new Date() })
    */
-  async handleWebhook(provider: string, req: RawRequest, options?: ReplyOptions): Promise<WebhookReply> {
-    try {
-      const result = await this.receive(provider, req)
-      if (result.kind === 'immediate') return jsonReply(result.status, result.body)
-      return result.reply ? jsonReply(result.reply.status, result.reply.body) : jsonReply(200, { id: result.id, duplicate: result.duplicate })
-    } catch (err) {
-      // receive counted and logged it already.
-      return errorReply(err, options)
-    }
+  handleWebhook(provider: string, req: RawRequest, options?: ReplyOptions): Promise<WebhookReply> {
+    return this.receiver.handleWebhook(provider, req, options)
   }
 
   /**
@@ -217,17 +175,12 @@ export class Hookline {
    * counted and logged like any other refusal.
    */
   rejectWebhook(provider: string, err: unknown, options?: ReplyOptions): WebhookReply {
-    return errorReply(this.recordRejection(provider, err), options)
+    return this.receiver.rejectWebhook(provider, err, options)
   }
 
-  /** Counts and logs a refused request (without secrets or body) and returns the error. */
-  recordRejection<E>(provider: string, err: E): E {
-    const reason = errorCodeOf(err)
-    const label = this.adapters.has(provider) ? provider : 'unknown'
-    this.metrics.rejected.inc({ provider: label, reason })
-    const cause = err instanceof StoreUnavailableError && err.cause instanceof Error ? err.cause.message : undefined
-    this.logger.warn({ provider: label, reason, message: err instanceof Error ? err.message : String(err), cause }, 'webhook rejected')
-    return err
+  private queueConfig(): QueueConfig {
+    const { prefix = DEFAULT_QUEUE_CONFIG.prefix, name = DEFAULT_QUEUE_CONFIG.name } = this.options.queue ?? {}
+    return { redisUrl: this.options.redisUrl, prefix, name }
   }
 
   /**
@@ -236,10 +189,8 @@ export class Hookline {
    */
   async startWorker(): Promise<void> {
     if (this.worker) return
-    this.worker = new EventWorker(
-      { redisUrl: this.options.redisUrl, prefix: this.options.queue?.prefix ?? 'hookline', name: this.options.queue?.name ?? 'events' },
-      {
-        inbox: this.inbox,
+    this.worker = new EventWorker(this.queueConfig(), {
+        attempts: new Attempts(this.database.pool),
         handlerClient: this.options.prisma ?? this.db,
         handlers: (this.options.handlers ?? {}) as HandlerMap<never>,
         policy: this.policy,
@@ -255,8 +206,7 @@ export class Hookline {
             return runId ? this.reconciler.execute(runId) : this.reconciler.runAll('schedule')
           },
         },
-      },
-    )
+      })
     await this.worker.start()
     await this.recoverDispatch()
     // Redis may come back empty (it keeps nothing on disk): restore the scheduler and re-dispatch.
@@ -342,12 +292,4 @@ export class Hookline {
  */
 export function createHookline<Tx = never>(options: HooklineOptions<Tx>): Hookline {
   return new Hookline(options)
-}
-
-function keptHeaders(headers: RawRequest['headers']): Record<string, string> {
-  const kept: Record<string, string> = {}
-  for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined && !DROPPED_HEADERS.has(name)) kept[name] = value
-  }
-  return kept
 }

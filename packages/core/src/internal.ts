@@ -1,6 +1,31 @@
 /**
- * @module `@hookline/core/internal`: the parts of core that Hookline's own packages, its service,
- * tests and benchmarks use, and that an application should not build on (they change with the
- * implementation).
+ * @module `@hookline/core/internal`: the public API plus the parts of core that Hookline's own
+ * packages, its service, tests and benchmarks use, and that an application should not build on
+ * (they change with the implementation).
  */
 export * from './index.ts'
+export { IngestBatcher, type AfterCommit, type StoredEvent } from './ingest/ingest-batcher.ts'
+export { jsonReply } from './ingest/webhook-reply.ts'
+export { WebhookReceiver } from './ingest/receiver.ts'
+export { HooklineMetrics } from './metrics.ts'
+export { DEFAULT_QUEUE_CONFIG, Dispatcher, PROCESS_BATCH_JOB, PROCESS_JOB, RECONCILE_JOB, SWEEP_JOB, type QueueConfig } from './queue/dispatcher.ts'
+export { GroupBatcher } from './queue/group-batcher.ts'
+export { Sweeper } from './queue/sweeper.ts'
+export { reconcileRequestSchema, reconcileRunsQuerySchema } from './reconcile/reconcile-types.ts'
+export { Reconciler } from './reconcile/reconciler.ts'
+export { Attempts, type ClaimedEvent } from './store/attempts.ts'
+export { auditTrail, recordAudit, type AuditRecord } from './store/audit-log.ts'
+export { filterCondition } from './store/event-filter-sql.ts'
+export { EventReads } from './store/event-reads.ts'
+export { Inbox, PAYLOAD_JSON, type BatchDelivery, type BatchInsertResult, type DeliveryMeta, type InsertResult } from './store/inbox.ts'
+export { inPoolTransaction, type ConnectionPool, type PooledConnection } from './store/pool-transaction.ts'
+export { ReconcileRuns } from './store/reconcile-runs.ts'
+export { ReplayWrites } from './store/replay-writes.ts'
+export { sqlRunner, type Queryable, type Sql, type SqlTarget } from './store/sql-runner.ts'
+export { EVENT_STATUSES, eventFilterSchema, parseInput, parseTimeBound } from './support/event-filter.ts'
+export { eventStats, statsRequestSchema } from './support/event-stats.ts'
+export { EventQuery, eventListSchema } from './support/events-query.ts'
+export { ignoreSchema, Replayer, replayManySchema, replayOneSchema } from './support/replay.ts'
+export { EventWorker } from './worker/event-worker.ts'
+export { decideAfterFailure, type FailureDecision } from './worker/retry-policy.ts'
+export { resolveHandler } from './handler.ts'

@@ -18,7 +18,7 @@ import {
   replayManySchema,
   replayOneSchema,
   statsRequestSchema,
-} from '@hookline/core'
+} from '@hookline/core/internal'
 import express, { type NextFunction, type Request, type RequestHandler, type Response, Router } from 'express'
 
 /** Options of {@link adminRouter}. */

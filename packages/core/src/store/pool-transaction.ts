@@ -3,7 +3,7 @@
  * that must commit together (a reconciled page and its recorded progress) without the ORM's
  * per-query work: Prisma's interactive transaction was ~15 % of a reconciliation's CPU, measured.
  */
-import type { Queryable } from './inbox.ts'
+import type { Queryable } from './sql-runner.ts'
 
 /** A connection checked out of the pool (`pg.PoolClient` is one). */
 export interface PooledConnection extends Queryable {

@@ -2,7 +2,7 @@
  * @module The audit log of support actions (`hookline_audit_log`): who replayed or ignored what,
  * when, with which filter, how many events, and why.
  */
-import type { TransactionClient } from './handler.ts'
+import { sqlRunner, type SqlTarget } from './sql-runner.ts'
 
 /** What support did: one event replayed, a bulk replay (the filter and its count), one event ignored. */
 export type AuditAction = 'replay' | 'replay.bulk' | 'ignore'
@@ -31,14 +31,14 @@ export interface AuditRecord {
 }
 
 /**
- * Writes one audit row with `tx`; callers pass the transaction of the change it records, so that
- * the change and its record commit together.
+ * Writes one audit row with `db`; a caller whose change spans statements passes their
+ * transaction, so that the change and its record commit together.
  *
  * @example
- * await db.$transaction((tx) => recordAudit(tx, { actor: 'ana', action: 'ignore', eventId, count: 1, note }))
+ * await recordAudit(pool, { actor: 'ana', action: 'replay.bulk', filter, count: 12 })
  */
-export async function recordAudit(tx: TransactionClient, record: AuditRecord): Promise<void> {
-  await tx.$executeRawUnsafe(
+export async function recordAudit(db: SqlTarget, record: AuditRecord): Promise<void> {
+  await sqlRunner(db)(
     `INSERT INTO hookline_audit_log (actor, action, event_id, filter, count, note)
      VALUES ($1, $2, $3::uuid, $4::jsonb, $5, $6)`,
     record.actor,
@@ -56,8 +56,8 @@ export async function recordAudit(tx: TransactionClient, record: AuditRecord): P
  * @example
  * const trail = await auditTrail(db, eventId) // [{ action: 'replay', actor: 'ana', … }]
  */
-export async function auditTrail(db: TransactionClient, eventId: string): Promise<AuditEntry[]> {
-  return db.$queryRawUnsafe<AuditEntry[]>(
+export function auditTrail(db: SqlTarget, eventId: string): Promise<AuditEntry[]> {
+  return sqlRunner(db)<AuditEntry>(
     `SELECT at, actor, action, filter, count, note FROM hookline_audit_log WHERE event_id = $1::uuid ORDER BY at, id`,
     eventId,
   )

@@ -5,8 +5,8 @@
  */
 import type { Logger } from 'pino'
 import type { Dispatcher } from './dispatcher.ts'
-import type { Inbox } from './inbox.ts'
-import type { HooklineMetrics } from './metrics.ts'
+import type { Inbox } from '../store/inbox.ts'
+import type { HooklineMetrics } from '../metrics.ts'
 
 /** What {@link enqueueStored} uses. */
 export interface EnqueueStoredDeps {

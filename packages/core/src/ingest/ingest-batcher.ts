@@ -3,9 +3,9 @@
  * (one commit) and one queue round trip, and each is answered only once the commit holding it is
  * done. Under light load a delivery is written alone on the next turn of the event loop.
  */
-import type { ParsedEvent } from './adapter.ts'
-import { type BatchEntry, GroupBatcher, type GroupBatchOptions } from './group-batcher.ts'
-import type { BatchDelivery, BatchInsertResult, DeliveryMeta, Inbox, InsertResult } from './inbox.ts'
+import type { ParsedEvent } from '../adapter.ts'
+import { type BatchEntry, GroupBatcher, type GroupBatchOptions } from '../queue/group-batcher.ts'
+import type { BatchDelivery, BatchInsertResult, DeliveryMeta, Inbox, InsertResult } from '../store/inbox.ts'
 
 /**
  * Tuning of the ingress's group commit: `maxBatchSize` (default 100) deliveries per insert, 1 turns
@@ -13,6 +13,9 @@ import type { BatchDelivery, BatchInsertResult, DeliveryMeta, Inbox, InsertResul
  * (default 4) inserts at once, each holding one database connection.
  */
 export type IngestBatchOptions = GroupBatchOptions
+
+/** The defaults of {@link IngestBatchOptions}. */
+export const DEFAULT_INGEST_BATCH_OPTIONS: Readonly<IngestBatchOptions> = { maxBatchSize: 100, maxWaitMs: 0, maxConcurrentBatches: 4 }
 
 /** A stored event the batch inserted as `received`: it needs a job. */
 export interface StoredEvent {

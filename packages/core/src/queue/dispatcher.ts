@@ -7,7 +7,7 @@
 import { Queue } from 'bullmq'
 import { Redis } from 'ioredis'
 import { closeWhileConnected } from './bullmq-close.ts'
-import type { RetryPolicy } from './retry-policy.ts'
+import type { RetryPolicy } from '../worker/retry-policy.ts'
 
 /** Where the queue lives. */
 export interface QueueConfig {
@@ -24,6 +24,9 @@ export interface QueueConfig {
    */
   name: string
 }
+
+/** The defaults of {@link QueueConfig} (the URL has none). */
+export const DEFAULT_QUEUE_CONFIG: Readonly<Omit<QueueConfig, 'redisUrl'>> = { prefix: 'hookline', name: 'events' }
 
 /** Name of the job that processes one inbox event. */
 export const PROCESS_JOB = 'process'

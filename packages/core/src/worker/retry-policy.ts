@@ -29,11 +29,14 @@ export interface RetryPolicy {
   maxDelayMs: number
 }
 
+/** The defaults of {@link RetryPolicy}. */
+export const DEFAULT_RETRY_POLICY: Readonly<RetryPolicy> = { maxAttempts: 8, backoffMs: 1000, jitter: 0.5, maxDelayMs: 3_600_000 }
+
 const retryPolicySchema = z.object({
-  maxAttempts: z.number().int().min(1).max(1000).default(8),
-  backoffMs: z.number().int().min(0).default(1000),
-  jitter: z.number().min(0).max(1).default(0.5),
-  maxDelayMs: z.number().int().min(0).default(3_600_000),
+  maxAttempts: z.number().int().min(1).max(1000).default(DEFAULT_RETRY_POLICY.maxAttempts),
+  backoffMs: z.number().int().min(0).default(DEFAULT_RETRY_POLICY.backoffMs),
+  jitter: z.number().min(0).max(1).default(DEFAULT_RETRY_POLICY.jitter),
+  maxDelayMs: z.number().int().min(0).default(DEFAULT_RETRY_POLICY.maxDelayMs),
 })
 
 /**

@@ -5,11 +5,12 @@
  */
 import type { Logger } from 'pino'
 import { z } from 'zod'
-import { recordAudit } from './audit.ts'
-import type { Dispatcher } from './dispatcher.ts'
-import { EventNotFoundError, EventStateError, InvalidRequestError } from './errors.ts'
-import { type EventFilter, eventFilterSchema, type EventStatus, filterCondition } from './event-filter.ts'
-import type { SqlClient } from './inbox.ts'
+import { EventNotFoundError, EventStateError, InvalidRequestError } from '../errors.ts'
+import type { Dispatcher } from '../queue/dispatcher.ts'
+import { recordAudit } from '../store/audit-log.ts'
+import { ReplayWrites } from '../store/replay-writes.ts'
+import type { SqlTarget } from '../store/sql-runner.ts'
+import { type EventFilter, eventFilterSchema, type EventStatus } from './event-filter.ts'
 
 /** Throttling of bulk replays. */
 export interface ReplaySettings {
@@ -27,6 +28,9 @@ export interface ReplaySettings {
    */
   batchSize: number
 }
+
+/** The defaults of {@link ReplaySettings}. */
+export const DEFAULT_REPLAY_SETTINGS: Readonly<ReplaySettings> = { ratePerSecond: 50, batchSize: 500 }
 
 /** Who asks, and why. */
 export interface ActionContext {
@@ -85,7 +89,8 @@ export type ReplayManyRequest = EventFilter & { dryRun: boolean; force: boolean;
 
 /** What the replayer needs from the rest of Hookline. */
 export interface ReplayerDeps {
-  db: SqlClient
+  /** Hookline's `pg` pool. */
+  db: SqlTarget
   dispatcher: Dispatcher
   logger: Logger
   /** The sweeper's grace: a replayed event Redis loses is re-dispatched this long after its slot. */
@@ -107,7 +112,11 @@ const IGNORABLE: EventStatus[] = ['received', 'failed', 'dead']
  * const preview = await hookline.replayer.replay({ tenant: 'acct_1', status: ['dead'], dryRun: true, force: false }, { actor: 'ana' })
  */
 export class Replayer {
-  constructor(private readonly deps: ReplayerDeps) {}
+  private readonly writes: ReplayWrites
+
+  constructor(private readonly deps: ReplayerDeps) {
+    this.writes = new ReplayWrites(deps.db)
+  }
 
   /**
    * Replays one event: `dead`, `failed` and `ignored` run again with a fresh attempt budget in
@@ -123,11 +132,7 @@ export class Replayer {
       await this.dispatch([changed.id], 0)
       return { id, enqueued: true, status: 'received', generation: changed.generation }
     }
-    const rows = await this.deps.db.$queryRawUnsafe<{ status: EventStatus; generation: number }[]>(
-      `SELECT status::text AS status, generation FROM hookline_events WHERE id = $1::uuid`,
-      id,
-    )
-    const row = rows[0]
+    const row = await this.writes.status(id)
     if (!row) throw new EventNotFoundError(id)
     const reason =
       row.status === 'processed'
@@ -151,7 +156,7 @@ export class Replayer {
       force,
       byId: filter.ids !== undefined || (filter.status?.includes('ignored') ?? false),
     })
-    const byStatus = await this.countByStatus(filter)
+    const byStatus = await this.writes.countByStatus(filter)
     const matched = sum(Object.values(byStatus))
     const eligible = sum(replayable.map((s) => byStatus[s] ?? 0))
     const cap = Math.min(eligible, limit ?? Number.POSITIVE_INFINITY)
@@ -160,10 +165,10 @@ export class Replayer {
     let enqueued = 0
     let after: { receivedAt: Date; id: string } | undefined
     while (enqueued < cap) {
-      const candidates = await this.candidates(filter, replayable, after, Math.min(this.deps.settings.batchSize, cap - enqueued))
+      const candidates = await this.writes.candidates(filter, replayable, after, Math.min(this.deps.settings.batchSize, cap - enqueued))
       const last = candidates.at(-1)
       if (!last) break
-      after = { receivedAt: last.received_at, id: last.id }
+      after = last
       const changed = await this.changeBatch(candidates.map((c) => c.id), replayable, { force, bulk: true }, context, enqueued)
       await this.dispatch(changed.map((c) => c.id), enqueued)
       enqueued += changed.length
@@ -185,64 +190,13 @@ export class Replayer {
    */
   async ignore(id: string, context: ActionContext & { note: string }): Promise<{ id: string; status: 'ignored'; note: string }> {
     if (!UUID.test(id)) throw new EventNotFoundError(id)
-    const rows = await this.deps.db.$queryRawUnsafe<{ id: string }[]>(
-      `WITH ev AS (
-         UPDATE hookline_events SET status = 'ignored', note = $2, updated_at = now()
-          WHERE id = $1::uuid AND status::text = ANY($3::text[])
-          RETURNING id
-       ), due AS (
-         DELETE FROM hookline_due_events WHERE event_id IN (SELECT id FROM ev)
-       ), aud AS (
-         INSERT INTO hookline_audit_log (actor, action, event_id, count, note)
-         SELECT $4, 'ignore', id, 1, $2 FROM ev
-       )
-       SELECT id::text FROM ev`,
-      id,
-      context.note,
-      IGNORABLE,
-      context.actor,
-    )
-    if (rows.length > 0) return { id, status: 'ignored', note: context.note }
-    const found = await this.deps.db.$queryRawUnsafe<{ status: string }[]>(
-      `SELECT status::text AS status FROM hookline_events WHERE id = $1::uuid`,
-      id,
-    )
-    const status = found[0]?.status
+    if (await this.writes.ignore(id, IGNORABLE, { actor: context.actor, note: context.note })) return { id, status: 'ignored', note: context.note }
+    const status = (await this.writes.status(id))?.status
     if (status === undefined) throw new EventNotFoundError(id)
     throw new EventStateError(`cannot ignore an event that is ${status} (only ${IGNORABLE.join(', ')})`, status)
   }
 
-  private async countByStatus(filter: EventFilter): Promise<Partial<Record<EventStatus, number>>> {
-    const params: unknown[] = []
-    const rows = await this.deps.db.$queryRawUnsafe<{ status: EventStatus; n: number }[]>(
-      `SELECT status::text AS status, count(*)::int AS n FROM hookline_events WHERE ${filterCondition(filter, params)} GROUP BY 1`,
-      ...params,
-    )
-    return Object.fromEntries(rows.map((r) => [r.status, r.n]))
-  }
-
-  /** The next replayable events after `after`, oldest first (each event is visited once per replay). */
-  private async candidates(
-    filter: EventFilter,
-    replayable: EventStatus[],
-    after: { receivedAt: Date; id: string } | undefined,
-    limit: number,
-  ): Promise<{ id: string; received_at: Date }[]> {
-    const params: unknown[] = []
-    let where = `${filterCondition(filter, params)} AND status::text = ANY($${params.push(replayable)}::text[])`
-    if (after) where += ` AND (received_at, id) > ($${params.push(after.receivedAt)}, $${params.push(after.id)}::uuid)`
-    return this.deps.db.$queryRawUnsafe(
-      `SELECT id::text AS id, received_at FROM hookline_events WHERE ${where}
-        ORDER BY received_at, id LIMIT $${params.push(limit)}`,
-      ...params,
-    )
-  }
-
-  /**
-   * Moves the events among `ids` still in a replayable status back to `received` — a processed one
-   * as the next generation — and writes one audit row per event, in one statement. The status is
-   * re-read under the row lock, so an event a worker finished meanwhile is not replayed by mistake.
-   */
+  /** Moves the events among `ids` still replayable back to `received`, audited (see {@link ReplayWrites.requeue}). */
   private async changeBatch(
     ids: string[],
     replayable: EventStatus[],
@@ -253,34 +207,7 @@ export class Replayer {
     // Due for the sweeper only after the batch's last slot: Redis losing the delayed jobs must
     // not let the sweeper release them all at once.
     const dueInMs = slotDelayMs(firstSlot + ids.length - 1, this.deps.settings.ratePerSecond) + this.deps.graceMs
-    return this.deps.db.$queryRawUnsafe(
-      `WITH old AS (
-         SELECT id, status FROM hookline_events
-          WHERE id = ANY($1::uuid[]) AND status::text = ANY($2::text[])
-          FOR UPDATE
-       ), ev AS (
-         UPDATE hookline_events e
-            SET status = 'received', attempts = 0, stale = false, updated_at = now(),
-                generation = CASE WHEN old.status = 'processed' THEN e.generation + 1 ELSE e.generation END,
-                processed_at = CASE WHEN old.status = 'processed' THEN NULL ELSE e.processed_at END
-           FROM old WHERE e.id = old.id
-          RETURNING e.id, e.generation, e.received_at
-       ), due AS (
-         INSERT INTO hookline_due_events (event_id, due_at)
-         SELECT id, now() + $3 * interval '1 millisecond' FROM ev
-         ON CONFLICT (event_id) DO UPDATE SET due_at = EXCLUDED.due_at
-       ), aud AS (
-         INSERT INTO hookline_audit_log (actor, action, event_id, filter, count, note)
-         SELECT $4, 'replay', id, $5::jsonb, 1, $6 FROM ev
-       )
-       SELECT id::text AS id, generation FROM ev ORDER BY received_at, id`,
-      ids,
-      replayable,
-      dueInMs,
-      context.actor,
-      JSON.stringify(options),
-      context.note ?? null,
-    )
+    return this.writes.requeue(ids, replayable, dueInMs, { actor: context.actor, note: context.note ?? null }, options)
   }
 
   /** Queues the replayed events at their slots; a Redis failure leaves them to the sweeper. */

@@ -5,75 +5,14 @@
  */
 import { type Job, Worker } from 'bullmq'
 import { Redis } from 'ioredis'
-import type { Logger } from 'pino'
-import { closeWhileConnected } from './bullmq-close.ts'
-import { type Dispatcher, PROCESS_BATCH_JOB, PROCESS_JOB, type ProcessBatchJobData, type ProcessJobData, type QueueConfig } from './dispatcher.ts'
-import { isPermanentError, retryAfterMsOf } from './errors.ts'
-import type { HandlerContext, HandlerMap, HooklineEvent, TransactionClient } from './handler.ts'
-import { resolveHandler } from './handler.ts'
-import { type BatchEntry, GroupBatcher } from './group-batcher.ts'
-import type { ClaimedEvent, Inbox, SqlClient } from './inbox.ts'
-import type { HooklineMetrics } from './metrics.ts'
+import { isPermanentError, retryAfterMsOf } from '../errors.ts'
+import { closeWhileConnected } from '../queue/bullmq-close.ts'
+import { type Dispatcher, PROCESS_BATCH_JOB, PROCESS_JOB, type ProcessBatchJobData, type ProcessJobData, type QueueConfig } from '../queue/dispatcher.ts'
+import type { ClaimedEvent } from '../store/attempts.ts'
+import { type BatchEntry, GroupBatcher } from '../queue/group-batcher.ts'
+import { type Outcome, processInTransaction, publicEvent, type TransactionDeps } from './handler-transaction.ts'
 import { backoffDelayMs, decideAfterFailure, type RetryPolicy } from './retry-policy.ts'
-
-/** Tuning of the worker. */
-export interface WorkerOptions {
-  /**
-   * Jobs processed at once by one worker process (first attempts share transactions, see
-   * `batchSize`); a job carries one event, or the new events of one ingress commit or reconciled
-   * page. Several batches in flight hide each one's round trips: on 2 cores the drain runs ~30 %
-   * faster at 300 than at 100 (docs/performance.md).
-   * @defaultValue 400
-   */
-  concurrency: number
-  /**
-   * Most events whose first attempts share one transaction (one claim, one lock statement, one
-   * processed-mark statement and one commit for all of them); 1 gives each event its own. Should
-   * one of them fail, the others are rolled back with it and each is attempted again alone. The
-   * batch's transaction is bounded by `handlerTimeoutMs` as a whole.
-   * @defaultValue 100
-   */
-  batchSize: number
-  /**
-   * Transactions of single events (retries, and the events of a batch that rolled back) running at
-   * once; more wait their turn in the process, holding no database connection and spending no
-   * attempt. Keep `ceil(concurrency / batchSize)` + this + the ingress's batches within the pool.
-   * @defaultValue 16
-   */
-  singleConcurrency: number
-  /**
-   * Longest a handler's transaction may run before it is rolled back and retried.
-   * @defaultValue 30_000
-   */
-  handlerTimeoutMs: number
-  /**
-   * BullMQ job lock: after a worker dies, its job is re-run once the lock expires.
-   * @defaultValue 30_000
-   */
-  lockDurationMs: number
-  /**
-   * What happens to an event older than the newest one applied to its entity: `skip` records it as
-   * processed (stale) without running the handler; `deliver` runs the handler with `ctx.stale`.
-   * @defaultValue 'skip'
-   */
-  stale: 'skip' | 'deliver'
-}
-
-/**
- * The worker's tuning when nothing is given. Database connections it may hold at once:
- * `ceil(concurrency / batchSize)` batches (4) plus `singleConcurrency` (16).
- */
-export const DEFAULT_WORKER_OPTIONS: Readonly<WorkerOptions> = {
-  concurrency: 400,
-  batchSize: 100,
-  singleConcurrency: 16,
-  handlerTimeoutMs: 30_000,
-  lockDurationMs: 30_000,
-  stale: 'skip',
-}
-
-/** Called once for every event moved to the dead-letter queue. */
-export type DeadLetterHook = (event: HooklineEvent, error: { message: string; stack: string | null }) => void | Promise<void>
+import type { DeadLetterHook } from './worker-options.ts'
 
 /** The error a failed attempt is rethrown as, carrying the delay the retry policy chose. */
 class RetryScheduledError extends Error {
@@ -86,19 +25,11 @@ class RetryScheduledError extends Error {
   }
 }
 
-type Outcome = 'succeeded' | 'stale' | 'skipped'
 type EventOutcome = Outcome | 'dead' | 'none'
 
 /** What the worker needs from the rest of Hookline. */
-export interface EventWorkerDeps {
-  inbox: Inbox
-  /** Client whose transaction the handlers run in (the application's own, or Hookline's). */
-  handlerClient: SqlClient
-  handlers: HandlerMap<never>
+export interface EventWorkerDeps extends TransactionDeps {
   policy: RetryPolicy
-  options: WorkerOptions
-  metrics: HooklineMetrics
-  logger: Logger
   onDeadLetter?: DeadLetterHook | undefined
   /** Queues the retries of events that came in a batch job, each in a job of its own. */
   dispatcher: Pick<Dispatcher, 'enqueue'>
@@ -219,8 +150,8 @@ export class EventWorker {
    * the batch's slot is free again once its own transaction is done, whatever the singles take.
    */
   private async processBatch(batch: BatchEntry<string, EventOutcome>[]): Promise<void> {
-    const { inbox, options } = this.deps
-    const claimed = new Map((await inbox.claimMany(batch.map((entry) => entry.item), options.handlerTimeoutMs + options.lockDurationMs)).map((e) => [e.id, e]))
+    const { attempts, options } = this.deps
+    const claimed = new Map((await attempts.claimMany(batch.map((entry) => entry.item), options.handlerTimeoutMs + options.lockDurationMs)).map((e) => [e.id, e]))
     const firsts: { event: ClaimedEvent; entry: BatchEntry<string, EventOutcome> }[] = []
     for (const entry of batch) {
       const event = claimed.get(entry.item)
@@ -268,93 +199,24 @@ export class EventWorker {
     }
   }
 
-  /**
-   * One transaction for `events`: locks their rows and entities, runs each handler on `ctx.tx`
-   * (events of one entity one at a time in source-time order, different entities concurrently) and
-   * writes the processed marks. Throws the first handler error, after every handler has settled.
-   */
-  private async transact(events: readonly ClaimedEvent[]): Promise<Map<string, Outcome>> {
-    const { inbox, options, metrics } = this.deps
-    const timers = events.map((event) => metrics.processingDuration.startTimer({ provider: event.provider }))
-    try {
-      const outcomes = await this.deps.handlerClient.$transaction(
-        async (tx: TransactionClient) => {
-          const locked = await inbox.lockForProcessing(tx, events.map((event) => event.id))
-          const outcomes = new Map<string, Outcome>()
-          const discarded: ClaimedEvent[] = []
-          const chains = new Map<string, ClaimedEvent[]>()
-          for (const event of [...events].sort(bySourceTime)) {
-            if (locked.get(event.id)?.status !== 'processing') {
-              discarded.push(event)
-              outcomes.set(event.id, 'skipped')
-              continue
-            }
-            const key = event.entityKey === null ? `id\u0000${event.id}` : `${event.provider}\u0000${event.entityKey}`
-            const chain = chains.get(key)
-            if (chain) chain.push(event)
-            else chains.set(key, [event])
-          }
-          const done: { event: ClaimedEvent; stale: boolean }[] = []
-          const settled = await Promise.allSettled(
-            [...chains.values()].map(async (chain) => {
-              let newest = locked.get(chain[0]!.id)!.newestApplied
-              for (const event of chain) {
-                const stale = event.occurredAt !== null && newest !== null && event.occurredAt < newest
-                if (!stale || options.stale === 'deliver') await this.runHandler(tx, event, stale)
-                if (!stale && event.occurredAt !== null) newest = event.occurredAt
-                done.push({ event, stale })
-                outcomes.set(event.id, stale ? 'stale' : 'succeeded')
-              }
-            }),
-          )
-          const failure = settled.find((result) => result.status === 'rejected')
-          if (failure) throw failure.reason
-          await inbox.discardAttempts(tx, discarded)
-          await inbox.markProcessed(tx, done)
-          return outcomes
-        },
-        { timeout: options.handlerTimeoutMs, maxWait: options.handlerTimeoutMs },
-      )
-      for (const event of events) {
-        const outcome = outcomes.get(event.id)
-        if (outcome === undefined || outcome === 'skipped') continue
-        metrics.processed.inc({ provider: event.provider, outcome })
-        metrics.endToEnd.observe({ provider: event.provider }, (Date.now() - event.receivedAt.getTime()) / 1000)
-      }
-      return outcomes
-    } finally {
-      for (const stop of timers) stop()
-    }
-  }
-
-  private async runHandler(tx: TransactionClient, event: ClaimedEvent, stale: boolean): Promise<void> {
-    const { handlers, logger } = this.deps
-    const handler = resolveHandler(handlers as HandlerMap<TransactionClient>, event.provider, event.type)
-    if (!handler) return
-    const log = logger.child({ eventId: event.id, provider: event.provider, type: event.type, attempt: event.attempt })
-    const ctx: HandlerContext = {
-      tx,
-      attempt: event.attempt,
-      stale,
-      log,
-      idempotencyKey: (step) => `hookline:${event.id}:g${event.generation}:${step}`,
-    }
-    await handler(publicEvent(event), ctx)
+  /** One transaction for `events` (see {@link processInTransaction}). */
+  private transact(events: readonly ClaimedEvent[]): Promise<Map<string, Outcome>> {
+    return processInTransaction(this.deps, events)
   }
 
   private async fail(event: ClaimedEvent, err: unknown, permanent: boolean): Promise<'dead'> {
-    const { inbox, policy, options, metrics, logger, onDeadLetter } = this.deps
+    const { attempts, policy, options, metrics, logger, onDeadLetter } = this.deps
     const error = describeError(err)
     const decision = decideAfterFailure(policy, event.attempt, permanent, retryAfterMsOf(err))
     const log = logger.child({ eventId: event.id, provider: event.provider, type: event.type, attempt: event.attempt })
     if (decision.action === 'retry') {
       // The sweeper may take over if Redis loses the delayed job: give it the delay plus a lease.
-      await inbox.recordFailure(event, 'failed', error, decision.delayMs + options.lockDurationMs)
+      await attempts.recordFailure(event, 'failed', error, decision.delayMs + options.lockDurationMs)
       metrics.retried.inc({ provider: event.provider })
       log.warn({ err: error.message, retryInMs: decision.delayMs }, 'handler failed; retry scheduled')
       throw new RetryScheduledError(error.message, decision.delayMs)
     }
-    if (await inbox.recordFailure(event, 'dead', error, 0)) {
+    if (await attempts.recordFailure(event, 'dead', error, 0)) {
       metrics.dead.inc({ provider: event.provider })
       log.error({ err: error.message }, 'event dead-lettered')
       try {
@@ -365,16 +227,6 @@ export class EventWorker {
     }
     return 'dead'
   }
-}
-
-/** Oldest source time first; events without one first of all (they are never stale). */
-function bySourceTime(a: ClaimedEvent, b: ClaimedEvent): number {
-  return (a.occurredAt?.getTime() ?? 0) - (b.occurredAt?.getTime() ?? 0)
-}
-
-function publicEvent(event: ClaimedEvent): HooklineEvent {
-  const { id, provider, eventKey, type, tenant, entityKey, occurredAt, source, payload, generation } = event
-  return { id, provider, eventKey, type, tenant, entityKey, occurredAt, source, payload, generation }
 }
 
 /** Message and stack of anything thrown (handlers may throw non-Errors). */

@@ -5,8 +5,8 @@
  * worker start and after Redis reconnects.
  */
 import type { Dispatcher } from './dispatcher.ts'
-import type { Inbox } from './inbox.ts'
-import type { HooklineMetrics } from './metrics.ts'
+import type { Inbox } from '../store/inbox.ts'
+import type { HooklineMetrics } from '../metrics.ts'
 
 /** Sweeper settings. */
 export interface SweeperOptions {
@@ -27,6 +27,9 @@ export interface SweeperOptions {
    */
   batchSize: number
 }
+
+/** The defaults of {@link SweeperOptions}. */
+export const DEFAULT_SWEEPER_OPTIONS: Readonly<SweeperOptions> = { intervalMs: 30_000, graceMs: 60_000, batchSize: 500 }
 
 /** Id of the BullMQ job scheduler that triggers the sweeper. */
 export const SWEEPER_SCHEDULER_ID = 'hookline-sweeper'

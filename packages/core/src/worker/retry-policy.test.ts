@@ -1,6 +1,6 @@
 /** The retry policy's pure functions: defaults, exponential growth, jitter bounds, decisions. */
 import { describe, expect, it } from 'vitest'
-import { PermanentError, isPermanentError, retryAfterMsOf, RetryAfterError } from './errors.ts'
+import { PermanentError, isPermanentError, retryAfterMsOf, RetryAfterError } from '../errors.ts'
 import { backoffDelayMs, decideAfterFailure, retryPolicy } from './retry-policy.ts'
 
 describe('retryPolicy', () => {

@@ -3,8 +3,8 @@
  * what became of them, and the depth of the dead-letter queue.
  */
 import { z } from 'zod'
+import type { EventReads } from '../store/event-reads.ts'
 import { parseTimeBound } from './event-filter.ts'
-import type { SqlClient } from './inbox.ts'
 
 /** Events received in one time bucket by one provider, by what became of them. */
 export interface StatsBucket {
@@ -60,31 +60,11 @@ export const statsRequestSchema = z
  * DLQ depth.
  *
  * @example
- * const stats = await eventStats(db, { since: new Date(Date.now() - 86_400_000), bucketSeconds: 3600 })
+ * const stats = await eventStats(new EventReads(pool), { since: new Date(Date.now() - 86_400_000), bucketSeconds: 3600 })
  */
-export async function eventStats(db: SqlClient, request: { since: Date; bucketSeconds: number }): Promise<EventStats> {
+export async function eventStats(reads: EventReads, request: { since: Date; bucketSeconds: number }): Promise<EventStats> {
   const until = new Date()
-  const [series, dead] = await Promise.all([
-    db.$queryRawUnsafe<StatsBucket[]>(
-      `SELECT to_timestamp(floor(extract(epoch FROM received_at) / $2) * $2) AS at, provider,
-              count(*)::int AS received,
-              (count(*) FILTER (WHERE status = 'processed'))::int AS processed,
-              (count(*) FILTER (WHERE status = 'failed'))::int AS failed,
-              (count(*) FILTER (WHERE status = 'dead'))::int AS dead,
-              (count(*) FILTER (WHERE status = 'ignored'))::int AS ignored,
-              (count(*) FILTER (WHERE status IN ('received', 'processing')))::int AS pending
-         FROM hookline_events WHERE received_at >= $1
-        GROUP BY 1, 2 ORDER BY 1, 2`,
-      request.since,
-      request.bucketSeconds,
-    ),
-    db.$queryRawUnsafe<{ provider: string; n: number }[]>(
-      // Through the work list's index: the status of the inbox is not indexed.
-      `SELECT e.provider, count(*)::int AS n
-         FROM hookline_due_events d JOIN hookline_events e ON e.id = d.event_id
-        WHERE d.due_at IS NULL GROUP BY 1 ORDER BY 1`,
-    ),
-  ])
+  const [series, dead] = await Promise.all([reads.statsSeries(request.since, request.bucketSeconds), reads.deadByProvider()])
   const totals = new Map<string, Omit<StatsBucket, 'at'>>()
   for (const bucket of series) {
     const total = totals.get(bucket.provider) ?? { provider: bucket.provider, received: 0, processed: 0, failed: 0, dead: 0, ignored: 0, pending: 0 }

@@ -1,0 +1,49 @@
+/**
+ * @module The one way core runs SQL: a statement with positional parameters, on Hookline's `pg`
+ * pool (prepared once per connection, no ORM work per query) or on a Prisma client or transaction
+ * (a handler's transaction may be the application's own). Statements alias their columns in
+ * camelCase (`event_key AS "eventKey"`), so rows come back in the shape callers use.
+ */
+import { createHash } from 'node:crypto'
+import type { TransactionClient } from '../handler.ts'
+
+/** The part of a Prisma client the store uses (satisfied by every generated PrismaClient). */
+export interface SqlClient extends TransactionClient {
+  $transaction<R>(fn: (tx: never) => Promise<R>, options?: { maxWait?: number; timeout?: number }): Promise<R>
+}
+
+/** A `pg` pool or client: what the store's own statements prefer. */
+export interface Queryable {
+  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>
+}
+
+/** Where statements run: a `pg` pool or connection, or a Prisma client or transaction. */
+export type SqlTarget = Queryable | TransactionClient
+
+/** Runs one statement with positional parameters and resolves to its rows. */
+export type Sql = <R = unknown>(text: string, ...values: unknown[]) => Promise<R[]>
+
+/** Statement names by text, shared by every runner: each connection parses and plans a text once. */
+const statementNames = new Map<string, string>()
+
+function statementName(text: string): string {
+  let name = statementNames.get(text)
+  if (name === undefined) statementNames.set(text, (name = `hookline_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`))
+  return name
+}
+
+/**
+ * The runner of `db`.
+ *
+ * @example
+ * const sql = sqlRunner(pool)
+ * const rows = await sql<{ eventKey: string }>(`SELECT event_key AS "eventKey" FROM hookline.hookline_events LIMIT $1`, 10)
+ */
+export function sqlRunner(db: SqlTarget): Sql {
+  if ('query' in db && typeof db.query === 'function') {
+    const pool = db as Queryable
+    return async <R>(text: string, ...values: unknown[]) => (await pool.query({ name: statementName(text), text, values })).rows as R[]
+  }
+  const prisma = db as TransactionClient
+  return <R>(text: string, ...values: unknown[]) => prisma.$queryRawUnsafe<R[]>(text, ...values)
+}

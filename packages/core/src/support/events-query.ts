@@ -1,0 +1,160 @@
+/**
+ * @module Read side of support: list inbox events by filter with cursor pagination, one event's
+ * detail (payload, kept headers, every attempt, the support actions taken on it), and the counts.
+ */
+import { z } from 'zod'
+import { EventNotFoundError, InvalidRequestError } from '../errors.ts'
+import type { EventSource } from '../handler.ts'
+import { auditTrail, type AuditEntry } from '../store/audit-log.ts'
+import { EventReads, type PageQuery } from '../store/event-reads.ts'
+import type { SqlTarget } from '../store/sql-runner.ts'
+import { type EventFilter, eventFilterSchema, type EventStatus } from './event-filter.ts'
+import { eventStats, type EventStats } from './event-stats.ts'
+
+/** An event as the admin API lists it. */
+export interface EventSummary {
+  id: string
+  provider: string
+  eventKey: string
+  type: string
+  tenant: string | null
+  entityKey: string | null
+  status: EventStatus
+  /** Attempts of the current run (a replay starts a new run; the attempt log keeps every one). */
+  attempts: number
+  /** Times the provider (or reconciliation) delivered this event; duplicates only add here. */
+  deliveries: number
+  /** How the event first reached the inbox. */
+  source: EventSource
+  receivedAt: Date
+  processedAt: Date | null
+  /** 1, then 2, 3… after forced replays of the processed event. */
+  generation: number
+  /** Error of the latest failed attempt, until the event is processed. */
+  lastError: string | null
+}
+
+/** One processing attempt of an event. */
+export interface AttemptRecord {
+  /** Attempt number within its run (what the handler saw as `ctx.attempt`). */
+  n: number
+  generation: number
+  startedAt: Date
+  finishedAt: Date | null
+  durationMs: number | null
+  /** `succeeded`, `stale`, `failed` or `dead`; null while running. */
+  outcome: string | null
+  error: string | null
+}
+
+/** An event with everything support needs to decide what to do with it. */
+export interface EventDetail extends EventSummary {
+  occurredAt: Date | null
+  lastDeliveredAt: Date
+  /** True when a newer event of the same entity had already been applied. */
+  stale: boolean
+  /** Support's note (set by ignore). */
+  note: string | null
+  /** The parsed provider body — attacker-controlled input: display it escaped. */
+  payload: unknown
+  /** The request headers kept with the event (credentials of the hop are never stored). */
+  headers: Record<string, string>
+  attemptLog: AttemptRecord[]
+  /** Replays and ignores of this event, oldest first. */
+  audit: AuditEntry[]
+}
+
+/** One page of events, newest first. */
+export interface EventPage {
+  events: EventSummary[]
+  /** Pass as `cursor` for the next page; null on the last one. */
+  nextCursor: string | null
+}
+
+/** zod schema of a listing request: the filter plus `limit` (1–500, default 50) and `cursor`. */
+export const eventListSchema = eventFilterSchema.extend({
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().min(1).max(200).optional(),
+})
+
+/** A listing request: the filter, the page size and the position. */
+export type EventListRequest = EventFilter & { limit: number; cursor?: string | undefined }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/**
+ * Queries the inbox for support.
+ *
+ * @example
+ * const { events, nextCursor } = await hookline.events.list({ tenant: 'acct_1', status: ['dead'], limit: 50 })
+ * const detail = await hookline.events.get(events[0]!.id)
+ */
+export class EventQuery {
+  /**
+   * @param searchWindowRows how many of the newest rows meeting the rest of a filter a free-text
+   * listing looks through before it finds the matches first (see {@link EventQuery.list}).
+   */
+  private readonly reads: EventReads
+
+  constructor(
+    private readonly db: SqlTarget,
+    private readonly searchWindowRows = 10_000,
+  ) {
+    if (!Number.isSafeInteger(searchWindowRows) || searchWindowRows < 1) throw new TypeError('searchWindowRows must be a positive integer')
+    this.reads = new EventReads(db)
+  }
+
+  /**
+   * One page of the events matching the filter, newest first (keyset pagination: stable under
+   * inserts).
+   *
+   * A free-text `q` is matched by no index, and the planner, expecting one row in 200 to match,
+   * walks the arrival index backwards: fast when matches are dense, a fetch of every row of the
+   * inbox when there is one match (10.5 s on 2 million rows, docs/performance.md). So the newest
+   * `searchWindowRows` rows that meet the rest of the filter are looked through first; when they
+   * hold no full page and there are older rows, the matches are found first (one scan) and only
+   * they are sorted. Both ways give the same page.
+   */
+  async list(request: EventListRequest): Promise<EventPage> {
+    const { limit, cursor, q, ...filter } = request
+    const query: PageQuery = { filter, after: cursor === undefined ? undefined : decodeCursor(cursor), limit: limit + 1 }
+    let rows: EventSummary[]
+    if (q === undefined) rows = await this.reads.page(query)
+    else {
+      rows = await this.reads.searchWindow(query, q, this.searchWindowRows)
+      // Not a full page, and rows beyond the window: the matches are sparse, find them first.
+      if (rows.length <= limit && (await this.reads.beyondWindow(query, this.searchWindowRows))) rows = await this.reads.matchesFirst(query, q)
+    }
+    const page = rows.slice(0, limit)
+    const last = page.at(-1)
+    return { events: page, nextCursor: rows.length > limit && last ? encodeCursor(last.receivedAt, last.id) : null }
+  }
+
+  /** The event with its payload, headers, attempts and audit trail; throws {@link EventNotFoundError}. */
+  async get(id: string): Promise<EventDetail> {
+    if (!UUID.test(id)) throw new EventNotFoundError(id)
+    const event = await this.reads.event(id)
+    if (!event) throw new EventNotFoundError(id)
+    const [attemptLog, audit] = await Promise.all([this.reads.attempts(id), auditTrail(this.db, id)])
+    return { ...event, attemptLog, audit }
+  }
+
+  /** The overview's counts since `since`, in buckets of `bucketSeconds` (see {@link eventStats}). */
+  stats(request: { since: Date; bucketSeconds: number }): Promise<EventStats> {
+    return eventStats(this.reads, request)
+  }
+}
+
+/** The position after an event, opaque to clients. */
+function encodeCursor(receivedAt: Date, id: string): string {
+  return Buffer.from(`${receivedAt.toISOString()}|${id}`).toString('base64url')
+}
+
+function decodeCursor(cursor: string): { receivedAt: Date; id: string } {
+  const [iso, id] = Buffer.from(cursor, 'base64url').toString().split('|')
+  const receivedAt = new Date(iso ?? '')
+  if (!id || !UUID.test(id) || Number.isNaN(receivedAt.getTime())) {
+    throw new InvalidRequestError('cursor: not a cursor returned by this API')
+  }
+  return { receivedAt, id }
+}
