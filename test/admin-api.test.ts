@@ -58,7 +58,7 @@ async function effects(id: string): Promise<string[]> {
 }
 
 async function auditRows(where: string, ...values: unknown[]): Promise<{ actor: string; action: string; event_id: string | null; filter: any; count: number | null; note: string | null }[]> {
-  return h.prisma.$queryRawUnsafe(`SELECT actor, action, event_id::text, filter, count, note FROM hookline_audit_log WHERE ${where} ORDER BY id`, ...values)
+  return h.prisma.$queryRawUnsafe(`SELECT actor, action, event_id::text, filter, count, note FROM hookline.hookline_audit_log WHERE ${where} ORDER BY id`, ...values)
 }
 
 describe('authentication', () => {
@@ -319,14 +319,14 @@ describe('bulk replay by filter', () => {
     const dead = [await deliver({ tenant: 'acct_bulk', fail: true }), await deliver({ tenant: 'acct_bulk', fail: true }), await deliver({ tenant: 'acct_bulk', fail: true })]
     const done = await deliver({ tenant: 'acct_bulk' })
     const other = await deliver({ tenant: 'acct_bulk_other', fail: true })
-    const before = await h.prisma.$queryRawUnsafe(`SELECT id, status, attempts, generation, updated_at FROM hookline_events ORDER BY id`)
+    const before = await h.prisma.$queryRawUnsafe(`SELECT id, status, attempts, generation, updated_at FROM hookline.hookline_events ORDER BY id`)
 
     const dry = await api('POST', '/replay', { tenant: 'acct_bulk', dryRun: true })
     expect(dry.status).toBe(200)
     expect(dry.body).toEqual({ dryRun: true, matched: 4, replayable: 3, enqueued: 0, byStatus: { dead: 3, processed: 1 } })
     const forcedDry = await api('POST', '/replay', { tenant: 'acct_bulk', dryRun: true, force: true })
     expect(forcedDry.body).toMatchObject({ matched: 4, replayable: 4, enqueued: 0 })
-    expect(await h.prisma.$queryRawUnsafe(`SELECT id, status, attempts, generation, updated_at FROM hookline_events ORDER BY id`)).toEqual(before)
+    expect(await h.prisma.$queryRawUnsafe(`SELECT id, status, attempts, generation, updated_at FROM hookline.hookline_events ORDER BY id`)).toEqual(before)
     expect(await auditRows(`action = 'replay.bulk'`)).toEqual([])
 
     for (const id of [...dead, other]) broken.delete((await api('GET', `/events/${id}`)).body.eventKey)
@@ -370,10 +370,10 @@ describe('bulk replay throttling', () => {
     try {
       const rows = await idle.prisma.$queryRawUnsafe<{ id: string }[]>(
         `WITH ev AS (
-           INSERT INTO hookline_events (provider, event_key, type, tenant, payload, status, attempts)
+           INSERT INTO hookline.hookline_events (provider, event_key, type, tenant, payload, status, attempts)
            SELECT 'stripe', 'evt_throttle_' || g, 'invoice.paid', 'acct_throttle', '{}', 'dead', 8 FROM generate_series(1, 5) g
            RETURNING id
-         ), dlq AS (INSERT INTO hookline_due_events (event_id, due_at) SELECT id, NULL FROM ev)
+         ), dlq AS (INSERT INTO hookline.hookline_due_events (event_id, due_at) SELECT id, NULL FROM ev)
          SELECT id::text FROM ev`,
       )
       const res = await fetch(`${server.url}/admin/api/replay`, {
@@ -386,7 +386,7 @@ describe('bulk replay throttling', () => {
       const delays = (await queue.getJobs(['waiting', 'delayed'])).map((j) => j.opts.delay ?? 0).sort((x, y) => x - y)
       expect(delays).toEqual([0, 250, 500, 750, 1000])
       const statuses = await idle.prisma.$queryRawUnsafe<{ status: string; attempts: number }[]>(
-        `SELECT DISTINCT status::text, attempts FROM hookline_events WHERE id = ANY($1::uuid[])`,
+        `SELECT DISTINCT status::text, attempts FROM hookline.hookline_events WHERE id = ANY($1::uuid[])`,
         rows.map((r) => r.id),
       )
       expect(statuses).toEqual([{ status: 'received', attempts: 0 }])

@@ -57,12 +57,12 @@ async function deliver(tenant: string, options: { fail?: boolean; object?: Recor
 }
 
 async function statusOf(id: string): Promise<{ status: string; generation: number }> {
-  const rows = await h.prisma.$queryRawUnsafe<{ status: string; generation: number }[]>(`SELECT status::text, generation FROM hookline_events WHERE id = $1::uuid`, id)
+  const rows = await h.prisma.$queryRawUnsafe<{ status: string; generation: number }[]>(`SELECT status::text, generation FROM hookline.hookline_events WHERE id = $1::uuid`, id)
   return rows[0]!
 }
 
 async function fix(id: string): Promise<void> {
-  const rows = await h.prisma.$queryRawUnsafe<{ event_key: string }[]>(`SELECT event_key FROM hookline_events WHERE id = $1::uuid`, id)
+  const rows = await h.prisma.$queryRawUnsafe<{ event_key: string }[]>(`SELECT event_key FROM hookline.hookline_events WHERE id = $1::uuid`, id)
   broken.delete(rows[0]!.event_key)
 }
 
@@ -164,7 +164,7 @@ describe('replay', () => {
     expect(JSON.parse(forced.stdout)).toEqual({ id, enqueued: true, status: 'received', generation: 2 })
     await h.waitForStatus(id, 'processed')
     expect(await statusOf(id)).toEqual({ status: 'processed', generation: 2 })
-    const audit = await h.prisma.$queryRawUnsafe<{ actor: string; note: string | null }[]>(`SELECT actor, note FROM hookline_audit_log WHERE event_id = $1::uuid ORDER BY id`, id)
+    const audit = await h.prisma.$queryRawUnsafe<{ actor: string; note: string | null }[]>(`SELECT actor, note FROM hookline.hookline_audit_log WHERE event_id = $1::uuid ORDER BY id`, id)
     expect(audit.map((a) => a.note)).toEqual(['fixed the handler', null])
     expect(audit[0]!.actor).toMatch(/^cli:/)
   })

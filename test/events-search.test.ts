@@ -28,7 +28,7 @@ beforeAll(async () => {
   // 240 events one second apart, newest first by i: every 4th of the 200 "dense" keys contains
   // "pat"; five "rare" keys sit among the oldest; a key with a literal % that only '%' matches.
   await prisma.$executeRawUnsafe(
-    `INSERT INTO hookline_events (provider, event_key, type, tenant, source, headers, raw_body, status, processed_at, received_at)
+    `INSERT INTO hookline.hookline_events (provider, event_key, type, tenant, source, headers, raw_body, status, processed_at, received_at)
      SELECT 'stripe', k, 'invoice.paid', 'acct_' || (i % 3), 'webhook', '{}', convert_to('{}', 'UTF8'), 'processed', t, t
        FROM (SELECT i, now() - i * interval '1 second' AS t,
                     CASE WHEN i < 200 THEN 'evt_dense_' || lpad(i::text, 3, '0') || CASE WHEN i % 4 = 0 THEN '_pat' ELSE '' END
@@ -39,7 +39,7 @@ beforeAll(async () => {
   )
   rows = (
     await prisma.$queryRawUnsafe<{ id: string; key: string; tenant: string; at: Date }[]>(
-      `SELECT id::text AS id, event_key AS key, tenant, received_at AS at FROM hookline_events`,
+      `SELECT id::text AS id, event_key AS key, tenant, received_at AS at FROM hookline.hookline_events`,
     )
   ).map((r) => ({ ...r, at: r.at.getTime() }))
 })

@@ -25,7 +25,7 @@ async function deliver(payload: unknown, options: Partial<GithubDeliveryOptions>
 
 async function rowsFor(deliveryId: string): Promise<number> {
   const rows = await h.prisma.$queryRawUnsafe<{ n: number }[]>(
-    `SELECT count(*)::int AS n FROM hookline_events WHERE provider = 'github' AND split_part(event_key, ':', 2) = $1`,
+    `SELECT count(*)::int AS n FROM hookline.hookline_events WHERE provider = 'github' AND split_part(event_key, ':', 2) = $1`,
     deliveryId,
   )
   return rows[0]!.n

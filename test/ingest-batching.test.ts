@@ -35,7 +35,7 @@ describe('with the worker stopped', () => {
         const { body, headers } = signedStripeDelivery(event)
         const res = await h.post('stripe', body, headers)
         // Read from another connection the moment the 200 arrives: the row must already be visible.
-        const rows = await h.prisma.$queryRawUnsafe<{ id: string }[]>(`SELECT id::text FROM hookline_events WHERE event_key = $1`, event.id)
+        const rows = await h.prisma.$queryRawUnsafe<{ id: string }[]>(`SELECT id::text FROM hookline.hookline_events WHERE event_key = $1`, event.id)
         return { status: res.status, id: res.body.id as string, stored: rows[0]?.id }
       }),
     )
@@ -45,7 +45,7 @@ describe('with the worker stopped', () => {
     }
     // Rows written by one transaction share its xmin (the worker is stopped: nothing rewrote them).
     const tx = await h.prisma.$queryRawUnsafe<{ n: number }[]>(
-      `SELECT count(DISTINCT xmin::text)::int AS n FROM hookline_events WHERE event_key = ANY($1::text[])`,
+      `SELECT count(DISTINCT xmin::text)::int AS n FROM hookline.hookline_events WHERE event_key = ANY($1::text[])`,
       events.map((e) => e.id),
     )
     expect(tx[0]!.n).toBeLessThan(events.length)
@@ -62,7 +62,7 @@ describe('with the worker stopped', () => {
       expect(mine.filter((r) => r.res.body.duplicate === false)).toHaveLength(1)
     }
     const rows = await h.prisma.$queryRawUnsafe<{ n: number; deliveries: number }[]>(
-      `SELECT count(*)::int AS n, min(deliveries) AS deliveries FROM hookline_events WHERE event_key = ANY($1::text[]) GROUP BY deliveries`,
+      `SELECT count(*)::int AS n, min(deliveries) AS deliveries FROM hookline.hookline_events WHERE event_key = ANY($1::text[]) GROUP BY deliveries`,
       events.map((e) => e.id),
     )
     expect(rows).toEqual([{ n: 10, deliveries: 8 }])
@@ -79,7 +79,7 @@ describe('with the worker stopped', () => {
     }))
     expect(responses[0]!.res.status).toBe(503)
     expect(responses.slice(1).map((r) => r.res.status)).toEqual(Array(8).fill(200))
-    const stored = await h.prisma.$queryRawUnsafe<{ event_key: string }[]>(`SELECT event_key FROM hookline_events WHERE event_key = ANY($1::text[])`, responses.map((r) => r.key))
+    const stored = await h.prisma.$queryRawUnsafe<{ event_key: string }[]>(`SELECT event_key FROM hookline.hookline_events WHERE event_key = ANY($1::text[])`, responses.map((r) => r.key))
     expect(stored.map((r) => r.event_key).sort()).toEqual(good.map((e) => e.id as string).sort())
   })
 })
@@ -127,7 +127,7 @@ describe('a batch caught in a deadlock', () => {
     let answers: ReturnType<Harness['post']>[] = []
     await h.prisma.$transaction(async (tx) => {
       await tx.$executeRawUnsafe(`SET LOCAL deadlock_timeout = '60s'`)
-      await tx.$queryRawUnsafe(`SELECT 1 FROM hookline_events WHERE event_key = $1 FOR UPDATE`, second.id)
+      await tx.$queryRawUnsafe(`SELECT 1 FROM hookline.hookline_events WHERE event_key = $1 FOR UPDATE`, second.id)
       answers = [first, second].map((event) => {
         const { body, headers } = signedStripeDelivery(event)
         return h.post('stripe', body, headers)
@@ -136,12 +136,12 @@ describe('a batch caught in a deadlock', () => {
         const [row] = await h.prisma.$queryRawUnsafe<{ n: number }[]>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)
         return row!.n > 0
       }, { what: 'the batch to wait for the second row' })
-      await tx.$queryRawUnsafe(`SELECT 1 FROM hookline_events WHERE event_key = $1 FOR UPDATE`, first.id)
+      await tx.$queryRawUnsafe(`SELECT 1 FROM hookline.hookline_events WHERE event_key = $1 FOR UPDATE`, first.id)
     }, { timeout: 30_000 })
 
     const responses = await Promise.all(answers)
     expect(responses.map((r) => [r.status, r.body.duplicate])).toEqual([[200, true], [200, true]])
-    const rows = await h.prisma.$queryRawUnsafe<{ deliveries: number }[]>(`SELECT deliveries FROM hookline_events WHERE event_key = ANY($1::text[])`, [first.id, second.id])
+    const rows = await h.prisma.$queryRawUnsafe<{ deliveries: number }[]>(`SELECT deliveries FROM hookline.hookline_events WHERE event_key = ANY($1::text[])`, [first.id, second.id])
     expect(rows).toEqual([{ deliveries: 2 }, { deliveries: 2 }])
   })
 })
@@ -161,7 +161,7 @@ describe('Postgres unreachable for the whole batch', () => {
         expect(res.headers.get('retry-after')).toBe('7')
         expect(res.body.error.code).toBe('hookline.store_unavailable')
       }
-      const rows = await down.prisma.$queryRawUnsafe<unknown[]>(`SELECT 1 FROM hookline_events WHERE event_key = ANY($1::text[])`, events.map((e) => e.id))
+      const rows = await down.prisma.$queryRawUnsafe<unknown[]>(`SELECT 1 FROM hookline.hookline_events WHERE event_key = ANY($1::text[])`, events.map((e) => e.id))
       expect(rows).toHaveLength(0)
     } finally {
       await down.close()
@@ -194,7 +194,7 @@ describe('Redis down', () => {
     expect(metrics).toMatch(/hookline_enqueue_failures_total\{provider="stripe"\} 10/)
     const ids = responses.map((r) => r.body.id as string)
     const due = await h.prisma.$queryRawUnsafe<{ n: number }[]>(
-      `SELECT count(*)::int AS n FROM hookline_due_events WHERE event_id = ANY($1::uuid[]) AND due_at <= now()`,
+      `SELECT count(*)::int AS n FROM hookline.hookline_due_events WHERE event_id = ANY($1::uuid[]) AND due_at <= now()`,
       ids,
     )
     expect(due[0]!.n).toBe(10)

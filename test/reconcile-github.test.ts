@@ -102,7 +102,7 @@ describe('GitHub reconciliation', () => {
     await deliver(delivered)
     await deliver(twice)
     await h.waitAllProcessed()
-    expect(await h.count(`SELECT count(*)::int AS n FROM hookline_events`)).toBe(490)
+    expect(await h.count(`SELECT count(*)::int AS n FROM hookline.hookline_events`)).toBe(490)
 
     const first = await h.hookline.reconcileNow({ provider: 'github', tenant: HOOK, trigger: 'test' })
     // 505 deliveries listed on 6 pages; 500 GUIDs.
@@ -137,7 +137,7 @@ describe('GitHub reconciliation', () => {
     const latest = api.addDelivery({ hook: REDELIVER_HOOK, event: retried.event, payload: retried.payload, deliveredAt: new Date(retried.deliveredAt.getTime() + 3_000), guid: retried.guid, statusCode: 0, redelivery: true })
     await deliver(events.filter((e) => !dropped.has(e)), REDELIVER_HOOK_ID)
     await h.waitAllProcessed()
-    const rows = await h.count(`SELECT count(*)::int AS n FROM hookline_events`)
+    const rows = await h.count(`SELECT count(*)::int AS n FROM hookline.hookline_events`)
 
     const redeliverer: Hookline = createHookline({
       databaseUrl: h.databaseUrl,
@@ -156,8 +156,8 @@ describe('GitHub reconciliation', () => {
     expect(new Set(api.redeliveries.map((r) => r.guid))).toEqual(new Set([...dropped].map((e) => e.guid)))
     expect(api.redeliveries.find((r) => r.guid === retried.guid)?.deliveryId).toBe(latest.id)
     expect(api.redeliveries.every((r) => r.hook === REDELIVER_HOOK)).toBe(true)
-    expect(await h.count(`SELECT count(*)::int AS n FROM hookline_events`)).toBe(rows)
-    expect(await h.count(`SELECT count(*)::int AS n FROM hookline_events WHERE source = 'reconcile' AND event_key LIKE $1`, `${REDELIVER_HOOK_ID}:%`)).toBe(0)
+    expect(await h.count(`SELECT count(*)::int AS n FROM hookline.hookline_events`)).toBe(rows)
+    expect(await h.count(`SELECT count(*)::int AS n FROM hookline.hookline_events WHERE source = 'reconcile' AND event_key LIKE $1`, `${REDELIVER_HOOK_ID}:%`)).toBe(0)
   })
 
   it('a run killed after its first page is resumed by another instance, without duplicates', async () => {
@@ -185,7 +185,7 @@ describe('GitHub reconciliation', () => {
     expect(fromA.status).toBe('succeeded')
     await h.waitAllProcessed()
     const keys = events.map((e) => `${HOOK_ID}:${e.guid}`)
-    expect(await h.count(`SELECT count(*)::int AS n FROM hookline_events WHERE event_key = ANY($1::text[])`, keys)).toBe(250)
+    expect(await h.count(`SELECT count(*)::int AS n FROM hookline.hookline_events WHERE event_key = ANY($1::text[])`, keys)).toBe(250)
     expect(await h.count(`SELECT count(*)::int AS n FROM effects`)).toBe(750 + 40)
     expect(await h.count(`SELECT count(DISTINCT event_id)::int AS n FROM effects`)).toBe(750 + 40)
   })
@@ -212,7 +212,7 @@ describe('GitHub reconciliation', () => {
     expect(metrics).toMatch(/hookline_reconcile_runs_total\{provider="github",status="failed"\} 1/)
     await h.waitAllProcessed()
     const keys = events.map((e) => `${HOOK_ID}:${e.guid}`)
-    expect(await h.count(`SELECT count(*)::int AS n FROM hookline_events WHERE event_key = ANY($1::text[])`, keys)).toBe(100)
+    expect(await h.count(`SELECT count(*)::int AS n FROM hookline.hookline_events WHERE event_key = ANY($1::text[])`, keys)).toBe(100)
     // The cursor did not move: the next run covers the same window and recovers the rest.
     const retry = await h.hookline.reconcileNow({ provider: 'github', tenant: HOOK, trigger: 'test' })
     expect(retry).toMatchObject({ status: 'succeeded', recovered: 50 })

@@ -108,7 +108,7 @@ describe('Slack reconciliation', () => {
       expect((await h.post('slack', body, headers)).body).toMatchObject({ duplicate: true })
     }
     await h.waitAllProcessed()
-    expect(await h.count(`SELECT count(*)::int AS n FROM hookline_events`)).toBe(490)
+    expect(await h.count(`SELECT count(*)::int AS n FROM hookline.hookline_events`)).toBe(490)
 
     const first = await h.hookline.reconcileNow({ provider: 'slack', tenant: TENANT, trigger: 'test' })
     // 300 + 200 messages at 100 a page: 3 + 2 pages.
@@ -199,7 +199,7 @@ describe('Slack reconciliation', () => {
     const metrics = await (await fetch(`${h.url}/metrics`)).text()
     expect(metrics).toMatch(/hookline_reconcile_runs_total\{provider="slack",status="failed"\} 1/)
     await h.waitAllProcessed()
-    expect(await h.count(`SELECT count(*)::int AS n FROM hookline_events WHERE payload->'event'->>'text' LIKE 'fail %'`)).toBe(100)
+    expect(await h.count(`SELECT count(*)::int AS n FROM hookline.hookline_events WHERE payload->'event'->>'text' LIKE 'fail %'`)).toBe(100)
     // The cursor did not move: the next run covers the same window and recovers the rest.
     const retry = await h.hookline.reconcileNow({ provider: 'slack', tenant: TENANT, trigger: 'test' })
     expect(retry).toMatchObject({ status: 'succeeded', recovered: 50 })

@@ -60,7 +60,7 @@ describe('Stripe reconciliation', () => {
     await deliver(delivered)
     await deliver([delivered[10]!, delivered[20]!]) // two delivered twice
     await h.waitAllProcessed()
-    expect(await h.count(`SELECT count(*)::int AS n FROM hookline_events`)).toBe(490)
+    expect(await h.count(`SELECT count(*)::int AS n FROM hookline.hookline_events`)).toBe(490)
 
     const first = await h.hookline.reconcileNow({ provider: 'stripe', trigger: 'test' })
     expect(first).toMatchObject({ status: 'succeeded', scanned: 500, known: 490, recovered: 10, errors: 0, pages: 5 })
@@ -85,7 +85,7 @@ describe('Stripe reconciliation', () => {
     api.events.push(...makeEvents(3, 'dry'))
     const run = await h.hookline.reconcileNow({ provider: 'stripe', dryRun: true })
     expect(run).toMatchObject({ status: 'succeeded', dryRun: true, recovered: 3 })
-    expect(await h.count(`SELECT count(*)::int AS n FROM hookline_events WHERE event_key LIKE 'evt_dry_%'`)).toBe(0)
+    expect(await h.count(`SELECT count(*)::int AS n FROM hookline.hookline_events WHERE event_key LIKE 'evt_dry_%'`)).toBe(0)
     api.events.splice(api.events.length - 3, 3)
   })
 
@@ -110,7 +110,7 @@ describe('Stripe reconciliation', () => {
     const fromA = await stuck
     expect(fromA.status).toBe('succeeded')
     await h.waitAllProcessed()
-    expect(await h.count(`SELECT count(*)::int AS n FROM hookline_events WHERE event_key LIKE 'evt_resume_%'`)).toBe(250)
+    expect(await h.count(`SELECT count(*)::int AS n FROM hookline.hookline_events WHERE event_key LIKE 'evt_resume_%'`)).toBe(250)
     expect(await h.count(`SELECT count(*)::int AS n FROM effects`)).toBe(750)
     expect(await h.count(`SELECT count(DISTINCT event_id)::int AS n FROM effects`)).toBe(750)
   })
@@ -120,10 +120,10 @@ describe('Stripe reconciliation', () => {
     let run: Promise<ReconcileRun> | undefined
     // Inserts into the inbox wait for this transaction's SHARE lock: page 1 cannot be stored.
     await h.prisma.$transaction(async (tx) => {
-      await tx.$executeRawUnsafe(`LOCK TABLE hookline_events IN SHARE MODE`)
+      await tx.$executeRawUnsafe(`LOCK TABLE hookline.hookline_events IN SHARE MODE`)
       run = h.hookline.reconcileNow({ provider: 'stripe', trigger: 'test' })
       await waitFor(async () => api.requests.length - before >= 2, { timeoutMs: 10_000, what: 'page 2 to be asked for while page 1 waits' })
-      const [running] = await tx.$queryRawUnsafe<{ pages: number }[]>(`SELECT pages FROM hookline_reconcile_runs WHERE status = 'running'`)
+      const [running] = await tx.$queryRawUnsafe<{ pages: number }[]>(`SELECT pages FROM hookline.hookline_reconcile_runs WHERE status = 'running'`)
       expect(running).toEqual({ pages: 0 })
       // Page 3 waits for page 2 to be handed out, which waits for page 1 to be stored.
       await new Promise((r) => setTimeout(r, 300))
@@ -153,7 +153,7 @@ describe('Stripe reconciliation', () => {
     const metrics = await (await fetch(`${h.url}/metrics`)).text()
     expect(metrics).toMatch(/hookline_reconcile_runs_total\{provider="stripe",status="failed"\} 1/)
     await h.waitAllProcessed()
-    expect(await h.count(`SELECT count(*)::int AS n FROM hookline_events WHERE event_key LIKE 'evt_fail_%'`)).toBe(100)
+    expect(await h.count(`SELECT count(*)::int AS n FROM hookline.hookline_events WHERE event_key LIKE 'evt_fail_%'`)).toBe(100)
     // The cursor did not move: the next run covers the same window and recovers the rest.
     const retry = await h.hookline.reconcileNow({ provider: 'stripe', trigger: 'test' })
     expect(retry).toMatchObject({ status: 'succeeded', recovered: 50 })
@@ -176,7 +176,7 @@ describe('Stripe reconciliation', () => {
       expect(run).toMatchObject({ status: 'failed', errors: 1, pages: 1, lastError: 'timed out after 1000 ms' })
       // What the first page ingested is kept, and counted.
       expect(run.recovered).toBeGreaterThan(0)
-      expect(await h.count(`SELECT count(*)::int AS n FROM hookline_events WHERE event_key LIKE 'evt_timeout_%'`)).toBe(run.recovered)
+      expect(await h.count(`SELECT count(*)::int AS n FROM hookline.hookline_events WHERE event_key LIKE 'evt_timeout_%'`)).toBe(run.recovered)
     } finally {
       api.followingPages('serve')
       api.dropHeld()

@@ -111,13 +111,13 @@ it('events a reconciliation recovers while Redis is down are counted as enqueue 
     await own.kill()
     const run = await down.hookline.reconcileNow({ provider: 'stripe', trigger: 'test' })
     expect(run).toMatchObject({ status: 'succeeded', recovered: 30 })
-    expect(await down.count(`SELECT count(*)::int AS n FROM hookline_due_events WHERE due_at <= now()`)).toBe(30)
+    expect(await down.count(`SELECT count(*)::int AS n FROM hookline.hookline_due_events WHERE due_at <= now()`)).toBe(30)
     // Counted where an operator watches for Redis refusing jobs, as the webhooks' are.
     expect(await (await fetch(`${down.url}/metrics`)).text()).toMatch(/hookline_enqueue_failures_total\{provider="stripe"\} 30/)
 
     await own.start()
     await down.waitAllProcessed(30_000)
-    expect(await down.count(`SELECT count(*)::int AS n FROM hookline_events WHERE source = 'reconcile' AND status = 'processed' AND attempts = 1`)).toBe(30)
+    expect(await down.count(`SELECT count(*)::int AS n FROM hookline.hookline_events WHERE source = 'reconcile' AND status = 'processed' AND attempts = 1`)).toBe(30)
     expect(await down.count(`SELECT count(DISTINCT event_id)::int AS n FROM effects`)).toBe(30)
   } finally {
     await down.close()
@@ -206,7 +206,7 @@ it('the sweeper leaves overdue events whose jobs still wait behind a backlog alo
     const ids: string[] = []
     for (let i = 0; i < 5; i++) ids.push(await behind.sendStripeEvent({}))
     await sleep(300)
-    expect(await behind.count(`SELECT count(*)::int AS n FROM hookline_due_events WHERE due_at <= now()`)).toBe(5)
+    expect(await behind.count(`SELECT count(*)::int AS n FROM hookline.hookline_due_events WHERE due_at <= now()`)).toBe(5)
     const waiting = await queue.getJobCounts('wait')
     expect(waiting.wait).toBeGreaterThan(0)
 
@@ -221,7 +221,7 @@ it('the sweeper leaves overdue events whose jobs still wait behind a backlog alo
     await behind.hookline.startWorker()
     await behind.waitAllProcessed()
     expect(await behind.count(`SELECT count(*)::int AS n FROM effects WHERE event_id = ANY($1::uuid[])`, ids)).toBe(5)
-    expect(await behind.count(`SELECT count(*)::int AS n FROM hookline_events WHERE attempts <> 1`)).toBe(0)
+    expect(await behind.count(`SELECT count(*)::int AS n FROM hookline.hookline_events WHERE attempts <> 1`)).toBe(0)
   } finally {
     await queue.close()
     connection.disconnect()

@@ -35,7 +35,7 @@ function post(body: string, options: Parameters<typeof signedSlackRequest>[1] = 
 
 async function slackRows(eventKey?: string): Promise<number> {
   const rows = await h.prisma.$queryRawUnsafe<{ n: number }[]>(
-    `SELECT count(*)::int AS n FROM hookline_events WHERE provider = 'slack' AND ($1::text IS NULL OR event_key = $1)`,
+    `SELECT count(*)::int AS n FROM hookline.hookline_events WHERE provider = 'slack' AND ($1::text IS NULL OR event_key = $1)`,
     eventKey ?? null,
   )
   return rows[0]!.n

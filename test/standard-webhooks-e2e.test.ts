@@ -17,7 +17,7 @@ beforeAll(async () => {
 afterAll(async () => h?.close())
 
 async function rowsFor(eventKey: string): Promise<number> {
-  const rows = await h.prisma.$queryRawUnsafe<{ n: number }[]>(`SELECT count(*)::int AS n FROM hookline_events WHERE provider = 'standard' AND event_key = $1`, eventKey)
+  const rows = await h.prisma.$queryRawUnsafe<{ n: number }[]>(`SELECT count(*)::int AS n FROM hookline.hookline_events WHERE provider = 'standard' AND event_key = $1`, eventKey)
   return rows[0]!.n
 }
 

@@ -18,7 +18,7 @@ beforeAll(async () => {
 afterAll(async () => h?.close())
 
 async function countEvents(eventKey: string): Promise<number> {
-  const rows = await h.prisma.$queryRawUnsafe<{ n: number }[]>(`SELECT count(*)::int AS n FROM hookline_events WHERE event_key = $1`, eventKey)
+  const rows = await h.prisma.$queryRawUnsafe<{ n: number }[]>(`SELECT count(*)::int AS n FROM hookline.hookline_events WHERE event_key = $1`, eventKey)
   return rows[0]!.n
 }
 
@@ -63,7 +63,7 @@ describe('a signed Stripe event', () => {
     expect(res.status).toBe(200)
     const [row] = await h.prisma.$queryRawUnsafe<{ raw: Buffer; copy: boolean; note: string; big: string; id: string }[]>(
       `SELECT raw_body AS raw, payload IS NOT NULL AS copy, p->>'note' AS note, p->>'big' AS big, p->>'id' AS id
-         FROM hookline_events, LATERAL (SELECT ${PAYLOAD_JSON}::jsonb AS p) AS parsed WHERE id = $1::uuid`,
+         FROM hookline.hookline_events, LATERAL (SELECT ${PAYLOAD_JSON}::jsonb AS p) AS parsed WHERE id = $1::uuid`,
       res.body.id,
     )
     expect(Buffer.from(row!.raw).equals(Buffer.from(body))).toBe(true)
@@ -235,7 +235,7 @@ describe('Postgres unreachable', () => {
       expect(res.body.error.code).toBe('hookline.store_unavailable')
       expect((await fetch(`${down.url}/readyz`)).status).toBe(503)
       // Nothing reached the (real) test database either.
-      const rows = await down.prisma.$queryRawUnsafe<unknown[]>(`SELECT 1 FROM hookline_events WHERE event_key = $1`, event.id)
+      const rows = await down.prisma.$queryRawUnsafe<unknown[]>(`SELECT 1 FROM hookline.hookline_events WHERE event_key = $1`, event.id)
       expect(rows).toHaveLength(0)
     } finally {
       await down.close()

@@ -44,7 +44,7 @@ afterEach(async () => h?.close())
 
 /** Transactions that wrote the final state of the inbox rows (one per batch or lone attempt). */
 async function committingTransactions(): Promise<number> {
-  return h.count(`SELECT count(DISTINCT xmin::text)::int AS n FROM hookline_events`)
+  return h.count(`SELECT count(DISTINCT xmin::text)::int AS n FROM hookline.hookline_events`)
 }
 
 describe('worker batches', () => {
@@ -63,10 +63,10 @@ describe('worker batches', () => {
     await h.waitAllProcessed()
 
     expect(await committingTransactions()).toBeLessThanOrEqual(30)
-    expect(await h.count(`SELECT count(*)::int AS n FROM hookline_attempts`)).toBe(60)
-    expect(await h.count(`SELECT count(*)::int AS n FROM hookline_attempts WHERE outcome NOT IN ('succeeded', 'stale')`)).toBe(0)
+    expect(await h.count(`SELECT count(*)::int AS n FROM hookline.hookline_attempts`)).toBe(60)
+    expect(await h.count(`SELECT count(*)::int AS n FROM hookline.hookline_attempts WHERE outcome NOT IN ('succeeded', 'stale')`)).toBe(0)
     // Every event that ran left exactly one effect; the stale ones left none.
-    const ran = await h.count(`SELECT count(*)::int AS n FROM hookline_events WHERE NOT stale`)
+    const ran = await h.count(`SELECT count(*)::int AS n FROM hookline.hookline_events WHERE NOT stale`)
     expect(await h.count(`SELECT count(*)::int AS n FROM effects`)).toBe(ran)
     expect(await h.count(`SELECT count(*)::int AS n FROM (SELECT event_id FROM effects GROUP BY event_id HAVING count(*) > 1) d`)).toBe(0)
     for (let e = 0; e < 10; e++) {
@@ -92,8 +92,8 @@ describe('worker batches', () => {
     for (const id of neighbours) await h.waitForStatus(id, 'processed')
 
     for (const id of neighbours) {
-      expect(await h.count(`SELECT count(*)::int AS n FROM hookline_attempts WHERE event_id = $1::uuid AND outcome = 'succeeded'`, id)).toBe(1)
-      expect(await h.count(`SELECT count(*)::int AS n FROM hookline_attempts WHERE event_id = $1::uuid`, id)).toBe(1)
+      expect(await h.count(`SELECT count(*)::int AS n FROM hookline.hookline_attempts WHERE event_id = $1::uuid AND outcome = 'succeeded'`, id)).toBe(1)
+      expect(await h.count(`SELECT count(*)::int AS n FROM hookline.hookline_attempts WHERE event_id = $1::uuid`, id)).toBe(1)
       expect(await h.count(`SELECT count(*)::int AS n FROM effects WHERE event_id = $1::uuid`, id)).toBe(1)
     }
     // The flaky handler ran in the batch, which rolled back, then alone for attempt 1, then 2.
@@ -104,7 +104,7 @@ describe('worker batches', () => {
     expect(flakyAttempts.map((a) => [a.outcome, a.error])).toEqual([['failed', 'Error: first attempt fails'], ['succeeded', null]])
     expect(await h.count(`SELECT count(*)::int AS n FROM effects WHERE event_id = $1::uuid`, flaky)).toBe(1)
     // …the permanent one is dead after one attempt, and nothing it wrote was kept.
-    expect(await h.count(`SELECT count(*)::int AS n FROM hookline_attempts WHERE event_id = $1::uuid`, permanent)).toBe(1)
+    expect(await h.count(`SELECT count(*)::int AS n FROM hookline.hookline_attempts WHERE event_id = $1::uuid`, permanent)).toBe(1)
     expect(await h.count(`SELECT count(*)::int AS n FROM effects WHERE event_id = $1::uuid`, permanent)).toBe(0)
   })
 
@@ -130,13 +130,13 @@ describe('worker batches', () => {
     expect((await h.waitForStatus(flaky!, 'processed')).attempts).toBe(2)
     for (const id of ids.slice(0, 12)) {
       await h.waitForStatus(id, 'processed')
-      expect(await h.count(`SELECT count(*)::int AS n FROM hookline_attempts WHERE event_id = $1::uuid`, id)).toBe(1)
+      expect(await h.count(`SELECT count(*)::int AS n FROM hookline.hookline_attempts WHERE event_id = $1::uuid`, id)).toBe(1)
       expect(await h.count(`SELECT count(*)::int AS n FROM effects WHERE event_id = $1::uuid`, id)).toBe(1)
     }
     // Attempt 1 ran in the shared transaction and again alone; attempt 2 came from its own job.
     expect(flakyRuns).toEqual([1, 1, 2])
     expect(await h.count(`SELECT count(*)::int AS n FROM effects WHERE event_id = $1::uuid`, flaky)).toBe(1)
-    expect(await h.count(`SELECT count(*)::int AS n FROM hookline_attempts WHERE event_id = $1::uuid`, permanent)).toBe(1)
+    expect(await h.count(`SELECT count(*)::int AS n FROM hookline.hookline_attempts WHERE event_id = $1::uuid`, permanent)).toBe(1)
   })
 
   it('with batchSize 1 every event commits alone', async () => {
@@ -157,7 +157,7 @@ describe('worker batches', () => {
       openGate = open
     })
     const held = await h.sendStripeEvent({ type: 'test.held-retry', object: { id: 'in_held' } })
-    await waitFor(async () => (await h.count(`SELECT count(*)::int AS n FROM hookline_attempts WHERE event_id = $1::uuid`, held)) === 2, { what: 'the retry to start' })
+    await waitFor(async () => (await h.count(`SELECT count(*)::int AS n FROM hookline.hookline_attempts WHERE event_id = $1::uuid`, held)) === 2, { what: 'the retry to start' })
     const fresh = await Promise.all(Array.from({ length: 30 }, (_, i) => h.sendStripeEvent({ type: 'invoice.paid', object: { id: `in_fresh_${i}` } })))
     for (const id of fresh) await h.waitForStatus(id, 'processed')
     expect((await h.waitForStatus(held, 'processing')).attempts).toBe(2)

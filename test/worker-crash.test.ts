@@ -99,7 +99,7 @@ it('a worker killed in the middle of a batch: every event of it is charged that 
   first.kill('SIGKILL')
   await exited
   const charged = await h.prisma.$queryRawUnsafe<{ n: number }[]>(
-    `SELECT count(*)::int AS n FROM hookline_events WHERE id = ANY($1::uuid[]) AND attempts = 1 AND status = 'processing'`,
+    `SELECT count(*)::int AS n FROM hookline.hookline_events WHERE id = ANY($1::uuid[]) AND attempts = 1 AND status = 'processing'`,
     ids,
   )
   // More than one event was in the killed worker's transaction.

@@ -149,7 +149,7 @@ export async function runDrain(infra: Infra, settings: DrainSettings, log: (line
       const remaining = async () => {
         const queued = await queuedJobs(dispatcher.queue)
         if (queued > 0) return queued
-        const rows = await db.$queryRawUnsafe<{ n: number }[]>(`SELECT count(*)::int AS n FROM hookline_due_events WHERE due_at IS NOT NULL`)
+        const rows = await db.$queryRawUnsafe<{ n: number }[]>(`SELECT count(*)::int AS n FROM hookline.hookline_due_events WHERE due_at IS NOT NULL`)
         return rows[0]!.n
       }
       rows.push(await drain(sandbox, 'hookline', settings, processes, eventsPerJob, remaining))

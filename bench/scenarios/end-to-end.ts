@@ -70,7 +70,7 @@ export async function runEndToEnd(infra: Infra, load: Child<unknown>, settings: 
     : undefined
   const db = new pg.Pool({ connectionString: sandbox.databaseUrl, max: 2 })
   // The inbox's work list: events not finished (a no-op handler dead-letters nothing).
-  const unprocessed = async () => (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM hookline_due_events`)).rows[0]!.n
+  const unprocessed = async () => (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM hookline.hookline_due_events`)).rows[0]!.n
   try {
     const run: LoadRun = {
       url: `http://127.0.0.1:${service.ready.port}`,
@@ -86,7 +86,7 @@ export async function runEndToEnd(infra: Infra, load: Child<unknown>, settings: 
       running = false
     })
     // The load generator signs its events before it starts sending: sample from the first request.
-    while (running && (await unprocessed()) === 0 && (await db.query(`SELECT 1 FROM hookline_events LIMIT 1`)).rowCount === 0) await sleep(50)
+    while (running && (await unprocessed()) === 0 && (await db.query(`SELECT 1 FROM hookline.hookline_events LIMIT 1`)).rowCount === 0) await sleep(50)
     const started = performance.now()
     const cpuBefore = await sampleCpu(service.pid, load.pid, worker?.pid)
     while (running) {
@@ -103,7 +103,7 @@ export async function runEndToEnd(infra: Infra, load: Child<unknown>, settings: 
       await db.query<{ p50: number; p99: number; max: number; n: number }>(
         `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS p50, percentile_cont(0.99) WITHIN GROUP (ORDER BY ms) AS p99,
                 max(ms) AS max, count(*)::int AS n
-           FROM (SELECT extract(epoch FROM processed_at - received_at) * 1000 AS ms FROM hookline_events WHERE status = 'processed') t`,
+           FROM (SELECT extract(epoch FROM processed_at - received_at) * 1000 AS ms FROM hookline.hookline_events WHERE status = 'processed') t`,
       )
     ).rows[0]!
     return {

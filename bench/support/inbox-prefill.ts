@@ -1,5 +1,5 @@
 /**
- * @module A large inbox for the ingest cases (`--inbox-rows`): a sandbox's `hookline_events`
+ * @module A large inbox for the ingest cases (`--inbox-rows`): a sandbox's `hookline.hookline_events`
  * filled with processed events before the load, so that inserts meet indexes of a realistic size,
  * and a `CHECKPOINT` before each measured window, so that the window pays the full-page images a
  * steady-state server pays after every checkpoint. Without it the bench's tables start empty.
@@ -36,7 +36,7 @@ export async function prefillInbox(databaseUrl: string, rows: number): Promise<v
       // The arrival time is drawn in the row's own subquery: a volatile expression in an
       // uncorrelated LATERAL would be evaluated once for every row.
       await client.query(
-        `INSERT INTO hookline_events (provider, event_key, type, tenant, entity_key, occurred_at, received_at, source,
+        `INSERT INTO hookline.hookline_events (provider, event_key, type, tenant, entity_key, occurred_at, received_at, source,
                                       headers, raw_body, status, processed_at)
          SELECT 'stripe', 'evt_' || md5(random()::text), 'invoice.paid', 'acct_' || (g % 500), 'in_' || md5(random()::text),
                 t, t, 'webhook', '{}', convert_to('{}', 'UTF8'), 'processed', t
@@ -44,7 +44,7 @@ export async function prefillInbox(databaseUrl: string, rows: number): Promise<v
         [Math.min(FILL_CHUNK, rows - done)],
       )
     }
-    await client.query('VACUUM ANALYZE hookline_events')
+    await client.query('VACUUM ANALYZE hookline.hookline_events')
   })
 }
 

@@ -23,14 +23,14 @@ export interface NaivePipelineConfig {
 }
 
 const INSERT = `WITH ev AS (
-  INSERT INTO hookline_events
+  INSERT INTO hookline.hookline_events
     (provider, event_key, type, tenant, entity_key, occurred_at, source, headers, raw_body, payload)
   VALUES ('stripe', $1, $2, $3, $4, to_timestamp($5), 'webhook', $6::jsonb, $7, $8::jsonb)
   ON CONFLICT (provider, event_key) DO UPDATE
     SET deliveries = hookline_events.deliveries + 1, last_delivered_at = now()
   RETURNING id, (xmax = 0) AS inserted
 ), due AS (
-  INSERT INTO hookline_due_events (event_id, due_at) SELECT id, now() + interval '60 seconds' FROM ev WHERE inserted
+  INSERT INTO hookline.hookline_due_events (event_id, due_at) SELECT id, now() + interval '60 seconds' FROM ev WHERE inserted
 )
 SELECT id::text, inserted FROM ev`
 

@@ -63,7 +63,7 @@ export const recordEffect: Handler = async (event, { tx }) => {
 
 /** Starts a harness; call `close()` in `afterAll`. */
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
-  const db = await createTestDatabase()
+  const db = await createTestDatabase({ schema: options.schema })
   const queue = testQueuePrefix(options.redisUrl ?? TEST_REDIS_URL)
   const prisma = createPrismaClient(db.url)
   await prisma.$executeRawUnsafe(`CREATE TABLE effects (id serial PRIMARY KEY, event_id uuid NOT NULL, entity_key text, label text, at timestamptz NOT NULL DEFAULT clock_timestamp())`)
@@ -114,7 +114,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     count,
     async waitAllProcessed(timeoutMs = 60_000) {
       await waitFor(
-        async () => (await count(`SELECT count(*)::int AS n FROM hookline_events WHERE status <> 'processed'`)) === 0,
+        async () => (await count(`SELECT count(*)::int AS n FROM hookline.hookline_events WHERE status <> 'processed'`)) === 0,
         { what: 'every event processed', timeoutMs },
       )
     },
@@ -122,7 +122,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       return waitFor(
         async () => {
           const rows = await prisma.$queryRawUnsafe<EventRow[]>(
-            `SELECT id::text, status::text, attempts, deliveries, stale, last_error FROM hookline_events WHERE id = $1::uuid`,
+            `SELECT id::text, status::text, attempts, deliveries, stale, last_error FROM hookline.hookline_events WHERE id = $1::uuid`,
             id,
           )
           return rows[0]?.status === status ? rows[0] : undefined

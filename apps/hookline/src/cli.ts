@@ -21,7 +21,7 @@ import { answerIngress, WorkerProcesses } from './worker-processes.ts'
 async function runMigrations(env: Env): Promise<void> {
   const { ensureDatabase, migrate } = await loadDatabase()
   await ensureDatabase(env.DATABASE_URL)
-  const { applied } = await migrate(env.DATABASE_URL)
+  const { applied } = await migrate(env.DATABASE_URL, { schema: env.HOOKLINE_SCHEMA })
   console.error(applied.length ? `applied migrations: ${applied.join(', ')}` : 'database is up to date')
 }
 

@@ -37,6 +37,8 @@ const envSchema = z.object({
   // Worker processes `start` forks beside the ingress; 0 runs the worker inside the ingress process.
   HOOKLINE_WORKER_PROCESSES: int(1),
   HOOKLINE_QUEUE_PREFIX: z.string().min(1).default('hookline'),
+  // The Postgres schema of Hookline's tables (`hookline migrate` creates it).
+  HOOKLINE_SCHEMA: z.string().min(1).max(63).default('hookline'),
   HOOKLINE_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
   HOOKLINE_HANDLER_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
   HOOKLINE_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),

@@ -74,6 +74,7 @@ export async function buildHookline(env: Env): Promise<Hookline> {
     handlers: await loadHandlers(env.HOOKLINE_HANDLERS),
     retry: { maxAttempts: env.HOOKLINE_MAX_ATTEMPTS, backoffMs: env.HOOKLINE_BACKOFF_MS },
     queue: { prefix: env.HOOKLINE_QUEUE_PREFIX },
+    schema: env.HOOKLINE_SCHEMA,
     worker: {
       concurrency: env.HOOKLINE_CONCURRENCY,
       batchSize: env.HOOKLINE_BATCH_SIZE,

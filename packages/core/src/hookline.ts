@@ -2,7 +2,7 @@
  * @module `createHookline`: the one object an application builds. It receives verified deliveries
  * into the inbox, runs the worker and the sweeper, and exposes health and metrics.
  */
-import { createDatabase, type Database } from '@hookline/db'
+import { createDatabase, type Database, DEFAULT_SCHEMA } from '@hookline/db'
 import { pino, type Logger } from 'pino'
 import type { ProviderAdapter, RawRequest } from './adapter.ts'
 import { ConfigError, ReconcileBusyError } from './errors.ts'
@@ -69,10 +69,15 @@ export interface HooklineOptions<Tx = never> {
    * @defaultValue 30
    */
   poolMax?: number
+  /**
+   * The Postgres schema of Hookline's tables: what `hookline migrate` (or `migrate`) was given.
+   * @defaultValue 'hookline'
+   */
+  schema?: string
 }
 
 /** The defaults of {@link HooklineOptions}' own scalars (each nested options object has its own). */
-export const DEFAULT_HOOKLINE_OPTIONS = { poolMax: 30 } as const satisfies Partial<HooklineOptions>
+export const DEFAULT_HOOKLINE_OPTIONS = { poolMax: 30, schema: DEFAULT_SCHEMA } as const satisfies Partial<HooklineOptions>
 
 /** Id of the BullMQ job scheduler that triggers the nightly reconciliation. */
 export const RECONCILE_SCHEDULER_ID = 'hookline-reconcile'
@@ -128,11 +133,12 @@ export class Hookline {
       adapters.set(adapter.name, adapter)
     }
     this.adapters = adapters
-    this.database = createDatabase(options.databaseUrl, { poolMax: options.poolMax ?? DEFAULT_HOOKLINE_OPTIONS.poolMax })
+    const schema = options.schema ?? DEFAULT_HOOKLINE_OPTIONS.schema
+    this.database = createDatabase(options.databaseUrl, { poolMax: options.poolMax ?? DEFAULT_HOOKLINE_OPTIONS.poolMax, schema })
     this.db = this.database.prisma as unknown as SqlClient
     const pool = this.database.pool
     const graceMs = this.sweeperOptions.graceMs
-    this.inbox = new Inbox(pool)
+    this.inbox = new Inbox(pool, schema)
     this.metrics = new HooklineMetrics({ dlqDepth: () => this.inbox.countDead(), defaultMetrics: true })
     this.dispatcher = new Dispatcher(this.queueConfig(), this.policy)
     this.sweeper = new Sweeper(this.inbox, this.dispatcher, this.metrics, this.sweeperOptions)
@@ -141,6 +147,7 @@ export class Hookline {
     this.receiver = new WebhookReceiver({ adapters, batcher, metrics: this.metrics, logger: this.logger })
     this.reconciler = new Reconciler({
       pool,
+      schema,
       dispatcher: this.dispatcher,
       adapters,
       metrics: this.metrics,
@@ -149,8 +156,8 @@ export class Hookline {
       settings: { ...DEFAULT_RECONCILE_SETTINGS, ...options.reconcile },
       onAlert: options.reconcile?.onAlert,
     })
-    this.events = new EventQuery(pool)
-    this.replayer = new Replayer({ db: pool, dispatcher: this.dispatcher, logger: this.logger, graceMs, settings: { ...DEFAULT_REPLAY_SETTINGS, ...options.replay } })
+    this.events = new EventQuery(pool, undefined, schema)
+    this.replayer = new Replayer({ db: pool, schema, dispatcher: this.dispatcher, logger: this.logger, graceMs, settings: { ...DEFAULT_REPLAY_SETTINGS, ...options.replay } })
   }
 
   /** Verifies, parses and durably stores one delivery, then queues it (see {@link WebhookReceiver.receive}). */
@@ -190,7 +197,7 @@ export class Hookline {
   async startWorker(): Promise<void> {
     if (this.worker) return
     this.worker = new EventWorker(this.queueConfig(), {
-        attempts: new Attempts(this.database.pool),
+        attempts: new Attempts(this.database.pool, this.options.schema ?? DEFAULT_HOOKLINE_OPTIONS.schema),
         handlerClient: this.options.prisma ?? this.db,
         handlers: (this.options.handlers ?? {}) as HandlerMap<never>,
         policy: this.policy,

@@ -7,7 +7,7 @@
  * @example
  * import { createHookline, PermanentError } from '@hookline/core'
  */
-export { migrate, type MigrateOptions, type MigrateResult } from '@hookline/db'
+export { DEFAULT_SCHEMA, migrate, type MigrateOptions, type MigrateResult } from '@hookline/db'
 export type { ImmediateReply, ParsedEvent, ProviderAdapter, RawRequest, ReconcileContext, ReconcilePage } from './adapter.ts'
 export * from './errors.ts'
 export type { EventSource, Handler, HandlerContext, HandlerMap, HooklineEvent, TransactionClient } from './handler.ts'

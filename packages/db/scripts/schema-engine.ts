@@ -9,6 +9,7 @@ import { createRequire } from 'node:module'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { PrismaPg } from '@prisma/adapter-pg'
+import { DEFAULT_SCHEMA } from '../src/migrate.ts'
 import {
   bindMigrationAwareSqlAdapterFactory,
   type SqlDriverAdapter,
@@ -105,7 +106,8 @@ function runScriptsWhole<T extends SqlDriverAdapter>(adapter: T): T {
   const internal = adapter as T & PgScriptRunner
   adapter.executeScript = async (script) => {
     try {
-      await internal.client.query(script)
+      // Hookline's migrations name no schema: they are applied inside its own (as `migrate` does).
+      await internal.client.query(`CREATE SCHEMA IF NOT EXISTS "${DEFAULT_SCHEMA}";\n${script}`)
     } catch (error) {
       internal.onError(error)
     }
@@ -125,7 +127,7 @@ function readCharAsText<T extends object>(queryable: T): T {
 }
 
 async function connectAdapter(databaseUrl: string): Promise<SqlDriverAdapter> {
-  const adapter = runScriptsWhole(readCharAsText(await new PrismaPg({ connectionString: databaseUrl }).connect()))
+  const adapter = runScriptsWhole(readCharAsText(await new PrismaPg({ connectionString: databaseUrl, options: `-c search_path=${DEFAULT_SCHEMA}` }, { schema: DEFAULT_SCHEMA }).connect()))
   const startTransaction = adapter.startTransaction.bind(adapter)
   adapter.startTransaction = async (isolationLevel) => readCharAsText(await startTransaction(isolationLevel))
   return adapter

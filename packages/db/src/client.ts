@@ -5,6 +5,7 @@
 import { PrismaPg } from '@prisma/adapter-pg'
 import pg from 'pg'
 import { PrismaClient } from './generated/prisma/client.ts'
+import { DEFAULT_SCHEMA } from './migrate.ts'
 
 /** Options of {@link createPrismaClient} and {@link createDatabase}. */
 export interface CreatePrismaClientOptions {
@@ -13,6 +14,11 @@ export interface CreatePrismaClientOptions {
    * @defaultValue 10 (`pg`'s default)
    */
   poolMax?: number
+  /**
+   * The Postgres schema of Hookline's tables (what `migrate` was given).
+   * @defaultValue 'hookline'
+   */
+  schema?: string
 }
 
 /** A Prisma client and the `pg` pool it runs on. */
@@ -39,10 +45,10 @@ export function createPrismaClient(
   databaseUrl: string,
   options: CreatePrismaClientOptions = {},
 ): PrismaClient {
-  const adapter = new PrismaPg({
-    connectionString: databaseUrl,
-    ...(options.poolMax === undefined ? {} : { max: options.poolMax }),
-  })
+  const adapter = new PrismaPg(
+    { connectionString: databaseUrl, ...(options.poolMax === undefined ? {} : { max: options.poolMax }) },
+    { schema: options.schema ?? DEFAULT_SCHEMA },
+  )
   return new PrismaClient({ adapter })
 }
 
@@ -53,7 +59,7 @@ export function createPrismaClient(
  * @example
  * ```ts
  * const db = createDatabase('postgresql://postgres@127.0.0.1:5432/hookline', { poolMax: 20 })
- * const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM hookline_events')
+ * const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM hookline.hookline_events')
  * await db.close()
  * ```
  */
@@ -65,7 +71,7 @@ export function createDatabase(databaseUrl: string, options: CreatePrismaClientO
   // An idle connection that breaks (Postgres restarted) is dropped by the pool; the next query
   // reports the outage. Without a listener the 'error' event would end the process.
   pool.on('error', () => undefined)
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) })
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool, { schema: options.schema ?? DEFAULT_SCHEMA }) })
   return {
     prisma,
     pool,

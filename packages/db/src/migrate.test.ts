@@ -1,5 +1,5 @@
 /** @module The offline migration runner against a real Postgres, one fresh database per test. */
-import { createHash, randomBytes } from 'node:crypto'
+import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -67,7 +67,7 @@ interface MigrationRow {
 }
 
 const migrationRows = (url: string): Promise<MigrationRow[]> =>
-  query<MigrationRow>(url, 'SELECT * FROM "_prisma_migrations" ORDER BY started_at, migration_name')
+  query<MigrationRow>(url, 'SELECT * FROM hookline."_prisma_migrations" ORDER BY started_at, migration_name')
 
 afterAll(async () => {
   for (const name of databases) await query(SERVER_URL, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)
@@ -91,16 +91,16 @@ describe('migrate', () => {
     }
     const tables = await query<{ tablename: string }>(
       db.url,
-      `SELECT tablename FROM pg_tables WHERE tablename LIKE 'hookline\\_%' ORDER BY tablename`,
+      `SELECT schemaname || '.' || tablename AS tablename FROM pg_tables WHERE tablename LIKE 'hookline\\_%' ORDER BY tablename`,
     )
     expect(tables.map((t) => t.tablename)).toEqual([
-      'hookline_attempts',
-      'hookline_audit_log',
-      'hookline_due_events',
-      'hookline_entity_versions',
-      'hookline_events',
-      'hookline_reconcile_cursors',
-      'hookline_reconcile_runs',
+      'hookline.hookline_attempts',
+      'hookline.hookline_audit_log',
+      'hookline.hookline_due_events',
+      'hookline.hookline_entity_versions',
+      'hookline.hookline_events',
+      'hookline.hookline_reconcile_cursors',
+      'hookline.hookline_reconcile_runs',
     ])
   })
 
@@ -118,7 +118,7 @@ describe('migrate', () => {
     const db = freshDatabase()
     const dir = await copyOfMigrations()
     await migrate(db.url, { migrationsDir: dir })
-    await addMigration(dir, '20990101000000_add_note_index', 'CREATE INDEX "x_note_idx" ON "hookline_events"("note");')
+    await addMigration(dir, '20990101000000_add_note_index', 'CREATE INDEX "x_note_idx" ON hookline."hookline_events"("note");')
 
     expect(await migrate(db.url, { migrationsDir: dir })).toEqual({ applied: ['20990101000000_add_note_index'] })
   })
@@ -176,7 +176,7 @@ describe('migrate', () => {
 
     // The documented way out: fix the script, mark the failed row rolled back, migrate again.
     await writeFile(path.join(dir, broken, 'migration.sql'), 'CREATE TABLE "half_done" (id int);\n')
-    await query(db.url, `UPDATE "_prisma_migrations" SET rolled_back_at = now() WHERE migration_name = $1`, [broken])
+    await query(db.url, `UPDATE hookline."_prisma_migrations" SET rolled_back_at = now() WHERE migration_name = $1`, [broken])
     expect(await migrate(db.url, { migrationsDir: dir })).toEqual({ applied: [broken, '20990102000000_after'] })
   })
 
@@ -189,15 +189,15 @@ describe('migrate', () => {
     await migrate(db.url, { migrationsDir: dir })
     await query(
       db.url,
-      `INSERT INTO hookline_events (provider, event_key, type, payload, status, next_attempt_at)
+      `INSERT INTO hookline.hookline_events (provider, event_key, type, payload, status, next_attempt_at)
        SELECT 'stripe', s::text, 'invoice.paid', '{}', s, timestamptz '2026-11-20 10:00:00+00'
-         FROM unnest(enum_range(NULL::hookline_event_status)) s`,
+         FROM unnest(enum_range(NULL::hookline.hookline_event_status)) s`,
     )
     await migrate(db.url)
 
     const due = await query<{ status: string; due_at: Date | null }>(
       db.url,
-      `SELECT e.status::text, d.due_at FROM hookline_due_events d JOIN hookline_events e ON e.id = d.event_id ORDER BY 1`,
+      `SELECT e.status::text, d.due_at FROM hookline.hookline_due_events d JOIN hookline.hookline_events e ON e.id = d.event_id ORDER BY 1`,
     )
     const then = new Date('2026-11-20T10:00:00Z')
     expect(due).toEqual([
@@ -206,6 +206,55 @@ describe('migrate', () => {
       { status: 'processing', due_at: then },
       { status: 'received', due_at: then },
     ])
+  })
+
+  it("moves a previous release's tables out of public, with their rows and history, leaving the application's own", async () => {
+    const db = freshDatabase()
+    // The previous release, as it left a database: Hookline's tables in public and its history in
+    // public._prisma_migrations, recorded there next to the application's own Prisma migration.
+    await ensureDatabase(db.url)
+    const previous = new pg.Client({ connectionString: db.url })
+    await previous.connect()
+    try {
+      await previous.query(`CREATE TABLE "_prisma_migrations" (id varchar(36) PRIMARY KEY, checksum varchar(64) NOT NULL, finished_at timestamptz,
+        migration_name varchar(255) NOT NULL, logs text, rolled_back_at timestamptz, started_at timestamptz NOT NULL DEFAULT now(),
+        applied_steps_count integer NOT NULL DEFAULT 0)`)
+      await previous.query(`CREATE TABLE customers (id serial PRIMARY KEY, name text NOT NULL)`)
+      await previous.query(`INSERT INTO "_prisma_migrations" VALUES ($1, 'app', now(), '20260101000000_app_init', NULL, NULL, now(), 1)`, [randomUUID()])
+      for (const name of committed) {
+        const script = await readFile(path.join(MIGRATIONS_DIR, name, 'migration.sql'))
+        await previous.query(script.toString('utf8'))
+        await previous.query(`INSERT INTO "_prisma_migrations" VALUES ($1, $2, now(), $3, NULL, NULL, now(), 1)`, [randomUUID(), createHash('sha256').update(script).digest('hex'), name])
+      }
+      await previous.query(`INSERT INTO hookline_events (provider, event_key, type, status) VALUES ('stripe', 'evt_before', 'invoice.paid', 'dead')`)
+      await previous.query(`INSERT INTO customers (name) VALUES ('Ada')`)
+    } finally {
+      await previous.end()
+    }
+
+    expect(await migrate(db.url)).toEqual({ applied: [] })
+
+    const tables = await query<{ at: string }>(db.url, `SELECT schemaname || '.' || tablename AS at FROM pg_tables WHERE tablename LIKE 'hookline\\_%' OR tablename = 'customers' ORDER BY 1`)
+    expect(tables.map((t) => t.at)).toEqual([
+      'hookline.hookline_attempts',
+      'hookline.hookline_audit_log',
+      'hookline.hookline_due_events',
+      'hookline.hookline_entity_versions',
+      'hookline.hookline_events',
+      'hookline.hookline_reconcile_cursors',
+      'hookline.hookline_reconcile_runs',
+      'public.customers',
+    ])
+    const types = await query<{ at: string }>(db.url, `SELECT n.nspname || '.' || t.typname AS at FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.typname LIKE 'hookline\\_%' AND t.typtype = 'e' ORDER BY 1`)
+    expect(types.map((t) => t.at)).toEqual(['hookline.hookline_attempt_outcome', 'hookline.hookline_event_source', 'hookline.hookline_event_status', 'hookline.hookline_reconcile_status'])
+    expect((await migrationRows(db.url)).map((row) => row.migration_name)).toEqual(committed)
+    expect(await query(db.url, `SELECT migration_name FROM public."_prisma_migrations"`)).toEqual([{ migration_name: '20260101000000_app_init' }])
+    // The rows came along, and new ids are still UUID v7 (the default's function moved too).
+    expect(await query(db.url, `SELECT event_key, status::text FROM hookline.hookline_events`)).toEqual([{ event_key: 'evt_before', status: 'dead' }])
+    const [inserted] = await query<{ id: string }>(db.url, `INSERT INTO hookline.hookline_events (provider, event_key, type) VALUES ('stripe', 'evt_after', 'invoice.paid') RETURNING id::text`)
+    expect(inserted!.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7/)
+    expect(await query(db.url, `SELECT name FROM public.customers`)).toEqual([{ name: 'Ada' }])
+    expect(await migrate(db.url)).toEqual({ applied: [] })
   })
 
   it('serialises concurrent runs on the advisory lock: each migration is applied once', async () => {

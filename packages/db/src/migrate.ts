@@ -1,7 +1,8 @@
 /**
- * @module Offline migration runner: applies `prisma/migrations` over `pg` and records them in
- * `_prisma_migrations` exactly as Prisma's schema engine does, so that `prisma migrate deploy`
- * and `prisma migrate status` on a machine with the native engine see the same history.
+ * @module Offline migration runner: applies `prisma/migrations` over `pg` inside Hookline's own
+ * Postgres schema (default `hookline`) and records them in that schema's own `_prisma_migrations`
+ * exactly as Prisma's schema engine does — so that `prisma migrate status` pointed at the schema
+ * sees the same history, and an application's own `public._prisma_migrations` holds none of it.
  */
 import { createHash, randomUUID } from 'node:crypto'
 import { readdir, readFile } from 'node:fs/promises'
@@ -19,8 +20,18 @@ import {
 /** This package's own migration history. */
 const DEFAULT_MIGRATIONS_DIR = fileURLToPath(new URL('../prisma/migrations/', import.meta.url))
 
-/** The advisory lock key Prisma's engine takes around migrations on Postgres. */
-const ADVISORY_LOCK_KEY = 72707369
+/** The Postgres schema Hookline's tables live in unless told otherwise. */
+export const DEFAULT_SCHEMA = 'hookline'
+
+/**
+ * What the previous releases created in `public`, moved into the schema on the first run of this
+ * one (their indexes, constraints and sequences move with their tables).
+ */
+const PREVIOUS_RELEASE_OBJECTS = {
+  tables: ['hookline_events', 'hookline_due_events', 'hookline_attempts', 'hookline_entity_versions', 'hookline_audit_log', 'hookline_reconcile_runs', 'hookline_reconcile_cursors'],
+  types: ['hookline_event_status', 'hookline_event_source', 'hookline_attempt_outcome', 'hookline_reconcile_status'],
+  functions: ['hookline_uuid_v7()'],
+}
 
 /** Prisma's own definition of its bookkeeping table. */
 const CREATE_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
@@ -51,6 +62,11 @@ export interface MigrateOptions {
    * @defaultValue this package's `prisma/migrations`
    */
   migrationsDir?: string
+  /**
+   * The Postgres schema holding Hookline's tables and their migration history.
+   * @defaultValue 'hookline'
+   */
+  schema?: string
 }
 
 /** Outcome of {@link migrate}. */
@@ -175,6 +191,46 @@ function failureLogs(error: unknown): string {
   return error instanceof Error ? (error.stack ?? error.message) : String(error)
 }
 
+/**
+ * Moves a previous release's tables, types and function from `public` into `schema`, with their
+ * history: the rows of Hookline's migrations leave `public._prisma_migrations` (which the previous
+ * release wrote) for the schema's own. One transaction; nothing happens when the schema already
+ * holds the inbox or `public` holds none.
+ */
+async function adoptPreviousRelease(client: pg.Client, schema: string, migrations: readonly LocalMigration[], log: (message: string) => void): Promise<void> {
+  const { rows } = await client.query<{ previous: boolean }>(
+    `SELECT to_regclass('public.hookline_events') IS NOT NULL AND to_regclass($1) IS NULL
+            AND to_regclass('public._prisma_migrations') IS NOT NULL AS previous`,
+    [`${client.escapeIdentifier(schema)}.hookline_events`],
+  )
+  if (!rows[0]?.previous) return
+  const target = client.escapeIdentifier(schema)
+  await client.query('BEGIN')
+  try {
+    for (const table of PREVIOUS_RELEASE_OBJECTS.tables) await client.query(`ALTER TABLE IF EXISTS public.${table} SET SCHEMA ${target}`)
+    for (const type of PREVIOUS_RELEASE_OBJECTS.types) {
+      const { rows: found } = await client.query(`SELECT to_regtype($1) AS t`, [`public.${type}`])
+      if (found[0]?.t) await client.query(`ALTER TYPE public.${type} SET SCHEMA ${target}`)
+    }
+    for (const fn of PREVIOUS_RELEASE_OBJECTS.functions) {
+      const { rows: found } = await client.query(`SELECT to_regprocedure($1) AS f`, [`public.${fn}`])
+      if (found[0]?.f) await client.query(`ALTER FUNCTION public.${fn} SET SCHEMA ${target}`)
+    }
+    await client.query(CREATE_MIGRATIONS_TABLE)
+    const names = migrations.map((m) => m.name)
+    await client.query(
+      `WITH moved AS (DELETE FROM public."_prisma_migrations" WHERE migration_name = ANY($1::text[]) RETURNING *)
+       INSERT INTO "_prisma_migrations" SELECT * FROM moved`,
+      [names],
+    )
+    await client.query('COMMIT')
+  } catch (error) {
+    await client.query('ROLLBACK')
+    throw error
+  }
+  log(`moved Hookline's tables from public into schema ${schema}`)
+}
+
 async function applyPending(
   client: pg.Client,
   migrations: readonly LocalMigration[],
@@ -230,10 +286,11 @@ async function applyPending(
 }
 
 /**
- * Brings the database at `databaseUrl` up to date with the migration history: creates the
- * database if missing, takes Prisma's advisory lock (so concurrent runs serialise and apply each
- * migration once), refuses to go on after an earlier failed migration or when an applied
- * migration was edited, then applies each pending migration in name order.
+ * Brings Hookline's schema in the database at `databaseUrl` up to date with the migration
+ * history: creates the database and the schema if missing, takes an advisory lock of its own (so
+ * concurrent runs serialise and apply each migration once), moves a previous release's tables out
+ * of `public`, refuses to go on after an earlier failed migration or when an applied migration was
+ * edited, then applies each pending migration in name order inside the schema.
  *
  * @throws {@link PreviousMigrationFailedError}, {@link MigrationChecksumMismatchError},
  *   {@link MigrationFailedError}, {@link MigrationsDirectoryError}, {@link DatabaseUrlError}
@@ -250,7 +307,12 @@ export async function migrate(databaseUrl: string, options: MigrateOptions = {})
   const client = new pg.Client({ connectionString: databaseUrl })
   await client.connect()
   try {
-    await client.query('SELECT pg_advisory_lock($1)', [ADVISORY_LOCK_KEY])
+    const schema = options.schema ?? DEFAULT_SCHEMA
+    await client.query(`SELECT pg_advisory_lock(hashtextextended('hookline-migrate' || chr(31) || $1, 0))`, [schema])
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${client.escapeIdentifier(schema)}`)
+    // Unqualified names in the scripts, and the history table, are the schema's.
+    await client.query(`SET search_path TO ${client.escapeIdentifier(schema)}`)
+    await adoptPreviousRelease(client, schema, migrations, log)
     const applied = await applyPending(client, migrations, log)
     log(applied.length === 0 ? 'database is up to date' : `applied ${applied.length} migration(s)`)
     return { applied }

@@ -57,9 +57,9 @@ describe('migrations and schema.prisma', () => {
     const client = new pg.Client({ connectionString: urlOf(databases.migrated) })
     await client.connect()
     try {
-      await client.query(`INSERT INTO hookline_events (provider, event_key, type, payload, raw_body)
+      await client.query(`INSERT INTO hookline.hookline_events (provider, event_key, type, payload, raw_body)
                           SELECT 'test', 'lz4', 'test', jsonb_build_object('text', repeat('compressible ', 400)), convert_to(repeat('compressible ', 400), 'UTF8')`)
-      const { rows } = await client.query(`SELECT pg_column_compression(payload) AS payload, pg_column_compression(raw_body) AS raw FROM hookline_events WHERE event_key = 'lz4'`)
+      const { rows } = await client.query(`SELECT pg_column_compression(payload) AS payload, pg_column_compression(raw_body) AS raw FROM hookline.hookline_events WHERE event_key = 'lz4'`)
       expect(rows).toEqual([{ payload: 'lz4', raw: 'lz4' }])
     } finally {
       await client.end()
@@ -78,22 +78,22 @@ describe('migrations and schema.prisma', () => {
       // As a batch's processing transaction does: entity version rows created (at the epoch) and
       // then moved to the newest applied event, all in one transaction, so nothing can be pruned.
       await client.query('BEGIN')
-      await client.query(`INSERT INTO hookline_entity_versions (provider, entity_key, occurred_at, event_id)
+      await client.query(`INSERT INTO hookline.hookline_entity_versions (provider, entity_key, occurred_at, event_id)
                           SELECT 'hot-test', 'in_' || lpad(i::text, 24, '0'), 'epoch', gen_random_uuid() FROM generate_series(1, 500) i`)
-      await client.query(`UPDATE hookline_entity_versions SET occurred_at = now(), event_id = gen_random_uuid(), updated_at = now() WHERE provider = 'hot-test'`)
-      const versions = await hotShare('hookline_entity_versions')
+      await client.query(`UPDATE hookline.hookline_entity_versions SET occurred_at = now(), event_id = gen_random_uuid(), updated_at = now() WHERE provider = 'hot-test'`)
+      const versions = await hotShare('hookline.hookline_entity_versions')
       await client.query('COMMIT')
 
       // As the worker does: a batch's attempts opened by the claim, then closed together by the
       // processed mark's transaction.
       await client.query(`WITH ev AS (
-                            INSERT INTO hookline_events (provider, event_key, type, raw_body)
+                            INSERT INTO hookline.hookline_events (provider, event_key, type, raw_body)
                             SELECT 'hot-test', 'evt_' || i, 'test', '\\x7b7d' FROM generate_series(1, 500) i RETURNING id)
-                          INSERT INTO hookline_attempts (event_id, n) SELECT id, 1 FROM ev`)
+                          INSERT INTO hookline.hookline_attempts (event_id, n) SELECT id, 1 FROM ev`)
       await client.query('BEGIN')
-      await client.query(`UPDATE hookline_attempts AS a SET finished_at = now(), outcome = 'succeeded'
-                            FROM hookline_events AS e WHERE e.id = a.event_id AND e.provider = 'hot-test'`)
-      const attempts = await hotShare('hookline_attempts')
+      await client.query(`UPDATE hookline.hookline_attempts AS a SET finished_at = now(), outcome = 'succeeded'
+                            FROM hookline.hookline_events AS e WHERE e.id = a.event_id AND e.provider = 'hot-test'`)
+      const attempts = await hotShare('hookline.hookline_attempts')
       await client.query('COMMIT')
 
       // At the tables' earlier fill factors (100 and 80): 0 % and ~20 %.
@@ -109,7 +109,7 @@ describe('migrations and schema.prisma', () => {
     await client.connect()
     try {
       const insert = async (key: string): Promise<string> =>
-        (await client.query(`INSERT INTO hookline_events (provider, event_key, type, raw_body) VALUES ('test', $1, 'test', '\\x7b7d') RETURNING id::text`, [key])).rows[0].id
+        (await client.query(`INSERT INTO hookline.hookline_events (provider, event_key, type, raw_body) VALUES ('test', $1, 'test', '\\x7b7d') RETURNING id::text`, [key])).rows[0].id
       const before = Date.now()
       const first = await insert('v7-first')
       await new Promise((resolve) => setTimeout(resolve, 5))
@@ -167,10 +167,10 @@ describe('migrations and schema.prisma', () => {
     const client = new pg.Client({ connectionString: urlOf(databases.migrated) })
     await client.connect()
     try {
-      await client.query('DROP INDEX "hookline_events_received_at_idx"')
+      await client.query('DROP INDEX hookline."hookline_events_received_at_idx"')
       expect(await diffDatabase(migrated)).toContain('CREATE INDEX "hookline_events_received_at_idx"')
     } finally {
-      await client.query('CREATE INDEX "hookline_events_received_at_idx" ON "hookline_events"("received_at")')
+      await client.query('CREATE INDEX "hookline_events_received_at_idx" ON hookline."hookline_events"("received_at")')
       await client.end()
     }
   })

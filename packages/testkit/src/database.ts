@@ -14,6 +14,11 @@ export interface CreateTestDatabaseOptions {
    * @defaultValue `process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres'`
    */
   baseUrl?: string
+  /**
+   * The Postgres schema Hookline's migrations go into.
+   * @defaultValue 'hookline'
+   */
+  schema?: string
 }
 
 /** A database of one's own, with Hookline's migrations applied. */
@@ -59,7 +64,7 @@ export async function createTestDatabase(options: CreateTestDatabaseOptions = {}
     }
   }
   try {
-    await migrate(url)
+    await migrate(url, { schema: options.schema })
   } catch (error) {
     // Do not leave a half-migrated database behind when the caller never gets `drop()`.
     await drop().catch(() => {})

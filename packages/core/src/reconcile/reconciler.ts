@@ -22,6 +22,8 @@ import type { ReconcileAlertHook, ReconcileRequest, ReconcileRun, ReconcileSetti
 export interface ReconcilerDeps {
   /** Hookline's `pg` pool: the runs' records, the inbox's lookups and each page's transaction. */
   pool: ConnectionPool
+  /** The schema of Hookline's tables. */
+  schema?: string | undefined
   dispatcher: Dispatcher
   adapters: ReadonlyMap<string, ProviderAdapter<unknown>>
   metrics: HooklineMetrics
@@ -46,8 +48,8 @@ export class Reconciler {
   private readonly enqueueDeps: EnqueueStoredDeps
 
   constructor(private readonly deps: ReconcilerDeps) {
-    this.inbox = new Inbox(deps.pool)
-    this.runs = new ReconcileRuns(deps.pool)
+    this.inbox = new Inbox(deps.pool, deps.schema)
+    this.runs = new ReconcileRuns(deps.pool, deps.schema)
     this.enqueueDeps = { ...deps, inbox: this.inbox }
   }
 
@@ -138,7 +140,7 @@ export class Reconciler {
     const skipped = page.skippedKnown ?? 0
     const outOfBand = page.recoveredOutOfBand ?? 0
     const { inserted, known } = await inPoolTransaction(this.deps.pool, async (tx) => {
-      const inbox = new Inbox(tx)
+      const inbox = new Inbox(tx, this.deps.schema)
       let inserted: { id: string }[] = []
       let known: number
       if (row.dryRun) {

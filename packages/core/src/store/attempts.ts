@@ -1,5 +1,5 @@
 /**
- * @module The worker's side of the inbox: claim events for an attempt (`hookline_attempts`), lock
+ * @module The worker's side of the inbox: claim events for an attempt (`hookline.hookline_attempts`), lock
  * them and their entities inside the handlers' transaction, and the writes that close an attempt.
  * The statements that take `tx` run in that transaction, which may be the application's own
  * Prisma client's.
@@ -12,7 +12,7 @@ import { type Sql, sqlRunner, type SqlTarget } from './sql-runner.ts'
 export interface ClaimedEvent extends HooklineEvent {
   /** Number of this attempt (attempts so far, this one included). */
   attempt: number
-  /** Id of this attempt's row in `hookline_attempts` (a bigint, as text). */
+  /** Id of this attempt's row in `hookline.hookline_attempts` (a bigint, as text). */
   attemptId: string
   /** When the event was first stored. */
   receivedAt: Date
@@ -28,9 +28,12 @@ export interface ClaimedEvent extends HooklineEvent {
 export class Attempts {
   private readonly run: Sql
 
-  /** @param db Hookline's `pg` pool: where the statements that take no transaction run. */
-  constructor(db: SqlTarget) {
-    this.run = sqlRunner(db)
+  /**
+   * @param db Hookline's `pg` pool: where the statements that take no transaction run.
+   * @param schema the schema of Hookline's tables.
+   */
+  constructor(db: SqlTarget, private readonly schema?: string) {
+    this.run = sqlRunner(db, schema)
   }
 
   /**
@@ -48,22 +51,22 @@ export class Attempts {
     if (ids.length === 0) return []
     const rows = await this.run<ClaimedEvent & { payloadJson: string; payload?: unknown }>(
       `WITH ev AS (
-         UPDATE hookline_events
+         UPDATE hookline.hookline_events
             SET status = 'processing', attempts = attempts + 1, updated_at = now()
-          WHERE id IN (SELECT id FROM hookline_events WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE)
+          WHERE id IN (SELECT id FROM hookline.hookline_events WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE)
             AND status IN ('received', 'failed', 'processing')
           RETURNING id, provider, event_key, type, tenant, entity_key, occurred_at, received_at, source,
                     ${PAYLOAD_JSON} AS payload_json, generation, attempts
        ), lease AS (
-         UPDATE hookline_due_events SET due_at = now() + $2 * interval '1 millisecond'
+         UPDATE hookline.hookline_due_events SET due_at = now() + $2 * interval '1 millisecond'
           WHERE event_id IN (SELECT id FROM ev) AND due_at < now() + $2 / 2 * interval '1 millisecond'
        ), crashed AS (
          -- an attempt still open at a new claim belonged to a worker that stopped mid-handler
-         UPDATE hookline_attempts
+         UPDATE hookline.hookline_attempts
             SET finished_at = now(), outcome = 'failed', error = 'the worker stopped during this attempt'
           WHERE event_id IN (SELECT id FROM ev) AND outcome IS NULL
        ), att AS (
-         INSERT INTO hookline_attempts (event_id, n, generation)
+         INSERT INTO hookline.hookline_attempts (event_id, n, generation)
          SELECT id, attempts, generation FROM ev RETURNING id, event_id
        )
        SELECT ev.id::text AS id, provider, event_key AS "eventKey", type, tenant, entity_key AS "entityKey",
@@ -94,11 +97,11 @@ export class Attempts {
     // as the previous holder committed it, in the same statement (a plain read here would see the
     // snapshot taken before the wait). One global lock order (events by id, then entities by key)
     // keeps concurrent batches from deadlocking.
-    const rows = await sqlRunner(tx)<{ id: string; status: string; newestApplied: Date | null }>(
+    const rows = await sqlRunner(tx, this.schema)<{ id: string; status: string; newestApplied: Date | null }>(
       `WITH ev AS MATERIALIZED (
-         SELECT id, status, provider, entity_key FROM hookline_events WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE
+         SELECT id, status, provider, entity_key FROM hookline.hookline_events WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE
        ), ver AS (
-         INSERT INTO hookline_entity_versions AS v (provider, entity_key, occurred_at, event_id)
+         INSERT INTO hookline.hookline_entity_versions AS v (provider, entity_key, occurred_at, event_id)
          SELECT DISTINCT ON (provider, entity_key) provider, entity_key, 'epoch'::timestamptz, id
            FROM ev WHERE status = 'processing' AND entity_key IS NOT NULL
           ORDER BY provider, entity_key
@@ -118,9 +121,9 @@ export class Attempts {
    */
   async discardAttempts(tx: TransactionClient, events: readonly ClaimedEvent[]): Promise<void> {
     if (events.length === 0) return
-    await sqlRunner(tx)(
-      `WITH att AS (DELETE FROM hookline_attempts WHERE id = ANY($2::text[]::bigint[]))
-       UPDATE hookline_events SET attempts = attempts - 1 WHERE id = ANY($1::uuid[])`,
+    await sqlRunner(tx, this.schema)(
+      `WITH att AS (DELETE FROM hookline.hookline_attempts WHERE id = ANY($2::text[]::bigint[]))
+       UPDATE hookline.hookline_events SET attempts = attempts - 1 WHERE id = ANY($1::uuid[])`,
       events.map((e) => e.id),
       events.map((e) => e.attemptId),
     )
@@ -142,21 +145,21 @@ export class Attempts {
       if (!kept || kept.occurredAt! <= event.occurredAt) newest.set(key, event)
     }
     const versions = [...newest.values()].sort((a, b) => compareKeys(a.provider, a.entityKey!, b.provider, b.entityKey!))
-    await sqlRunner(tx)(
+    await sqlRunner(tx, this.schema)(
       `WITH ev AS (
-         UPDATE hookline_events AS e
+         UPDATE hookline.hookline_events AS e
             SET status = 'processed', processed_at = now(), updated_at = now(), last_error = NULL, stale = u.stale
            FROM unnest($1::uuid[], $2::boolean[]) AS u(id, stale)
           WHERE e.id = u.id
        ), due AS (
-         DELETE FROM hookline_due_events WHERE event_id = ANY($1::uuid[])
+         DELETE FROM hookline.hookline_due_events WHERE event_id = ANY($1::uuid[])
        ), att AS (
-         UPDATE hookline_attempts AS a
-            SET finished_at = now(), outcome = u.outcome::hookline_attempt_outcome
+         UPDATE hookline.hookline_attempts AS a
+            SET finished_at = now(), outcome = u.outcome::hookline.hookline_attempt_outcome
            FROM unnest($3::text[], $4::text[]) AS u(id, outcome)
           WHERE a.id = u.id::bigint
        )
-       INSERT INTO hookline_entity_versions AS v (provider, entity_key, occurred_at, event_id, updated_at)
+       INSERT INTO hookline.hookline_entity_versions AS v (provider, entity_key, occurred_at, event_id, updated_at)
        SELECT u.pv, u.k, u.o::timestamptz, u.id::uuid, now()
          FROM unnest($5::text[], $6::text[], $7::text[], $8::text[]) WITH ORDINALITY AS u(pv, k, o, id, ord)
         ORDER BY u.ord
@@ -187,17 +190,17 @@ export class Attempts {
   ): Promise<boolean> {
     const rows = await this.run<{ id: string }>(
       `WITH ev AS (
-         UPDATE hookline_events
-            SET status = $2::hookline_event_status, last_error = $3, updated_at = now()
+         UPDATE hookline.hookline_events
+            SET status = $2::hookline.hookline_event_status, last_error = $3, updated_at = now()
           WHERE id = $1::uuid AND status = 'processing'
           RETURNING id
        ), due AS (
-         UPDATE hookline_due_events
+         UPDATE hookline.hookline_due_events
             SET due_at = CASE WHEN $2::text = 'dead' THEN NULL ELSE now() + $4 * interval '1 millisecond' END
           WHERE event_id IN (SELECT id FROM ev)
        ), att AS (
-         UPDATE hookline_attempts
-            SET finished_at = now(), outcome = $2::text::hookline_attempt_outcome, error = $3, stack = $5
+         UPDATE hookline.hookline_attempts
+            SET finished_at = now(), outcome = $2::text::hookline.hookline_attempt_outcome, error = $3, stack = $5
           WHERE id = $6::bigint
        )
        SELECT id::text FROM ev`,

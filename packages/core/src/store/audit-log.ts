@@ -1,5 +1,5 @@
 /**
- * @module The audit log of support actions (`hookline_audit_log`): who replayed or ignored what,
+ * @module The audit log of support actions (`hookline.hookline_audit_log`): who replayed or ignored what,
  * when, with which filter, how many events, and why.
  */
 import { sqlRunner, type SqlTarget } from './sql-runner.ts'
@@ -37,9 +37,9 @@ export interface AuditRecord {
  * @example
  * await recordAudit(pool, { actor: 'ana', action: 'replay.bulk', filter, count: 12 })
  */
-export async function recordAudit(db: SqlTarget, record: AuditRecord): Promise<void> {
-  await sqlRunner(db)(
-    `INSERT INTO hookline_audit_log (actor, action, event_id, filter, count, note)
+export async function recordAudit(db: SqlTarget, record: AuditRecord, schema?: string): Promise<void> {
+  await sqlRunner(db, schema)(
+    `INSERT INTO hookline.hookline_audit_log (actor, action, event_id, filter, count, note)
      VALUES ($1, $2, $3::uuid, $4::jsonb, $5, $6)`,
     record.actor,
     record.action,
@@ -56,9 +56,9 @@ export async function recordAudit(db: SqlTarget, record: AuditRecord): Promise<v
  * @example
  * const trail = await auditTrail(db, eventId) // [{ action: 'replay', actor: 'ana', … }]
  */
-export function auditTrail(db: SqlTarget, eventId: string): Promise<AuditEntry[]> {
-  return sqlRunner(db)<AuditEntry>(
-    `SELECT at, actor, action, filter, count, note FROM hookline_audit_log WHERE event_id = $1::uuid ORDER BY at, id`,
+export function auditTrail(db: SqlTarget, eventId: string, schema?: string): Promise<AuditEntry[]> {
+  return sqlRunner(db, schema)<AuditEntry>(
+    `SELECT at, actor, action, filter, count, note FROM hookline.hookline_audit_log WHERE event_id = $1::uuid ORDER BY at, id`,
     eventId,
   )
 }

@@ -1,9 +1,9 @@
 /**
- * @module The SQL condition of an {@link EventFilter} on `hookline_events`, parameterised.
+ * @module The SQL condition of an {@link EventFilter} on `hookline.hookline_events`, parameterised.
  */
 import type { EventFilter, EventStatus } from '../support/event-filter.ts'
 
-/** Statuses whose events have a row in `hookline_due_events` (every other status has none). */
+/** Statuses whose events have a row in `hookline.hookline_due_events` (every other status has none). */
 const IN_WORK_LIST: ReadonlySet<EventStatus> = new Set(['received', 'processing', 'failed', 'dead'])
 
 /** Escapes `%`, `_` and `\` so that user text matches literally inside a LIKE pattern. */
@@ -12,13 +12,13 @@ function likeLiteral(value: string): string {
 }
 
 /**
- * The SQL condition on `hookline_events` selecting `filter`, appending its values to `params`
+ * The SQL condition on `hookline.hookline_events` selecting `filter`, appending its values to `params`
  * (placeholders are numbered after the values already there). `TRUE` for an empty filter.
  *
  * @example
  * const params: unknown[] = []
  * const where = filterCondition({ tenant: 'acct_1', status: ['dead'] }, params)
- * await db.$queryRawUnsafe(`SELECT id FROM hookline_events WHERE ${where}`, ...params)
+ * await db.$queryRawUnsafe(`SELECT id FROM hookline.hookline_events WHERE ${where}`, ...params)
  */
 export function filterCondition(filter: EventFilter, params: unknown[]): string {
   const conditions: string[] = []
@@ -29,8 +29,8 @@ export function filterCondition(filter: EventFilter, params: unknown[]): string 
     conditions.push(`status::text = ANY(${param(filter.status)}::text[])`)
     // The status is not indexed (a status change stays a HOT update); the statuses of unfinished
     // and dead events are found through the work list's index instead of a scan of the inbox.
-    if (filter.status.every((status) => status === 'dead')) conditions.push(`id IN (SELECT event_id FROM hookline_due_events WHERE due_at IS NULL)`)
-    else if (filter.status.every((status) => IN_WORK_LIST.has(status))) conditions.push(`id IN (SELECT event_id FROM hookline_due_events)`)
+    if (filter.status.every((status) => status === 'dead')) conditions.push(`id IN (SELECT event_id FROM hookline.hookline_due_events WHERE due_at IS NULL)`)
+    else if (filter.status.every((status) => IN_WORK_LIST.has(status))) conditions.push(`id IN (SELECT event_id FROM hookline.hookline_due_events)`)
   }
   if (filter.type !== undefined) {
     conditions.push(

@@ -26,14 +26,14 @@ export interface PageQuery {
 export class EventReads {
   private readonly run: Sql
 
-  constructor(db: SqlTarget) {
-    this.run = sqlRunner(db)
+  constructor(db: SqlTarget, schema?: string) {
+    this.run = sqlRunner(db, schema)
   }
 
   /** The newest events matching `query`, newest first. */
   page(query: PageQuery): Promise<EventSummary[]> {
     const { where, limit, params } = pageCondition(query)
-    return this.run<EventSummary>(`SELECT ${SUMMARY_COLUMNS} FROM hookline_events WHERE ${where} ORDER BY received_at DESC, id DESC LIMIT ${limit}`, ...params)
+    return this.run<EventSummary>(`SELECT ${SUMMARY_COLUMNS} FROM hookline.hookline_events WHERE ${where} ORDER BY received_at DESC, id DESC LIMIT ${limit}`, ...params)
   }
 
   /**
@@ -46,7 +46,7 @@ export class EventReads {
     const matches = filterCondition({ q }, params)
     return this.run<EventSummary>(
       `SELECT ${SUMMARY_COLUMNS}
-         FROM (SELECT * FROM hookline_events WHERE ${where}
+         FROM (SELECT * FROM hookline.hookline_events WHERE ${where}
                 ORDER BY received_at DESC, id DESC LIMIT ${windowRows}) AS recent
         WHERE ${matches} ORDER BY recent.received_at DESC, recent.id DESC LIMIT ${limit}`,
       ...params,
@@ -57,7 +57,7 @@ export class EventReads {
   async beyondWindow(query: PageQuery, windowRows: number): Promise<boolean> {
     const { where, params } = pageCondition(query)
     const [row] = await this.run<{ beyond: boolean }>(
-      `SELECT EXISTS (SELECT 1 FROM hookline_events WHERE ${where}
+      `SELECT EXISTS (SELECT 1 FROM hookline.hookline_events WHERE ${where}
                        ORDER BY received_at DESC, id DESC OFFSET ${windowRows} LIMIT 1) AS beyond`,
       ...params.slice(0, -1), // not the page's LIMIT
     )
@@ -72,8 +72,8 @@ export class EventReads {
     const { where, limit, params } = pageCondition(query)
     const matches = filterCondition({ q }, params)
     return this.run<EventSummary>(
-      `WITH m AS MATERIALIZED (SELECT id, received_at FROM hookline_events WHERE ${where} AND ${matches})
-       SELECT ${SUMMARY_COLUMNS} FROM hookline_events
+      `WITH m AS MATERIALIZED (SELECT id, received_at FROM hookline.hookline_events WHERE ${where} AND ${matches})
+       SELECT ${SUMMARY_COLUMNS} FROM hookline.hookline_events
         WHERE id IN (SELECT id FROM m ORDER BY received_at DESC, id DESC LIMIT ${limit})
         ORDER BY hookline_events.received_at DESC, hookline_events.id DESC`,
       ...params,
@@ -85,7 +85,7 @@ export class EventReads {
     const [row] = await this.run<Omit<EventDetail, 'attemptLog' | 'audit' | 'payload'> & { payload: string }>(
       `SELECT ${SUMMARY_COLUMNS}, occurred_at AS "occurredAt", last_delivered_at AS "lastDeliveredAt", stale, note,
               ${PAYLOAD_JSON} AS payload, headers
-         FROM hookline_events WHERE id = $1::uuid`,
+         FROM hookline.hookline_events WHERE id = $1::uuid`,
       id,
     )
     return row && { ...row, payload: JSON.parse(row.payload) }
@@ -95,7 +95,7 @@ export class EventReads {
   async attempts(id: string): Promise<AttemptRecord[]> {
     const rows = await this.run<Omit<AttemptRecord, 'durationMs'>>(
       `SELECT n, generation, started_at AS "startedAt", finished_at AS "finishedAt", outcome::text AS outcome, error
-         FROM hookline_attempts WHERE event_id = $1::uuid ORDER BY id`,
+         FROM hookline.hookline_attempts WHERE event_id = $1::uuid ORDER BY id`,
       id,
     )
     return rows.map((a) => ({ ...a, durationMs: a.finishedAt ? a.finishedAt.getTime() - a.startedAt.getTime() : null }))
@@ -111,7 +111,7 @@ export class EventReads {
               (count(*) FILTER (WHERE status = 'dead'))::int AS dead,
               (count(*) FILTER (WHERE status = 'ignored'))::int AS ignored,
               (count(*) FILTER (WHERE status IN ('received', 'processing')))::int AS pending
-         FROM hookline_events WHERE received_at >= $1
+         FROM hookline.hookline_events WHERE received_at >= $1
         GROUP BY 1, 2 ORDER BY 1, 2`,
       since,
       bucketSeconds,
@@ -123,7 +123,7 @@ export class EventReads {
     // Through the work list's index: the status of the inbox is not indexed.
     return this.run(
       `SELECT e.provider, count(*)::int AS n
-         FROM hookline_due_events d JOIN hookline_events e ON e.id = d.event_id
+         FROM hookline.hookline_due_events d JOIN hookline.hookline_events e ON e.id = d.event_id
         WHERE d.due_at IS NULL GROUP BY 1 ORDER BY 1`,
     )
   }

@@ -1,6 +1,6 @@
 /**
- * @module The inbox's ingest side in PostgreSQL (`hookline_events` and the work list
- * `hookline_due_events`): insert-or-count on the dedupe key, the reconciler's lookups, and the
+ * @module The inbox's ingest side in PostgreSQL (`hookline.hookline_events` and the work list
+ * `hookline.hookline_due_events`): insert-or-count on the dedupe key, the reconciler's lookups, and the
  * sweeper's reads of the work list.
  */
 import { isUtf8 } from 'node:buffer'
@@ -52,7 +52,7 @@ export function compareKeys(providerA: string, keyA: string, providerB: string, 
 }
 
 /**
- * Stores deliveries in `hookline_events` and reads the work list.
+ * Stores deliveries in `hookline.hookline_events` and reads the work list.
  *
  * @example
  * const inbox = new Inbox(pool)
@@ -65,8 +65,8 @@ export class Inbox {
    * @param db where the statements run: Hookline's `pg` pool, or one of its connections in a
    * transaction (the reconciler stores a page with its progress).
    */
-  constructor(db: SqlTarget) {
-    this.run = sqlRunner(db)
+  constructor(db: SqlTarget, schema?: string) {
+    this.run = sqlRunner(db, schema)
   }
 
   /**
@@ -110,14 +110,14 @@ export class Inbox {
     // A new `received` event also gets its row in the work list, due once the grace has passed.
     return this.run<BatchInsertResult>(
       `WITH ev AS (
-       INSERT INTO hookline_events
+       INSERT INTO hookline.hookline_events
          (provider, event_key, type, tenant, entity_key, occurred_at, source, headers, raw_body, payload,
           status, processed_at, deliveries)
-       SELECT u.pv, u.k, u.t, u.tn, u.e, u.o::timestamptz, u.src::hookline_event_source,
+       SELECT u.pv, u.k, u.t, u.tn, u.e, u.o::timestamptz, u.src::hookline.hookline_event_source,
               convert_from(substring($17::bytea FROM u.hs FOR u.hl), 'UTF8')::jsonb,
               substring($17::bytea FROM u.bs FOR u.bl),
               convert_from(substring($17::bytea FROM u.ps FOR u.pl), 'UTF8')::jsonb,
-              CASE WHEN u.r THEN 'processed' ELSE 'received' END::hookline_event_status,
+              CASE WHEN u.r THEN 'processed' ELSE 'received' END::hookline.hookline_event_status,
               CASE WHEN u.r THEN now() END, u.n
          FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
                      $9::int[], $10::int[], $11::int[], $12::int[], $13::int[], $14::int[], $15::boolean[], $16::int[])
@@ -128,7 +128,7 @@ export class Inbox {
          : 'NOTHING'}
        RETURNING id, provider, event_key, (xmax = 0) AS inserted, status
        ), due AS (
-         INSERT INTO hookline_due_events (event_id, due_at)
+         INSERT INTO hookline.hookline_due_events (event_id, due_at)
          SELECT id, now() + $1 * interval '1 millisecond' FROM ev WHERE inserted AND status = 'received'
        )
        SELECT id::text, provider, event_key AS "eventKey", inserted, status::text FROM ev`,
@@ -156,7 +156,7 @@ export class Inbox {
   async knownKeys(provider: string, eventKeys: readonly string[]): Promise<Set<string>> {
     if (eventKeys.length === 0) return new Set()
     const rows = await this.run<{ k: string }>(
-      `SELECT event_key AS k FROM hookline_events WHERE provider = $1 AND event_key = ANY($2::text[])`,
+      `SELECT event_key AS k FROM hookline.hookline_events WHERE provider = $1 AND event_key = ANY($2::text[])`,
       provider,
       eventKeys,
     )
@@ -166,7 +166,7 @@ export class Inbox {
   /** Makes stored events due for the sweeper at once (their enqueue failed), in one statement. */
   async markDue(ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return
-    await this.run(`UPDATE hookline_due_events SET due_at = now() WHERE event_id = ANY($1::uuid[]) AND due_at IS NOT NULL`, ids)
+    await this.run(`UPDATE hookline.hookline_due_events SET due_at = now() WHERE event_id = ANY($1::uuid[]) AND due_at IS NOT NULL`, ids)
   }
 
   /**
@@ -177,8 +177,8 @@ export class Inbox {
   async takeOverdue(limit: number, graceMs: number, dueBefore?: Date): Promise<string[]> {
     // LEAST ignores a NULL: without `dueBefore`, everything due by now.
     const rows = await this.run<{ id: string }>(
-      `UPDATE hookline_due_events SET due_at = now() + $2 * interval '1 millisecond'
-        WHERE event_id IN (SELECT event_id FROM hookline_due_events WHERE due_at <= LEAST(now(), $3::timestamptz)
+      `UPDATE hookline.hookline_due_events SET due_at = now() + $2 * interval '1 millisecond'
+        WHERE event_id IN (SELECT event_id FROM hookline.hookline_due_events WHERE due_at <= LEAST(now(), $3::timestamptz)
                             ORDER BY due_at LIMIT $1 FOR UPDATE SKIP LOCKED)
         RETURNING event_id::text AS id`,
       limit,
@@ -191,7 +191,7 @@ export class Inbox {
   /** Number of dead-lettered events (the DLQ depth). */
   async countDead(): Promise<number> {
     const rows = await this.run<{ n: number }>(
-      `SELECT count(*)::int AS n FROM hookline_due_events WHERE due_at IS NULL`,
+      `SELECT count(*)::int AS n FROM hookline.hookline_due_events WHERE due_at IS NULL`,
     )
     return rows[0]?.n ?? 0
   }

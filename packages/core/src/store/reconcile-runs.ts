@@ -1,6 +1,6 @@
 /**
- * @module The record of reconciliation runs (`hookline_reconcile_runs`) and of where each provider
- * and tenant was reconciled up to (`hookline_reconcile_cursors`).
+ * @module The record of reconciliation runs (`hookline.hookline_reconcile_runs`) and of where each provider
+ * and tenant was reconciled up to (`hookline.hookline_reconcile_cursors`).
  */
 import { ReconcileBusyError } from '../errors.ts'
 import type { ReconcileRun } from '../reconcile/reconcile-types.ts'
@@ -34,8 +34,8 @@ const STATE_COLUMNS = `${RUN_COLUMNS}, page_cursor AS "pageCursor"`
 export class ReconcileRuns {
   private readonly run: Sql
 
-  constructor(private readonly pool: ConnectionPool) {
-    this.run = sqlRunner(pool)
+  constructor(private readonly pool: ConnectionPool, private readonly schema?: string) {
+    this.run = sqlRunner(pool, schema)
   }
 
   /**
@@ -45,12 +45,12 @@ export class ReconcileRuns {
   open(request: { provider: string; tenant: string | null; trigger: string; dryRun: boolean; since: Date | null }, leaseMs: number, windowMs: number): Promise<RunState> {
     const tenant = request.tenant ?? ''
     return inPoolTransaction(this.pool, async (connection) => {
-      const tx = sqlRunner(connection)
+      const tx = sqlRunner(connection, this.schema)
       // One opener at a time per provider and tenant, so that two never both start a run.
       await tx(`SELECT pg_advisory_xact_lock(hashtextextended('hookline-reconcile' || chr(31) || $1 || chr(31) || $2, 0))::text`, request.provider, tenant)
       const [current] = await tx<RunState & { alive: boolean }>(
         `SELECT ${STATE_COLUMNS}, heartbeat_at > now() - $3 * interval '1 millisecond' AS alive
-           FROM hookline_reconcile_runs WHERE provider = $1 AND tenant = $2 AND status = 'running'
+           FROM hookline.hookline_reconcile_runs WHERE provider = $1 AND tenant = $2 AND status = 'running'
           ORDER BY started_at DESC LIMIT 1`,
         request.provider,
         tenant,
@@ -59,9 +59,9 @@ export class ReconcileRuns {
       if (current?.alive) throw new ReconcileBusyError(current.id)
       if (current) return withoutAlive(current)
       const [inserted] = await tx<RunState>(
-        `INSERT INTO hookline_reconcile_runs (provider, tenant, trigger, dry_run, since, until)
+        `INSERT INTO hookline.hookline_reconcile_runs (provider, tenant, trigger, dry_run, since, until)
          SELECT $1, $2, $3, $4,
-                COALESCE($5::timestamptz, (SELECT position FROM hookline_reconcile_cursors WHERE provider = $1 AND tenant = $2), now())
+                COALESCE($5::timestamptz, (SELECT position FROM hookline.hookline_reconcile_cursors WHERE provider = $1 AND tenant = $2), now())
                   - CASE WHEN $5::timestamptz IS NULL THEN $6 * interval '1 millisecond' ELSE interval '0' END,
                 now()
          RETURNING ${STATE_COLUMNS}`,
@@ -79,7 +79,7 @@ export class ReconcileRuns {
   /** Takes the lease of a running run for `owner` unless a live execution holds it. */
   async claim(runId: string, owner: string, leaseMs: number): Promise<RunState | undefined> {
     const [row] = await this.run<RunState>(
-      `UPDATE hookline_reconcile_runs SET lease_owner = $2::uuid, heartbeat_at = now()
+      `UPDATE hookline.hookline_reconcile_runs SET lease_owner = $2::uuid, heartbeat_at = now()
         WHERE id = $1::uuid AND status = 'running'
           AND (lease_owner IS NULL OR heartbeat_at <= now() - $3 * interval '1 millisecond')
         RETURNING ${STATE_COLUMNS}`,
@@ -95,8 +95,8 @@ export class ReconcileRuns {
    * no longer holds the run's lease.
    */
   async recordPage(tx: Queryable, runId: string, owner: string, page: PageProgress): Promise<boolean> {
-    const rows = await sqlRunner(tx)(
-      `UPDATE hookline_reconcile_runs
+    const rows = await sqlRunner(tx, this.schema)(
+      `UPDATE hookline.hookline_reconcile_runs
           SET page_cursor = $2, pages = pages + 1, scanned = scanned + $3, known = known + $4,
               recovered = recovered + $5, warnings = $6::jsonb, heartbeat_at = now()
         WHERE id = $1::uuid AND lease_owner = $7::uuid AND status = 'running'
@@ -119,13 +119,13 @@ export class ReconcileRuns {
   async finish(runId: string, owner: string, status: 'succeeded' | 'failed', warnings: string[], error: string | null): Promise<ReconcileRun | undefined> {
     const [row] = await this.run<ReconcileRun>(
       `WITH run AS (
-         UPDATE hookline_reconcile_runs
-            SET status = $2::hookline_reconcile_status, finished_at = now(), heartbeat_at = now(),
+         UPDATE hookline.hookline_reconcile_runs
+            SET status = $2::hookline.hookline_reconcile_status, finished_at = now(), heartbeat_at = now(),
                 warnings = $3::jsonb, last_error = $4, errors = errors + CASE WHEN $4::text IS NULL THEN 0 ELSE 1 END
           WHERE id = $1::uuid AND lease_owner = $5::uuid AND status = 'running'
           RETURNING *
        ), cursor AS (
-         INSERT INTO hookline_reconcile_cursors AS c (provider, tenant, position, updated_at)
+         INSERT INTO hookline.hookline_reconcile_cursors AS c (provider, tenant, position, updated_at)
          SELECT provider, tenant, until, now() FROM run WHERE status = 'succeeded' AND NOT dry_run
          ON CONFLICT (provider, tenant) DO UPDATE
            SET position = GREATEST(c.position, EXCLUDED.position), updated_at = now()
@@ -143,7 +143,7 @@ export class ReconcileRuns {
   /** Runs, newest first. */
   list(limit: number, provider: string | null): Promise<ReconcileRun[]> {
     return this.run<ReconcileRun>(
-      `SELECT ${RUN_COLUMNS} FROM hookline_reconcile_runs WHERE $2::text IS NULL OR provider = $2
+      `SELECT ${RUN_COLUMNS} FROM hookline.hookline_reconcile_runs WHERE $2::text IS NULL OR provider = $2
         ORDER BY started_at DESC, id LIMIT $1`,
       limit,
       provider,
@@ -152,7 +152,7 @@ export class ReconcileRuns {
 
   /** One run by its id (a UUID), or undefined. */
   async get(id: string): Promise<ReconcileRun | undefined> {
-    const [row] = await this.run<ReconcileRun>(`SELECT ${RUN_COLUMNS} FROM hookline_reconcile_runs WHERE id = $1::uuid`, id)
+    const [row] = await this.run<ReconcileRun>(`SELECT ${RUN_COLUMNS} FROM hookline.hookline_reconcile_runs WHERE id = $1::uuid`, id)
     return row
   }
 }

@@ -16,13 +16,13 @@ export interface AuditedBy {
 export class ReplayWrites {
   private readonly run: Sql
 
-  constructor(db: SqlTarget) {
-    this.run = sqlRunner(db)
+  constructor(db: SqlTarget, schema?: string) {
+    this.run = sqlRunner(db, schema)
   }
 
   /** An event's status and generation, or undefined. */
   async status(id: string): Promise<{ status: EventStatus; generation: number } | undefined> {
-    const [row] = await this.run<{ status: EventStatus; generation: number }>(`SELECT status::text AS status, generation FROM hookline_events WHERE id = $1::uuid`, id)
+    const [row] = await this.run<{ status: EventStatus; generation: number }>(`SELECT status::text AS status, generation FROM hookline.hookline_events WHERE id = $1::uuid`, id)
     return row
   }
 
@@ -30,7 +30,7 @@ export class ReplayWrites {
   async countByStatus(filter: EventFilter): Promise<Partial<Record<EventStatus, number>>> {
     const params: unknown[] = []
     const rows = await this.run<{ status: EventStatus; n: number }>(
-      `SELECT status::text AS status, count(*)::int AS n FROM hookline_events WHERE ${filterCondition(filter, params)} GROUP BY 1`,
+      `SELECT status::text AS status, count(*)::int AS n FROM hookline.hookline_events WHERE ${filterCondition(filter, params)} GROUP BY 1`,
       ...params,
     )
     return Object.fromEntries(rows.map((r) => [r.status, r.n]))
@@ -42,7 +42,7 @@ export class ReplayWrites {
     let where = `${filterCondition(filter, params)} AND status::text = ANY($${params.push(statuses)}::text[])`
     if (after) where += ` AND (received_at, id) > ($${params.push(after.receivedAt)}, $${params.push(after.id)}::uuid)`
     return this.run(
-      `SELECT id::text AS id, received_at AS "receivedAt" FROM hookline_events WHERE ${where}
+      `SELECT id::text AS id, received_at AS "receivedAt" FROM hookline.hookline_events WHERE ${where}
         ORDER BY received_at, id LIMIT $${params.push(limit)}`,
       ...params,
     )
@@ -57,22 +57,22 @@ export class ReplayWrites {
   requeue(ids: string[], statuses: EventStatus[], dueInMs: number, by: AuditedBy, options: object): Promise<{ id: string; generation: number }[]> {
     return this.run(
       `WITH old AS (
-         SELECT id, status FROM hookline_events
+         SELECT id, status FROM hookline.hookline_events
           WHERE id = ANY($1::uuid[]) AND status::text = ANY($2::text[])
           FOR UPDATE
        ), ev AS (
-         UPDATE hookline_events e
+         UPDATE hookline.hookline_events e
             SET status = 'received', attempts = 0, stale = false, updated_at = now(),
                 generation = CASE WHEN old.status = 'processed' THEN e.generation + 1 ELSE e.generation END,
                 processed_at = CASE WHEN old.status = 'processed' THEN NULL ELSE e.processed_at END
            FROM old WHERE e.id = old.id
           RETURNING e.id, e.generation, e.received_at
        ), due AS (
-         INSERT INTO hookline_due_events (event_id, due_at)
+         INSERT INTO hookline.hookline_due_events (event_id, due_at)
          SELECT id, now() + $3 * interval '1 millisecond' FROM ev
          ON CONFLICT (event_id) DO UPDATE SET due_at = EXCLUDED.due_at
        ), aud AS (
-         INSERT INTO hookline_audit_log (actor, action, event_id, filter, count, note)
+         INSERT INTO hookline.hookline_audit_log (actor, action, event_id, filter, count, note)
          SELECT $4, 'replay', id, $5::jsonb, 1, $6 FROM ev
        )
        SELECT id::text AS id, generation FROM ev ORDER BY received_at, id`,
@@ -92,13 +92,13 @@ export class ReplayWrites {
   async ignore(id: string, statuses: EventStatus[], by: AuditedBy): Promise<boolean> {
     const rows = await this.run(
       `WITH ev AS (
-         UPDATE hookline_events SET status = 'ignored', note = $2, updated_at = now()
+         UPDATE hookline.hookline_events SET status = 'ignored', note = $2, updated_at = now()
           WHERE id = $1::uuid AND status::text = ANY($3::text[])
           RETURNING id
        ), due AS (
-         DELETE FROM hookline_due_events WHERE event_id IN (SELECT id FROM ev)
+         DELETE FROM hookline.hookline_due_events WHERE event_id IN (SELECT id FROM ev)
        ), aud AS (
-         INSERT INTO hookline_audit_log (actor, action, event_id, count, note)
+         INSERT INTO hookline.hookline_audit_log (actor, action, event_id, count, note)
          SELECT $4, 'ignore', id, 1, $2 FROM ev
        )
        SELECT id::text FROM ev`,

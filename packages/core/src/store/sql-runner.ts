@@ -1,10 +1,12 @@
 /**
  * @module The one way core runs SQL: a statement with positional parameters, on Hookline's `pg`
  * pool (prepared once per connection, no ORM work per query) or on a Prisma client or transaction
- * (a handler's transaction may be the application's own). Statements alias their columns in
- * camelCase (`event_key AS "eventKey"`), so rows come back in the shape callers use.
+ * (a handler's transaction may be the application's own). Statements name Hookline's tables as
+ * `hookline.<table>` (the default schema; the runner renames it for another), and alias their
+ * columns in camelCase (`event_key AS "eventKey"`), so rows come back in the shape callers use.
  */
 import { createHash } from 'node:crypto'
+import { DEFAULT_SCHEMA } from '@hookline/db'
 import type { TransactionClient } from '../handler.ts'
 
 /** The part of a Prisma client the store uses (satisfied by every generated PrismaClient). */
@@ -32,18 +34,37 @@ function statementName(text: string): string {
   return name
 }
 
+/** `hookline.` where it qualifies a name (not inside another identifier or a quoted one). */
+const DEFAULT_QUALIFIER = /(?<![\w."])hookline\./g
+
+/** Statement texts in another schema, by schema and default text. */
+const renamed = new Map<string, Map<string, string>>()
+
+/** `text` with its tables in `schema` instead of the default one (computed once per text). */
+function inSchema(text: string, schema: string): string {
+  let texts = renamed.get(schema)
+  if (!texts) renamed.set(schema, (texts = new Map()))
+  let result = texts.get(text)
+  if (result === undefined) texts.set(text, (result = text.replace(DEFAULT_QUALIFIER, `"${schema.replaceAll('"', '""')}".`)))
+  return result
+}
+
 /**
- * The runner of `db`.
+ * The runner of `db`, for Hookline's tables in `schema`.
  *
  * @example
  * const sql = sqlRunner(pool)
  * const rows = await sql<{ eventKey: string }>(`SELECT event_key AS "eventKey" FROM hookline.hookline_events LIMIT $1`, 10)
  */
-export function sqlRunner(db: SqlTarget): Sql {
+export function sqlRunner(db: SqlTarget, schema: string = DEFAULT_SCHEMA): Sql {
+  const textOf = schema === DEFAULT_SCHEMA ? (text: string) => text : (text: string) => inSchema(text, schema)
   if ('query' in db && typeof db.query === 'function') {
     const pool = db as Queryable
-    return async <R>(text: string, ...values: unknown[]) => (await pool.query({ name: statementName(text), text, values })).rows as R[]
+    return async <R>(text: string, ...values: unknown[]) => {
+      const sql = textOf(text)
+      return (await pool.query({ name: statementName(sql), text: sql, values })).rows as R[]
+    }
   }
   const prisma = db as TransactionClient
-  return <R>(text: string, ...values: unknown[]) => prisma.$queryRawUnsafe<R[]>(text, ...values)
+  return <R>(text: string, ...values: unknown[]) => prisma.$queryRawUnsafe<R[]>(textOf(text), ...values)
 }

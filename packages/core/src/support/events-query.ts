@@ -90,18 +90,20 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
  * const detail = await hookline.events.get(events[0]!.id)
  */
 export class EventQuery {
+  private readonly reads: EventReads
+
   /**
    * @param searchWindowRows how many of the newest rows meeting the rest of a filter a free-text
    * listing looks through before it finds the matches first (see {@link EventQuery.list}).
+   * @param schema the schema of Hookline's tables.
    */
-  private readonly reads: EventReads
-
   constructor(
     private readonly db: SqlTarget,
     private readonly searchWindowRows = 10_000,
+    private readonly schema?: string,
   ) {
     if (!Number.isSafeInteger(searchWindowRows) || searchWindowRows < 1) throw new TypeError('searchWindowRows must be a positive integer')
-    this.reads = new EventReads(db)
+    this.reads = new EventReads(db, schema)
   }
 
   /**
@@ -135,7 +137,7 @@ export class EventQuery {
     if (!UUID.test(id)) throw new EventNotFoundError(id)
     const event = await this.reads.event(id)
     if (!event) throw new EventNotFoundError(id)
-    const [attemptLog, audit] = await Promise.all([this.reads.attempts(id), auditTrail(this.db, id)])
+    const [attemptLog, audit] = await Promise.all([this.reads.attempts(id), auditTrail(this.db, id, this.schema)])
     return { ...event, attemptLog, audit }
   }
 

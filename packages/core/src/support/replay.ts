@@ -91,6 +91,8 @@ export type ReplayManyRequest = EventFilter & { dryRun: boolean; force: boolean;
 export interface ReplayerDeps {
   /** Hookline's `pg` pool. */
   db: SqlTarget
+  /** The schema of Hookline's tables. */
+  schema?: string | undefined
   dispatcher: Dispatcher
   logger: Logger
   /** The sweeper's grace: a replayed event Redis loses is re-dispatched this long after its slot. */
@@ -115,7 +117,7 @@ export class Replayer {
   private readonly writes: ReplayWrites
 
   constructor(private readonly deps: ReplayerDeps) {
-    this.writes = new ReplayWrites(deps.db)
+    this.writes = new ReplayWrites(deps.db, deps.schema)
   }
 
   /**
@@ -179,7 +181,7 @@ export class Replayer {
       filter: { ...filter, force, ...(limit === undefined ? {} : { limit }) },
       count: enqueued,
       note: context.note,
-    })
+    }, this.deps.schema)
     this.deps.logger.info({ actor: context.actor, matched, enqueued, force }, 'bulk replay')
     return { dryRun, matched, replayable: cap, enqueued, byStatus }
   }
