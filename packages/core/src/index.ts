@@ -14,6 +14,7 @@ export { resolveHandler, type EventSource, type Handler, type HandlerContext, ty
 export { createHookline, Hookline, RECONCILE_SCHEDULER_ID, type HooklineOptions, type ReceiveResult } from './hookline.ts'
 export { Reconciler, reconcileRequestSchema, reconcileRunsQuerySchema, type ReconcileAlertHook, type ReconcileRequest, type ReconcileRun, type ReconcileSettings } from './reconciler.ts'
 export { Inbox, PAYLOAD_JSON, type BatchDelivery, type BatchInsertResult, type ClaimedEvent, type InsertResult, type SqlClient } from './inbox.ts'
+export { DEFAULT_FETCH_HANDLER_OPTIONS, fetchHandler, type FetchHandlerOptions } from './ingest/fetch-handler.ts'
 export { DEFAULT_REPLY_OPTIONS, errorReply, jsonReply, type ReplyOptions, type WebhookReply } from './ingest/webhook-reply.ts'
 export { IngestBatcher, type AfterCommit, type IngestBatchOptions, type StoredEvent } from './ingest-batcher.ts'
 export { HooklineMetrics, type MetricsSnapshot } from './metrics.ts'
