@@ -56,6 +56,22 @@ export class UnknownProviderError extends HooklineError {
   }
 }
 
+/** A request to a path no webhook route serves (HTTP 404): a binding that cannot pass it on refuses it. */
+export class RouteNotFoundError extends HooklineError {
+  constructor(message: string) {
+    super('hookline.route_not_found', message)
+    this.name = 'RouteNotFoundError'
+  }
+}
+
+/** A webhook path asked with another method than POST (HTTP 405). */
+export class MethodNotAllowedError extends HooklineError {
+  constructor(message: string) {
+    super('hookline.method_not_allowed', message)
+    this.name = 'MethodNotAllowedError'
+  }
+}
+
 /** The inbox could not make the event durable; the provider should retry (HTTP 503). */
 export class StoreUnavailableError extends HooklineError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -188,6 +204,8 @@ const STATUS_BY_CODE: Record<string, number> = {
   'hookline.signature_invalid': 401,
   'hookline.payload_malformed': 400,
   'hookline.unknown_provider': 404,
+  'hookline.route_not_found': 404,
+  'hookline.method_not_allowed': 405,
   'hookline.payload_too_large': 413,
   'hookline.unsupported_media_type': 415,
   'hookline.store_unavailable': 503,
