@@ -5,7 +5,7 @@
 import { createDatabase, type Database, DEFAULT_SCHEMA } from '@hookline/db'
 import { pino, type Logger } from 'pino'
 import type { ProviderAdapter, RawRequest } from './adapter.ts'
-import { ConfigError, ReconcileBusyError } from './errors.ts'
+import { ConfigError } from './errors.ts'
 import type { HandlerMap } from './handler.ts'
 import { DEFAULT_INGEST_BATCH_OPTIONS, IngestBatcher, type IngestBatchOptions } from './ingest/ingest-batcher.ts'
 import { type ReceiveResult, WebhookReceiver } from './ingest/receiver.ts'
@@ -225,22 +225,8 @@ export class Hookline {
    * `Reconciler.targetsOf`) and queues them for the workers; resolves with the runs (status
    * `running`). Throws `ReconcileBusyError` while one of the same provider and tenant is alive.
    */
-  async reconcile(request: Omit<ReconcileRequest, 'provider'> & { provider?: string | undefined }): Promise<ReconcileRun[]> {
-    const runs: ReconcileRun[] = []
-    let busy: unknown
-    for (const target of this.reconciler.targetsOf(request)) {
-      try {
-        const run = await this.reconciler.open(target)
-        await this.dispatcher.queue.add(RECONCILE_JOB, { runId: run.id }, { jobId: `reconcile-${run.id}`, removeOnComplete: true, removeOnFail: true })
-        runs.push(run)
-      } catch (err) {
-        // A target already being reconciled is skipped; only when all are busy is it an error.
-        if (!(err instanceof ReconcileBusyError)) throw err
-        busy = err
-      }
-    }
-    if (runs.length === 0 && busy) throw busy
-    return runs
+  reconcile(request: Omit<ReconcileRequest, 'provider'> & { provider?: string | undefined }): Promise<ReconcileRun[]> {
+    return this.reconciler.queueRuns(request)
   }
 
   /** Runs a reconciliation in this process and resolves when it ends. */

@@ -10,7 +10,7 @@ import { z } from 'zod'
 import type { ProviderAdapter, ReconcilePage } from '../adapter.ts'
 import { ReconcileBusyError, ReconcileUnsupportedError, retryAfterMsOf } from '../errors.ts'
 import type { HooklineMetrics } from '../metrics.ts'
-import type { Dispatcher } from '../queue/dispatcher.ts'
+import { type Dispatcher, RECONCILE_JOB } from '../queue/dispatcher.ts'
 import { enqueueStored, type EnqueueStoredDeps } from '../queue/enqueue-stored.ts'
 import { Inbox } from '../store/inbox.ts'
 import { type ConnectionPool, inPoolTransaction } from '../store/pool-transaction.ts'
@@ -193,6 +193,28 @@ export class Reconciler {
       const tenants = request.tenant !== undefined && request.tenant !== null ? [request.tenant] : [...(adapter.reconcileTenants ?? [null])]
       return tenants.map((tenant) => ({ ...request, provider, tenant }))
     })
+  }
+
+  /**
+   * Opens a run per target of `request` and queues each for the workers; resolves with the runs
+   * (status `running`). A target already being reconciled is skipped; only when all are busy does
+   * it throw {@link ReconcileBusyError}.
+   */
+  async queueRuns(request: Omit<ReconcileRequest, 'provider'> & { provider?: string | undefined }): Promise<ReconcileRun[]> {
+    const runs: ReconcileRun[] = []
+    let busy: unknown
+    for (const target of this.targetsOf(request)) {
+      try {
+        const run = await this.open(target)
+        await this.deps.dispatcher.queue.add(RECONCILE_JOB, { runId: run.id }, { jobId: `reconcile-${run.id}`, removeOnComplete: true, removeOnFail: true })
+        runs.push(run)
+      } catch (err) {
+        if (!(err instanceof ReconcileBusyError)) throw err
+        busy = err
+      }
+    }
+    if (runs.length === 0 && busy) throw busy
+    return runs
   }
 
   /** Every configured provider and tenant once (what the scheduler triggers); busy ones are skipped. */
