@@ -27,7 +27,7 @@ export class EventReads {
   private readonly run: Sql
 
   constructor(db: SqlTarget, schema?: string) {
-    this.run = sqlRunner(db, schema)
+    this.run = sqlRunner(db, schema, false)
   }
 
   /** The newest events matching `query`, newest first. */

@@ -7,7 +7,7 @@ import type { Queryable } from './sql-runner.ts'
 
 /** A connection checked out of the pool (`pg.PoolClient` is one). */
 export interface PooledConnection extends Queryable {
-  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>
+  query(config: { name?: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>
   query(text: string): Promise<unknown>
   /** Returns the connection to the pool; with an error, the pool discards it instead. */
   release(err?: Error | boolean): void

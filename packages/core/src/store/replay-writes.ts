@@ -17,7 +17,7 @@ export class ReplayWrites {
   private readonly run: Sql
 
   constructor(db: SqlTarget, schema?: string) {
-    this.run = sqlRunner(db, schema)
+    this.run = sqlRunner(db, schema, false)
   }
 
   /** An event's status and generation, or undefined. */

@@ -16,7 +16,7 @@ export interface SqlClient extends TransactionClient {
 
 /** A `pg` pool or client: what the store's own statements prefer. */
 export interface Queryable {
-  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>
+  query(config: { name?: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>
 }
 
 /** Where statements run: a `pg` pool or connection, or a Prisma client or transaction. */
@@ -50,19 +50,22 @@ function inSchema(text: string, schema: string): string {
 }
 
 /**
- * The runner of `db`, for Hookline's tables in `schema`.
+ * The runner of `db`, for Hookline's tables in `schema`. On a `pg` pool, statements are prepared
+ * (parsed and planned once per connection) unless `prepared` is false: support's searches, whose
+ * best plan depends on the values (a tenant's share of the inbox, a time window), are planned for
+ * each request instead, as Postgres does for an unnamed statement.
  *
  * @example
  * const sql = sqlRunner(pool)
  * const rows = await sql<{ eventKey: string }>(`SELECT event_key AS "eventKey" FROM hookline.hookline_events LIMIT $1`, 10)
  */
-export function sqlRunner(db: SqlTarget, schema: string = DEFAULT_SCHEMA): Sql {
+export function sqlRunner(db: SqlTarget, schema: string = DEFAULT_SCHEMA, prepared = true): Sql {
   const textOf = schema === DEFAULT_SCHEMA ? (text: string) => text : (text: string) => inSchema(text, schema)
   if ('query' in db && typeof db.query === 'function') {
     const pool = db as Queryable
     return async <R>(text: string, ...values: unknown[]) => {
       const sql = textOf(text)
-      return (await pool.query({ name: statementName(sql), text: sql, values })).rows as R[]
+      return (await pool.query(prepared ? { name: statementName(sql), text: sql, values } : { text: sql, values })).rows as R[]
     }
   }
   const prisma = db as TransactionClient
