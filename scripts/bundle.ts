@@ -60,7 +60,7 @@ function relativeSpecifier(fromDir: string, target: string): string {
  * Bundles `entry` into `outdir`, replacing what it held (ES modules, `.mjs`, with a `node` hashbang).
  *
  * @example
- * await bundle('apps/hookline/src/cli.ts', 'apps/hookline/dist')
+ * await bundle('apps/hookline/src/cli.ts', 'apps/hookline/bundle')
  */
 export async function bundle(entry: string, outdir: string): Promise<void> {
   const out = resolve(outdir)

@@ -9,7 +9,7 @@ import { resolve } from 'node:path'
 export const ROOT_DIR = resolve(import.meta.dirname, '../..')
 
 /**
- * The root `package.json` script `name` (e.g. `hookline`: `node apps/hookline/dist/cli.mjs`) as an
+ * The root `package.json` script `name` (e.g. `hookline`: `node apps/hookline/bundle/cli.mjs`) as an
  * executable and its arguments, `node` being this very Node.
  *
  * @example
