@@ -195,10 +195,13 @@ describe('the example SaaS app, installed from the packed packages', () => {
     const client = new pg.Client({ connectionString: databaseUrl })
     await client.connect()
     try {
-      const { rows } = await client.query<{ table_name: string }>(
-        `SELECT table_name FROM information_schema.tables WHERE table_name IN ('customers', 'invoices', 'app_migrations', 'hookline_events', 'hookline_attempts') ORDER BY 1`,
+      // One database: the app's tables in `public`, Hookline's (and its history) in `hookline`.
+      const { rows } = await client.query<{ name: string }>(
+        `SELECT table_schema || '.' || table_name AS name FROM information_schema.tables
+          WHERE table_schema IN ('public', 'hookline') AND table_name IN ('customers', 'invoices', 'app_migrations', '_prisma_migrations', 'hookline_events')
+          ORDER BY 1`,
       )
-      expect(rows.map((r) => r.table_name)).toEqual(['app_migrations', 'customers', 'hookline_attempts', 'hookline_events', 'invoices'])
+      expect(rows.map((r) => r.name)).toEqual(['hookline._prisma_migrations', 'hookline.hookline_events', 'public.app_migrations', 'public.customers', 'public.invoices'])
     } finally {
       await client.end()
     }

@@ -1,7 +1,8 @@
 /**
  * @module `node dist/migrate.js`: applies the app's own migrations (prisma/migrations, Prisma's
  * layout) in name order, each in a transaction, recording them in `app_migrations`. Hookline's
- * tables are migrated by Hookline (`hookline migrate`), with a history of their own.
+ * tables are migrated by Hookline (`hookline migrate`), in the schema `hookline` with a history of
+ * their own.
  *
  * On a machine where Prisma's schema engine can run, `prisma migrate deploy` would do this job;
  * this runner needs nothing but `pg` (see README.md).
