@@ -2,7 +2,7 @@
  * @module The app: its Express routes and Prisma client, with Hookline mounted in front. Hookline
  * shares the app's database and runs the handlers in the app's own Prisma transactions.
  */
-import { createHookline, type Hookline, type SqlClient } from '@hookline/core'
+import { createHookline, type Hookline } from '@hookline/core'
 import { adminRouter, opsRouter, webhookRouter } from '@hookline/express'
 import { stripeAdapter } from '@hookline/stripe'
 import express, { type ErrorRequestHandler, type Express } from 'express'
@@ -70,9 +70,7 @@ export function createSaasApp(env: Env): SaasApp {
     redisUrl: env.REDIS_URL,
     adapters: [stripeAdapter({ secrets: env.STRIPE_WEBHOOK_SECRET })],
     // Handlers run inside prisma.$transaction; Hookline writes the processed mark in it too.
-    // (The cast: @hookline/core 0.1's SqlClient types $transaction's callback as `(tx: never)`,
-    // which a generated PrismaClient does not satisfy; the object itself is what Hookline needs.)
-    prisma: prisma as unknown as SqlClient,
+    prisma,
     handlers,
     retry: { maxAttempts: env.HOOKLINE_MAX_ATTEMPTS, backoffMs: env.HOOKLINE_BACKOFF_MS },
     queue: { prefix: env.HOOKLINE_QUEUE_PREFIX },

@@ -135,7 +135,7 @@ export class Hookline {
     this.adapters = adapters
     const schema = options.schema ?? DEFAULT_HOOKLINE_OPTIONS.schema
     this.database = createDatabase(options.databaseUrl, { poolMax: options.poolMax ?? DEFAULT_HOOKLINE_OPTIONS.poolMax, schema })
-    this.db = this.database.prisma as unknown as SqlClient
+    this.db = this.database.prisma
     const pool = this.database.pool
     const graceMs = this.sweeperOptions.graceMs
     this.inbox = new Inbox(pool, schema)

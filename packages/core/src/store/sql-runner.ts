@@ -11,7 +11,7 @@ import type { TransactionClient } from '../handler.ts'
 
 /** The part of a Prisma client the store uses (satisfied by every generated PrismaClient). */
 export interface SqlClient extends TransactionClient {
-  $transaction<R>(fn: (tx: never) => Promise<R>, options?: { maxWait?: number; timeout?: number }): Promise<R>
+  $transaction<R>(fn: (tx: TransactionClient) => Promise<R>, options?: { maxWait?: number; timeout?: number }): Promise<R>
 }
 
 /** A `pg` pool or client: what the store's own statements prefer. */
