@@ -9,7 +9,7 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { cp, mkdtemp, rm } from 'node:fs/promises'
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { promisify } from 'node:util'
@@ -53,6 +53,15 @@ let appUrl: string
 let appLogs = ''
 const timings: Record<string, number> = {}
 
+/** The first TypeScript block of README's "Using it as a library" section. */
+async function readmeLibraryExample(): Promise<string> {
+  const readme = await readFile(join(ROOT_DIR, 'README.md'), 'utf8')
+  const section = readme.slice(readme.indexOf('## Using it as a library'))
+  const block = /```ts\n([\s\S]*?)```/.exec(section)?.[1]
+  if (!block) throw new Error("README has no TypeScript example under 'Using it as a library'")
+  return block
+}
+
 async function timed<T>(phase: string, work: () => Promise<T>): Promise<T> {
   const start = Date.now()
   try {
@@ -78,6 +87,10 @@ beforeAll(async () => {
   await timed('npm install', () =>
     run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', ...tarballs], { cwd: appDir, env: npmEnv, maxBuffer: 16 * 1024 * 1024 }),
   )
+  // README's library example, compiled with the app (its `./db.js` is the app's Prisma client).
+  await mkdir(join(appDir, 'src/readme'))
+  await writeFile(join(appDir, 'src/readme/db.ts'), "import { createPrisma } from '../db.js'\nexport const prisma = createPrisma(process.env.DATABASE_URL!)\n")
+  await writeFile(join(appDir, 'src/readme/library.ts'), await readmeLibraryExample())
   // `prisma generate` offline: no schema engine download, no update check.
   const buildEnv = cleanEnv({ PRISMA_SCHEMA_ENGINE_BINARY: '/bin/false', CHECKPOINT_DISABLE: '1', PRISMA_HIDE_UPDATE_MESSAGE: '1' })
   await timed('build', () => run('npm', ['run', 'build'], { cwd: appDir, env: buildEnv }))

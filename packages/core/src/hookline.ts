@@ -6,7 +6,7 @@ import { createDatabase, type Database, DEFAULT_SCHEMA } from '@hookline/db'
 import { pino, type Logger } from 'pino'
 import type { ProviderAdapter, RawRequest } from './adapter.ts'
 import { ConfigError } from './errors.ts'
-import type { HandlerMap } from './handler.ts'
+import type { HandlerMap, TransactionClient } from './handler.ts'
 import { DEFAULT_INGEST_BATCH_OPTIONS, IngestBatcher, type IngestBatchOptions } from './ingest/ingest-batcher.ts'
 import { type ReceiveResult, WebhookReceiver } from './ingest/receiver.ts'
 import type { ReplyOptions, WebhookReply } from './ingest/webhook-reply.ts'
@@ -26,7 +26,7 @@ import { retryPolicy, type RetryPolicy } from './worker/retry-policy.ts'
 import { type DeadLetterHook, DEFAULT_WORKER_OPTIONS, type WorkerOptions } from './worker/worker-options.ts'
 
 /** Options of {@link createHookline}. */
-export interface HooklineOptions<Tx = never> {
+export interface HooklineOptions<Tx = TransactionClient> {
   /** Postgres holding the inbox (and, in library use, the application's tables). */
   databaseUrl: string
   /** Redis for the BullMQ dispatch queue. */
@@ -283,6 +283,6 @@ export class Hookline {
  * @example
  * const hookline = createHookline({ databaseUrl, redisUrl, adapters: [stripeAdapter({ secrets })] })
  */
-export function createHookline<Tx = never>(options: HooklineOptions<Tx>): Hookline {
+export function createHookline<Tx = TransactionClient>(options: HooklineOptions<Tx>): Hookline {
   return new Hookline(options)
 }
