@@ -21,6 +21,9 @@ const committed = (await readdir(MIGRATIONS_DIR, { withFileTypes: true }))
   .map((entry) => entry.name)
   .sort()
 
+/** Hookline's tables, schema-qualified, in name order. */
+const HOOKLINE_TABLES = ['attempts', 'audit_log', 'due_events', 'entity_versions', 'events', 'reconcile_cursors', 'reconcile_runs'].map((t) => `hookline.hookline_${t}`)
+
 const databases: string[] = []
 const tempDirs: string[] = []
 
@@ -93,15 +96,7 @@ describe('migrate', () => {
       db.url,
       `SELECT schemaname || '.' || tablename AS tablename FROM pg_tables WHERE tablename LIKE 'hookline\\_%' ORDER BY tablename`,
     )
-    expect(tables.map((t) => t.tablename)).toEqual([
-      'hookline.hookline_attempts',
-      'hookline.hookline_audit_log',
-      'hookline.hookline_due_events',
-      'hookline.hookline_entity_versions',
-      'hookline.hookline_events',
-      'hookline.hookline_reconcile_cursors',
-      'hookline.hookline_reconcile_runs',
-    ])
+    expect(tables.map((t) => t.tablename)).toEqual(HOOKLINE_TABLES)
   })
 
   it('applies nothing on a second run', async () => {
@@ -235,16 +230,7 @@ describe('migrate', () => {
     expect(await migrate(db.url)).toEqual({ applied: [] })
 
     const tables = await query<{ at: string }>(db.url, `SELECT schemaname || '.' || tablename AS at FROM pg_tables WHERE tablename LIKE 'hookline\\_%' OR tablename = 'customers' ORDER BY 1`)
-    expect(tables.map((t) => t.at)).toEqual([
-      'hookline.hookline_attempts',
-      'hookline.hookline_audit_log',
-      'hookline.hookline_due_events',
-      'hookline.hookline_entity_versions',
-      'hookline.hookline_events',
-      'hookline.hookline_reconcile_cursors',
-      'hookline.hookline_reconcile_runs',
-      'public.customers',
-    ])
+    expect(tables.map((t) => t.at)).toEqual([...HOOKLINE_TABLES, 'public.customers'])
     const types = await query<{ at: string }>(db.url, `SELECT n.nspname || '.' || t.typname AS at FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.typname LIKE 'hookline\\_%' AND t.typtype = 'e' ORDER BY 1`)
     expect(types.map((t) => t.at)).toEqual(['hookline.hookline_attempt_outcome', 'hookline.hookline_event_source', 'hookline.hookline_event_status', 'hookline.hookline_reconcile_status'])
     expect((await migrationRows(db.url)).map((row) => row.migration_name)).toEqual(committed)
