@@ -6,6 +6,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { connect } from 'node:net'
 import { createPrismaClient, type PrismaClient } from '@hookline/db'
 import { freePort, signedStripeDelivery, STRIPE_TEST_SECRET, stripeEvent, TEST_REDIS_URL, testQueuePrefix, waitFor } from '@hookline/testkit'
 import { afterAll, beforeAll, expect, it } from 'vitest'
@@ -49,6 +50,8 @@ beforeAll(async () => {
       SLACK_SIGNING_SECRET: 'slack-secret',
       STANDARD_WEBHOOKS_SECRET: '',
       HOOKLINE_BACKOFF_MS: '10',
+      HOOKLINE_REQUEST_TIMEOUT_MS: '1500',
+      HOOKLINE_HEADERS_TIMEOUT_MS: '1000',
     },
   })
   service.stdout!.on('data', (d) => (output += d))
@@ -110,6 +113,21 @@ it('dead-letters what a handler module rejects by name, and shows it in /metrics
   expect(metrics).toMatch(/hookline_events_dead_total\{provider="stripe"\} 1\n/)
   expect(metrics).toMatch(/hookline_dlq_depth 1\n/)
   expect(metrics).toContain('process_resident_memory_bytes')
+})
+
+it('cuts off a request whose body never finishes arriving (HOOKLINE_REQUEST_TIMEOUT_MS) with 408, and keeps serving', async () => {
+  const { port } = new URL(baseUrl)
+  const socket = connect(Number(port), '127.0.0.1')
+  let answer = ''
+  socket.on('data', (chunk) => (answer += chunk))
+  const closed = new Promise<number>((resolve) => socket.on('close', () => resolve(Date.now())))
+  const started = Date.now()
+  socket.write(`POST /webhooks/stripe HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"id":`)
+  const closedAt = await closed
+  expect(answer).toMatch(/^HTTP\/1\.1 408/)
+  // The request timeout (1.5 s), checked every quarter of the headers timeout.
+  expect(closedAt - started).toBeLessThan(5_000)
+  expect((await fetch(`${baseUrl}/healthz`)).status).toBe(200)
 })
 
 it('restarts a worker process that dies, and the new one processes events', async () => {

@@ -4,7 +4,7 @@
  * ingress with its worker processes, what `pnpm start` runs); and the support commands `events`,
  * `replay`, `dlq` and `reconcile`, which talk to the admin API of the running service.
  */
-import type { Server } from 'node:http'
+import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Hookline } from '@hookline/core'
 import { Command } from 'commander'
@@ -25,10 +25,22 @@ async function runMigrations(env: Env): Promise<void> {
   console.error(applied.length ? `applied migrations: ${applied.join(', ')}` : 'database is up to date')
 }
 
-async function listen(hookline: Hookline, port: number, adminToken: string | undefined): Promise<Server> {
+async function listen(hookline: Hookline, env: Env): Promise<Server> {
   const { createApp } = await loadService()
+  const requestTimeout = env.HOOKLINE_REQUEST_TIMEOUT_MS
+  const headersTimeout = Math.min(env.HOOKLINE_HEADERS_TIMEOUT_MS, requestTimeout)
+  const server = createServer(
+    {
+      requestTimeout,
+      headersTimeout,
+      keepAliveTimeout: env.HOOKLINE_KEEP_ALIVE_TIMEOUT_MS,
+      // Node looks for timed-out requests this often (30 s by default, longer than the timeouts).
+      connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(headersTimeout / 4))),
+    },
+    createApp(hookline, { adminToken: env.HOOKLINE_ADMIN_TOKEN }),
+  )
   return new Promise((resolve) => {
-    const server = createApp(hookline, { adminToken }).listen(port, () => {
+    server.listen(env.PORT, () => {
       const { port: actual } = server.address() as AddressInfo
       hookline.logger.info({ port: actual, providers: [...hookline.adapters.keys()] }, `listening on :${actual}`)
       resolve(server)
@@ -59,7 +71,7 @@ async function run(mode: { serve: boolean; work: boolean; migrate: boolean }): P
   if (hookline.adapters.size === 0 && mode.serve) {
     hookline.logger.warn('no provider is enabled: set STRIPE_WEBHOOK_SECRET (see README)')
   }
-  const server = mode.serve ? await listen(hookline, env.PORT, env.HOOKLINE_ADMIN_TOKEN) : undefined
+  const server = mode.serve ? await listen(hookline, env) : undefined
   // `start` runs its worker in processes of its own: requests and batches then do not share one
   // event loop (received→processed p99 8× lower under load, docs/performance.md).
   const workers = mode.serve && mode.work && env.HOOKLINE_WORKER_PROCESSES > 0

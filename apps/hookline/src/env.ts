@@ -40,6 +40,11 @@ const envSchema = z.object({
   // The Postgres schema of Hookline's tables (`hookline migrate` creates it).
   HOOKLINE_SCHEMA: z.string().min(1).max(63).default('hookline'),
   HOOKLINE_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
+  // Longest a request may take to arrive whole, headers and body (a slow body is cut off with 408),
+  // its headers alone, and an idle keep-alive connection.
+  HOOKLINE_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
+  HOOKLINE_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  HOOKLINE_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(100).default(5_000),
   HOOKLINE_HANDLER_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
   HOOKLINE_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
   HOOKLINE_SWEEP_GRACE_MS: int(60_000),

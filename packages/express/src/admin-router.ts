@@ -54,11 +54,12 @@ export function adminRouter(hookline: Hookline, options: AdminRouterOptions): Ro
   const api = Router()
   router.use('/admin/api', api)
 
-  api.use(requireToken(options.token))
+  // On every answer, refusals included: nothing cached, and JSON is never sniffed as HTML.
   api.use((_req, res, next) => {
-    res.set('Cache-Control', 'no-store')
+    res.set({ 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' })
     next()
   })
+  api.use(requireToken(options.token))
   api.use(express.json({ limit: options.maxBodyBytes ?? 64 * 1024 }))
 
   api.get('/events', handle(async (req) => hookline.events.list(parseInput(eventListSchema, req.query))))
@@ -134,7 +135,8 @@ function actorOf(req: Request): string {
 /** Runs `fn` and sends its result as JSON; errors go to {@link sendError}. */
 function handle(fn: (req: Request) => Promise<unknown>): RequestHandler {
   return (req, res, next) => {
-    fn(req).then((body) => res.json(body), next)
+    // A body that cannot be written (res.json throwing) is answered as an error too, never left unhandled.
+    fn(req).then((body) => void res.json(body)).catch(next)
   }
 }
 

@@ -5,9 +5,10 @@
  */
 import type { Logger } from 'pino'
 import type { ImmediateReply, ParsedEvent, ProviderAdapter, RawRequest } from '../adapter.ts'
-import { errorCodeOf, StoreUnavailableError, UnknownProviderError } from '../errors.ts'
+import { errorCodeOf, MalformedPayloadError, StoreUnavailableError, UnknownProviderError } from '../errors.ts'
 import type { HooklineMetrics } from '../metrics.ts'
 import type { IngestBatcher } from './ingest-batcher.ts'
+import { MAX_PAYLOAD_DEPTH, nestsDeeperThan } from './payload-depth.ts'
 import { errorReply, jsonReply, type ReplyOptions, type WebhookReply } from './webhook-reply.ts'
 
 /** Result of receiving one request. */
@@ -44,6 +45,7 @@ export class WebhookReceiver {
       const verified = await adapter.verify(req)
       const parsed = adapter.parse(verified, req)
       if (parsed.kind === 'immediate') return parsed
+      if (nestsDeeperThan(parsed.payload, MAX_PAYLOAD_DEPTH)) throw new MalformedPayloadError(`the payload nests deeper than ${MAX_PAYLOAD_DEPTH} levels`)
       // Resolves after the commit holding this delivery, shared with concurrent ones (its job follows).
       const stored = await batcher.submit(provider, parsed, { source: 'webhook', headers: keptHeaders(req.headers), rawBody: req.body }).catch((err: unknown) => {
         throw new StoreUnavailableError('the inbox database is unavailable; retry later', { cause: err })

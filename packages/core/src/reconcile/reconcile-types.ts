@@ -3,7 +3,7 @@
  * records, and the zod schemas of the admin API's reconcile routes.
  */
 import { z } from 'zod'
-import { parseTimeBound } from '../support/event-filter.ts'
+import { parseTimeBound, storableText } from '../support/event-filter.ts'
 
 /** Reconciliation settings. */
 export interface ReconcileSettings {
@@ -74,13 +74,13 @@ export interface ReconcileRun {
 /** zod schema of an on-demand {@link ReconcileRequest} (admin API body): `since` takes a date or `25h`. */
 export const reconcileRequestSchema = z.strictObject({
   /** Absent: every provider that can be reconciled. */
-  provider: z.string().trim().min(1).optional(),
-  tenant: z.string().trim().min(1).nullish(),
+  provider: storableText(200).optional(),
+  tenant: storableText(500).nullish(),
   since: z
     .string()
     .transform((text, ctx) => {
       const date = parseTimeBound(text)
-      if (!date) ctx.addIssue({ code: 'custom', message: 'expected an ISO 8601 date or a duration such as 25h or 3d' })
+      if (!date) ctx.addIssue({ code: 'custom', message: 'expected an ISO 8601 date (years 0001 to 9999) or a duration such as 25h or 3d' })
       return date ?? new Date(Number.NaN)
     })
     .optional(),
@@ -89,7 +89,7 @@ export const reconcileRequestSchema = z.strictObject({
 
 /** zod schema of the run listing's query. */
 export const reconcileRunsQuerySchema = z.strictObject({
-  provider: z.string().trim().min(1).optional(),
+  provider: storableText(200).optional(),
   limit: z.coerce.number().int().min(1).max(500).optional(),
 })
 

@@ -5,6 +5,7 @@
 import type { AttemptRecord, EventDetail, EventSummary } from '../support/events-query.ts'
 import type { StatsBucket } from '../support/event-stats.ts'
 import type { EventFilter } from '../support/event-filter.ts'
+import { MAX_PAYLOAD_DEPTH, nestsDeeperThan } from '../ingest/payload-depth.ts'
 import { filterCondition } from './event-filter-sql.ts'
 import { PAYLOAD_JSON } from './inbox.ts'
 import { type Sql, sqlRunner, type SqlTarget } from './sql-runner.ts'
@@ -88,7 +89,10 @@ export class EventReads {
          FROM hookline.hookline_events WHERE id = $1::uuid`,
       id,
     )
-    return row && { ...row, payload: JSON.parse(row.payload) }
+    if (!row) return undefined
+    const payload: unknown = JSON.parse(row.payload)
+    // Stored before the ingress refused such payloads: served as its JSON text, which any reader can handle.
+    return { ...row, payload: nestsDeeperThan(payload, MAX_PAYLOAD_DEPTH) ? row.payload : payload }
   }
 
   /** Every attempt at one event, oldest first. */

@@ -33,25 +33,34 @@ export interface EventFilter {
 const RELATIVE_TIME = /^(\d+)\s*(m|h|d|w)$/
 const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const
 
+/** The times a filter may name: years 0001 to 9999 (beyond them Postgres or JavaScript has none). */
+const TIME_RANGE = [Date.parse('0001-01-01T00:00:00Z'), Date.parse('9999-12-31T23:59:59.999Z')] as const
+
+/** Whether `ms` is a time a filter may name (see {@link TIME_RANGE}). */
+export function isFilterTime(ms: number): boolean {
+  return ms >= TIME_RANGE[0] && ms <= TIME_RANGE[1]
+}
+
 /**
  * Reads a time bound: an ISO 8601 date or date-time, or a duration back from `now` (`90m`, `24h`,
- * `7d`, `2w`) — what a support person types. Undefined when the text is neither.
+ * `7d`, `2w`) — what a support person types. Undefined when the text is neither, or names a time
+ * outside the years 0001 to 9999.
  *
  * @example
  * parseTimeBound('24h', new Date('2026-11-23T12:00:00Z')) // 2026-11-22T12:00:00.000Z
  */
 export function parseTimeBound(text: string, now: Date = new Date()): Date | undefined {
   const relative = RELATIVE_TIME.exec(text.trim())
-  if (relative) return new Date(now.getTime() - Number(relative[1]) * UNIT_MS[relative[2] as keyof typeof UNIT_MS])
   // Date.parse accepts many non-ISO shapes; requiring a leading YYYY-MM-DD keeps the input unambiguous.
-  if (!/^\d{4}-\d{2}-\d{2}/.test(text.trim())) return undefined
-  const ms = Date.parse(text.trim())
-  return Number.isNaN(ms) ? undefined : new Date(ms)
+  const ms = relative
+    ? now.getTime() - Number(relative[1]) * UNIT_MS[relative[2] as keyof typeof UNIT_MS]
+    : /^\d{4}-\d{2}-\d{2}/.test(text.trim()) ? Date.parse(text.trim()) : Number.NaN
+  return isFilterTime(ms) ? new Date(ms) : undefined
 }
 
 const timeBound = z.string().transform((text, ctx) => {
   const date = parseTimeBound(text)
-  if (!date) ctx.addIssue({ code: 'custom', message: 'expected an ISO 8601 date or a duration such as 24h or 7d' })
+  if (!date) ctx.addIssue({ code: 'custom', message: 'expected an ISO 8601 date (years 0001 to 9999) or a duration such as 24h or 7d' })
   return date ?? new Date(Number.NaN)
 })
 
@@ -63,7 +72,15 @@ function listOf<T extends z.ZodType>(item: T) {
   )
 }
 
-const text = z.string().trim().min(1).max(500)
+/**
+ * Non-empty text of at most `max` characters that Postgres can store: a NUL character, which a
+ * Postgres text value cannot hold, is refused here rather than by the database.
+ */
+export function storableText(max: number) {
+  return z.string().trim().min(1).max(max).refine((value) => !value.includes('\u0000'), 'must not contain a NUL character')
+}
+
+const text = storableText(500)
 
 /** zod schema of {@link EventFilter}; unknown keys are refused so that a typo never widens a replay. */
 export const eventFilterSchema = z.strictObject({

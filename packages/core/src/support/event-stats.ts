@@ -48,7 +48,7 @@ export const statsRequestSchema = z
     const since = parseTimeBound(v.since)
     const [, n, unit] = DURATION.exec(v.bucket) ?? []
     const bucketSeconds = Number(n) * SECONDS[unit as keyof typeof SECONDS]
-    if (!since) ctx.addIssue({ code: 'custom', path: ['since'], message: 'expected an ISO 8601 date or a duration such as 24h' })
+    if (!since) ctx.addIssue({ code: 'custom', path: ['since'], message: 'expected an ISO 8601 date (years 0001 to 9999) or a duration such as 24h' })
     else if (bucketSeconds < 60 || (Date.now() - since.getTime()) / 1000 / bucketSeconds > MAX_BUCKETS) {
       ctx.addIssue({ code: 'custom', path: ['bucket'], message: `at least 1m, and at most ${MAX_BUCKETS} buckets in the window` })
     }

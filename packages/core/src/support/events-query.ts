@@ -8,7 +8,7 @@ import type { EventSource } from '../handler.ts'
 import { auditTrail, type AuditEntry } from '../store/audit-log.ts'
 import { EventReads, type PageQuery } from '../store/event-reads.ts'
 import type { SqlTarget } from '../store/sql-runner.ts'
-import { type EventFilter, eventFilterSchema, type EventStatus } from './event-filter.ts'
+import { type EventFilter, eventFilterSchema, type EventStatus, isFilterTime } from './event-filter.ts'
 import { eventStats, type EventStats } from './event-stats.ts'
 
 /** An event as the admin API lists it. */
@@ -55,7 +55,10 @@ export interface EventDetail extends EventSummary {
   stale: boolean
   /** Support's note (set by ignore). */
   note: string | null
-  /** The parsed provider body — attacker-controlled input: display it escaped. */
+  /**
+   * The parsed provider body — attacker-controlled input: display it escaped. A payload nested
+   * deeper than the ingress accepts (stored by an older release) is its JSON text instead.
+   */
   payload: unknown
   /** The request headers kept with the event (credentials of the hop are never stored). */
   headers: Record<string, string>
@@ -155,7 +158,7 @@ function encodeCursor(receivedAt: Date, id: string): string {
 function decodeCursor(cursor: string): { receivedAt: Date; id: string } {
   const [iso, id] = Buffer.from(cursor, 'base64url').toString().split('|')
   const receivedAt = new Date(iso ?? '')
-  if (!id || !UUID.test(id) || Number.isNaN(receivedAt.getTime())) {
+  if (!id || !UUID.test(id) || !isFilterTime(receivedAt.getTime())) {
     throw new InvalidRequestError('cursor: not a cursor returned by this API')
   }
   return { receivedAt, id }

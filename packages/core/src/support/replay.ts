@@ -10,7 +10,7 @@ import type { Dispatcher } from '../queue/dispatcher.ts'
 import { recordAudit } from '../store/audit-log.ts'
 import { ReplayWrites } from '../store/replay-writes.ts'
 import type { SqlTarget } from '../store/sql-runner.ts'
-import { type EventFilter, eventFilterSchema, type EventStatus } from './event-filter.ts'
+import { type EventFilter, eventFilterSchema, type EventStatus, storableText } from './event-filter.ts'
 
 /** Throttling of bulk replays. */
 export interface ReplaySettings {
@@ -65,7 +65,7 @@ export interface ReplayManyResult {
   byStatus: Partial<Record<EventStatus, number>>
 }
 
-const note = z.string().trim().min(1).max(2000)
+const note = storableText(2000)
 
 /** zod schema of `POST /events/:id/replay`. */
 export const replayOneSchema = z.strictObject({
