@@ -5,6 +5,7 @@
  */
 import { standardWebhooksAdapter } from '@hookline/standard-webhooks'
 import { signedStandardWebhook, STANDARD_WEBHOOK_SAMPLES, STANDARD_WEBHOOKS_TEST_SECRET, standardWebhookEvent } from '@hookline/testkit'
+import { Webhook as SvixWebhook } from 'svix'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Harness, startHarness } from './support/harness.ts'
 
@@ -77,5 +78,46 @@ describe('a forged Standard Webhooks message', () => {
     const res = await h.post('standard', body.replace('4200', '1'), headers)
     expect(res.status).toBe(401)
     expect(await rowsFor('msg_e2e_tampered')).toBe(0)
+  })
+})
+
+describe('what real senders send', () => {
+  /** Signed by Svix's own library, with the `svix-*` headers senders built on it (Clerk, Resend…) use. */
+  function svixDelivery(payload: unknown, id: string): { body: string; headers: Record<string, string> } {
+    const body = JSON.stringify(payload)
+    const at = new Date()
+    const signature = new SvixWebhook(STANDARD_WEBHOOKS_TEST_SECRET).sign(id, at, body)
+    return { body, headers: { 'content-type': 'application/json', 'svix-id': id, 'svix-timestamp': String(Math.floor(at.getTime() / 1000)), 'svix-signature': signature } }
+  }
+
+  it('a message signed by Svix with svix-* headers is accepted and stored under its svix-id', async () => {
+    const id = `msg_svix_${Date.now()}`
+    const { body, headers } = svixDelivery({ type: 'user.created', timestamp: '2026-12-01T10:00:00.000Z', data: { id: 'user_29w83sxmDNGwOuEthce5gg56FcC' } }, id)
+    const res = await h.post('standard', body, headers)
+    expect(res.status).toBe(200)
+    const stored = await h.prisma.event.findUniqueOrThrow({ where: { id: res.body.id } })
+    expect(stored).toMatchObject({ eventKey: id, type: 'user.created', entityKey: 'user_29w83sxmDNGwOuEthce5gg56FcC' })
+    expect(stored.occurredAt?.toISOString()).toBe('2026-12-01T10:00:00.000Z')
+    // Svix's signature over other headers' values is still checked: a changed svix-id is refused.
+    const forged = await h.post('standard', body, { ...headers, 'svix-id': `${id}_other` })
+    expect(forged.status).toBe(401)
+  })
+
+  it('a numeric timestamp and a data without id drop only themselves: the type is kept', async () => {
+    const id = `msg_odd_${Date.now()}`
+    const { body, headers } = signedStandardWebhook({ type: 'email.sent', timestamp: 1_764_583_200, data: { to: ['a@example.com'] } }, { id })
+    const res = await h.post('standard', body, headers)
+    expect(res.status).toBe(200)
+    const stored = await h.prisma.event.findUniqueOrThrow({ where: { id: res.body.id } })
+    expect(stored).toMatchObject({ eventKey: id, type: 'email.sent', entityKey: null })
+    expect(stored.occurredAt?.toISOString()).toBe(new Date(1_764_583_200_000).toISOString())
+  })
+
+  it('a data.id that is a number is the entity', async () => {
+    const id = `msg_numeric_${Date.now()}`
+    const { body, headers } = signedStandardWebhook({ type: 'order.paid', data: { id: 4242 } }, { id })
+    const res = await h.post('standard', body, headers)
+    expect(res.status).toBe(200)
+    expect(await h.prisma.event.findUniqueOrThrow({ where: { id: res.body.id } })).toMatchObject({ entityKey: '4242' })
   })
 })

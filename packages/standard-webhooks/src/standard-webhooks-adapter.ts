@@ -1,7 +1,8 @@
 /**
- * @module The Standard Webhooks adapter: verifies `webhook-signature` with the `standardwebhooks`
- * library (one `Webhook` per secret, for rotation), judges `webhook-timestamp` against the request's
- * arrival time in both directions, and extracts the event identity with configurable extractors.
+ * @module The Standard Webhooks adapter: verifies `webhook-signature` (or Svix's `svix-signature`)
+ * with the `standardwebhooks` library (one `Webhook` per secret, for rotation), judges the
+ * timestamp against the request's arrival time in both directions, and extracts the event identity
+ * with configurable extractors.
  */
 import {
   ConfigError,
@@ -13,7 +14,6 @@ import {
   SignatureError,
 } from '@hookline/core'
 import { Webhook, WebhookVerificationError } from 'standardwebhooks'
-import { z } from 'zod'
 
 /** A verified Standard Webhooks message: its signed identity and time, and the decoded body. */
 export interface VerifiedStandardWebhook {
@@ -55,7 +55,7 @@ export interface StandardWebhooksAdapterOptions {
   eventKey?: StandardWebhookExtractor<string>
   /**
    * The event type.
-   * @defaultValue the payload's `type`
+   * @defaultValue the payload's `type` (a message without one is refused)
    */
   type?: StandardWebhookExtractor<string>
   /**
@@ -65,12 +65,13 @@ export interface StandardWebhooksAdapterOptions {
   tenant?: StandardWebhookExtractor<string | null>
   /**
    * The entity the event is about (events of one entity are processed in order).
-   * @defaultValue the payload's `data.id` when it is a string, else null
+   * @defaultValue the payload's `data.id` when it is a string or a number, else null
    */
   entity?: StandardWebhookExtractor<string | null>
   /**
    * When the event happened.
-   * @defaultValue the payload's ISO 8601 `timestamp`, else `webhook-timestamp`
+   * @defaultValue the payload's `timestamp` (ISO 8601, or a number of Unix seconds or
+   * milliseconds), else `webhook-timestamp`
    */
   occurredAt?: StandardWebhookExtractor<Date | null>
 }
@@ -81,52 +82,46 @@ const LIBRARY_TOLERANCE_SECONDS = 5 * 60
 /** The extractors, all set. */
 type Extractors = Required<Pick<StandardWebhooksAdapterOptions, 'eventKey' | 'type' | 'tenant' | 'entity' | 'occurredAt'>>
 
+/** The payload's object, or an empty one: the recommended fields are each read on their own. */
+function fieldsOf(message: VerifiedStandardWebhook): { type?: unknown; timestamp?: unknown; data?: unknown } {
+  const { payload } = message
+  return typeof payload === 'object' && payload !== null && !Array.isArray(payload) ? payload : {}
+}
+
 /**
- * The spec's recommended payload shape, `{ type, timestamp, data }`; every field optional here.
- * Stripped, not `.loose()`: only these fields are read, so no other key of `data` is copied.
+ * The payload's `timestamp`: the spec's ISO 8601 text, or a number as some senders send it (Unix
+ * seconds, or milliseconds when it is that large); undefined when it is neither.
  */
-const recommendedPayload = z.object({
-  type: z.string().min(1).optional(),
-  timestamp: z.string().optional(),
-  data: z.object({ id: z.unknown() }).optional(),
-})
-
-/** Each message's recommended fields, checked once however many default extractors read them. */
-const recommendedOf = new WeakMap<VerifiedStandardWebhook, z.infer<typeof recommendedPayload>>()
-
-function recommended(message: VerifiedStandardWebhook): z.infer<typeof recommendedPayload> {
-  let fields = recommendedOf.get(message)
-  if (fields === undefined) {
-    const result = recommendedPayload.safeParse(message.payload)
-    fields = result.success ? result.data : {}
-    recommendedOf.set(message, fields)
-  }
-  return fields
+function payloadTime(timestamp: unknown): Date | undefined {
+  const ms = typeof timestamp === 'string' ? Date.parse(timestamp)
+    : typeof timestamp === 'number' && Number.isFinite(timestamp) ? (timestamp < 1e11 ? timestamp * 1000 : timestamp)
+    : Number.NaN
+  return Number.isNaN(ms) ? undefined : new Date(ms)
 }
 
 const defaults: Extractors = {
   eventKey: (m) => m.id,
   type: (m) => {
-    const { type } = recommended(m)
-    if (type === undefined) throw new MalformedPayloadError('payload has no non-empty string "type"')
+    const { type } = fieldsOf(m)
+    if (typeof type !== 'string' || type.length === 0) throw new MalformedPayloadError('payload has no non-empty string "type"')
     return type
   },
   tenant: () => null,
   entity: (m) => {
-    const id = recommended(m).data?.id
+    const { data } = fieldsOf(m)
+    const id = typeof data === 'object' && data !== null ? (data as { id?: unknown }).id : undefined
+    if (typeof id === 'number' && Number.isFinite(id)) return String(id)
     return typeof id === 'string' && id.length > 0 ? id : null
   },
-  occurredAt: (m) => {
-    const { timestamp } = recommended(m)
-    const at = timestamp === undefined ? Number.NaN : Date.parse(timestamp)
-    return Number.isNaN(at) ? m.signedAt : new Date(at)
-  },
+  occurredAt: (m) => payloadTime(fieldsOf(m).timestamp) ?? m.signedAt,
 }
 
 /**
  * Creates an adapter for a sender that follows the Standard Webhooks spec
  * (https://www.standardwebhooks.com): headers `webhook-id`, `webhook-timestamp`, `webhook-signature`
- * (`v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, space-separated when several).
+ * (`v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, space-separated when several) — or their
+ * `svix-*` twins, as senders built on Svix (Clerk, Resend, …) send them. Each of the payload's
+ * recommended fields is read on its own: an odd `timestamp` or `data` drops only itself.
  *
  * @example
  * const resend = standardWebhooksAdapter({
@@ -164,10 +159,13 @@ export function standardWebhooksAdapter(options: StandardWebhooksAdapterOptions)
     name,
     maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
     async verify(req: RawRequest): Promise<VerifiedStandardWebhook> {
-      const id = req.headers['webhook-id']
-      const timestamp = req.headers['webhook-timestamp']
-      const signature = req.headers['webhook-signature']
-      if (!id || !timestamp || !signature) throw new SignatureError('missing webhook-id, webhook-timestamp or webhook-signature header')
+      // The spec's `webhook-*` headers, or the `svix-*` ones of senders built on Svix (its
+      // reference implementation): one set or the other, never mixed.
+      const prefix = req.headers['webhook-id'] === undefined && req.headers['svix-id'] !== undefined ? 'svix' : 'webhook'
+      const id = req.headers[`${prefix}-id`]
+      const timestamp = req.headers[`${prefix}-timestamp`]
+      const signature = req.headers[`${prefix}-signature`]
+      if (!id || !timestamp || !signature) throw new SignatureError('missing webhook-id, webhook-timestamp or webhook-signature header (or their svix-* twins)')
       if (!/^\d{1,12}$/.test(timestamp)) throw new SignatureError('webhook-timestamp is not Unix seconds')
       // Judged against the arrival time (the injectable clock), in both directions; the library
       // repeats the check against the wall clock, which agrees while verify runs on arrival.
