@@ -37,7 +37,7 @@ async function listen(hookline: Hookline, env: Env): Promise<Server> {
       // Node looks for timed-out requests this often (30 s by default, longer than the timeouts).
       connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(headersTimeout / 4))),
     },
-    createApp(hookline, { adminToken: env.HOOKLINE_ADMIN_TOKEN }),
+    createApp(hookline, { adminToken: env.HOOKLINE_ADMIN_TOKEN, adminTokens: env.HOOKLINE_ADMIN_TOKENS }),
   )
   return new Promise((resolve) => {
     server.listen(env.PORT, () => {

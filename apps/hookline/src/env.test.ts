@@ -26,6 +26,16 @@ describe('loadEnv', () => {
     expect(env.HOOKLINE_BATCH_SIZE).toBe(DEFAULT_WORKER_OPTIONS.batchSize)
   })
 
+  it('reads named admin tokens as name:role:token, and refuses an unknown role', () => {
+    const env = loadEnv({ HOOKLINE_ADMIN_TOKENS: 'ana:operator:tok-ana-0123456789abcdef, vic:viewer:tok:with:colons-0123' })
+    expect(env.HOOKLINE_ADMIN_TOKENS).toEqual([
+      { name: 'ana', role: 'operator', token: 'tok-ana-0123456789abcdef' },
+      { name: 'vic', role: 'viewer', token: 'tok:with:colons-0123' },
+    ])
+    expect(loadEnv({}).HOOKLINE_ADMIN_TOKENS).toEqual([])
+    expect(() => loadEnv({ HOOKLINE_ADMIN_TOKENS: 'ana:root:tok-ana-0123456789abcdef' })).toThrow(/HOOKLINE_ADMIN_TOKENS/)
+  })
+
   it('splits secret lists (rotation) and parses durations', () => {
     const env = loadEnv({ STRIPE_WEBHOOK_SECRET: 'whsec_new, whsec_old,', HOOKLINE_RECONCILE_WINDOW: '3d' })
     expect(env.STRIPE_WEBHOOK_SECRET).toEqual(['whsec_new', 'whsec_old'])

@@ -26,6 +26,22 @@ const envSchema = z.object({
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOOKLINE_ADMIN_TOKEN: z.string().min(1).optional(),
+  // Named admin tokens for a team: comma-separated name:role:token (role viewer or operator).
+  HOOKLINE_ADMIN_TOKENS: z
+    .string()
+    .optional()
+    .transform((text, ctx) => {
+      const tokens = (text ?? '').split(',').map((entry) => entry.trim()).filter((entry) => entry.length > 0).map((entry) => {
+        const [name = '', role = '', ...secret] = entry.split(':')
+        return { name, role: role as 'viewer' | 'operator', token: secret.join(':') }
+      })
+      for (const { name, role, token } of tokens) {
+        if (!name || (role !== 'viewer' && role !== 'operator') || !token) {
+          ctx.addIssue({ code: 'custom', message: `"${name || '?'}:…" is not name:role:token with role viewer or operator` })
+        }
+      }
+      return tokens
+    }),
   // Where the support commands of the CLI find the admin API (default: this machine's PORT).
   HOOKLINE_URL: z.string().url().optional(),
   HOOKLINE_HANDLERS: z.string().min(1).optional(),

@@ -3,7 +3,7 @@
  * whose secrets are set, and the Express app that serves it.
  */
 import { createHookline, type Hookline, type ProviderAdapter } from '@hookline/core'
-import { adminRouter, opsRouter, webhookRouter } from '@hookline/express'
+import { adminRouter, type AdminToken, opsRouter, webhookRouter } from '@hookline/express'
 import { githubAdapter } from '@hookline/github'
 import { slackAdapter } from '@hookline/slack'
 import { standardWebhooksAdapter } from '@hookline/standard-webhooks'
@@ -105,15 +105,15 @@ export async function buildHookline(env: Env): Promise<Hookline> {
  * — only when an admin token is configured — the admin API and the console under `/admin`.
  *
  * @example
- * createApp(hookline, { adminToken: env.HOOKLINE_ADMIN_TOKEN }).listen(3000)
+ * createApp(hookline, { adminToken: env.HOOKLINE_ADMIN_TOKEN, adminTokens: env.HOOKLINE_ADMIN_TOKENS }).listen(3000)
  */
-export function createApp(hookline: Hookline, options: { adminToken?: string | undefined } = {}): Express {
+export function createApp(hookline: Hookline, options: { adminToken?: string | undefined; adminTokens?: readonly AdminToken[] } = {}): Express {
   const app = express()
   app.disable('x-powered-by')
   app.use(webhookRouter(hookline))
   app.use(opsRouter(hookline))
-  if (options.adminToken) {
-    app.use(adminRouter(hookline, { token: options.adminToken }))
+  if (options.adminToken || options.adminTokens?.length) {
+    app.use(adminRouter(hookline, { token: options.adminToken, tokens: options.adminTokens }))
     app.use(consoleRouter())
   }
   return app

@@ -144,6 +144,14 @@ export class InvalidRequestError extends HooklineError {
   }
 }
 
+/** An admin request whose token may not do what it asks: a viewer's write (HTTP 403). */
+export class AdminForbiddenError extends HooklineError {
+  constructor(message: string) {
+    super('hookline.admin_forbidden', message)
+    this.name = 'AdminForbiddenError'
+  }
+}
+
 /** An admin request without the right bearer token (HTTP 401). */
 export class AdminUnauthorizedError extends HooklineError {
   constructor(message = 'a valid admin bearer token is required') {
@@ -214,6 +222,7 @@ const STATUS_BY_CODE: Record<string, number> = {
   'hookline.event_state_conflict': 409,
   'hookline.request_invalid': 400,
   'hookline.admin_unauthorized': 401,
+  'hookline.admin_forbidden': 403,
   'hookline.reconcile_busy': 409,
   'hookline.reconcile_unsupported': 400,
 }

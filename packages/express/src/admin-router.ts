@@ -5,6 +5,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto'
 import {
+  AdminForbiddenError,
   AdminUnauthorizedError,
   ConfigError,
   errorReply,
@@ -21,10 +22,29 @@ import {
 } from '@hookline/core/internal'
 import express, { type NextFunction, type Request, type RequestHandler, type Response, Router } from 'express'
 
-/** Options of {@link adminRouter}. */
-export interface AdminRouterOptions {
-  /** The bearer token every request must present (`Authorization: Bearer <token>`). */
+/** What a token may do: `viewer` reads; `operator` also replays, ignores and reconciles. */
+export type AdminRole = 'viewer' | 'operator'
+
+/** A named admin token: its name is the audit log's actor for what it does. */
+export interface AdminToken {
+  name: string
+  role: AdminRole
+  /** The bearer secret (`Authorization: Bearer <token>`). */
   token: string
+}
+
+/** Options of {@link adminRouter}: at least one of `token` and `tokens`. */
+export interface AdminRouterOptions {
+  /**
+   * One shared operator token. Its requests name their actor themselves (`X-Hookline-Actor`).
+   * @defaultValue none
+   */
+  token?: string | undefined
+  /**
+   * Named tokens with a role each, for a team.
+   * @defaultValue none
+   */
+  tokens?: readonly AdminToken[] | undefined
   /**
    * Largest JSON body accepted, in bytes.
    * @defaultValue 65536
@@ -35,21 +55,25 @@ export interface AdminRouterOptions {
 /** The DLQ listing takes the event filters except `status` (always `dead`). */
 const dlqListSchema = eventListSchema.omit({ status: true })
 
-/** Header naming the person or tool acting, written to the audit log (the token itself is shared). */
+/**
+ * Header naming the person or tool acting, written to the audit log: the actor with the shared
+ * token, a detail after the name with a named one.
+ */
 export const ACTOR_HEADER = 'x-hookline-actor'
 
 /**
  * Mounts the admin API: `GET /admin/api/events`, `GET /admin/api/events/:id`,
  * `POST /admin/api/events/:id/replay`, `POST /admin/api/events/:id/ignore`, `POST /admin/api/replay`,
  * `GET /admin/api/dlq`, `GET /admin/api/stats`, `POST /admin/api/reconcile` (202 `{ runId }`),
- * `GET /admin/api/reconcile/runs` and `GET /admin/api/reconcile/runs/:id`. Every request needs the bearer token (401
- * otherwise). Mount it only when a token is configured: without one the admin API does not exist.
+ * `GET /admin/api/reconcile/runs` and `GET /admin/api/reconcile/runs/:id`. Every request needs one
+ * of the tokens (401 otherwise), and every write an operator's (403). Mount it only when a token is
+ * configured: without one the admin API does not exist.
  *
  * @example
- * if (process.env.HOOKLINE_ADMIN_TOKEN) app.use(adminRouter(hookline, { token: process.env.HOOKLINE_ADMIN_TOKEN }))
+ * app.use(adminRouter(hookline, { tokens: [{ name: 'ana', role: 'operator', token: process.env.ANA_TOKEN! }] }))
  */
 export function adminRouter(hookline: Hookline, options: AdminRouterOptions): Router {
-  if (options.token.length === 0) throw new ConfigError('adminRouter needs a non-empty token')
+  const tokens = adminTokensOf(options)
   const router = Router()
   const api = Router()
   router.use('/admin/api', api)
@@ -59,26 +83,28 @@ export function adminRouter(hookline: Hookline, options: AdminRouterOptions): Ro
     res.set({ 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' })
     next()
   })
-  api.use(requireToken(options.token))
+  api.use(authenticate(tokens))
+  // Every write is an operator's.
+  api.post('*path', (_req, res, next) => next(res.locals.adminToken.role === 'operator' ? undefined : new AdminForbiddenError('this token may only read (role viewer)')))
   api.use(express.json({ limit: options.maxBodyBytes ?? 64 * 1024 }))
 
   api.get('/events', handle(async (req) => hookline.events.list(parseInput(eventListSchema, req.query))))
 
   api.get('/events/:id', handle(async (req) => hookline.events.get(String(req.params.id))))
 
-  api.post('/events/:id/replay', handle(async (req) => {
+  api.post('/events/:id/replay', handle(async (req, res) => {
     const { force, note } = parseInput(replayOneSchema, req.body)
-    return hookline.replayer.replayEvent(String(req.params.id), { force }, { actor: actorOf(req), note })
+    return hookline.replayer.replayEvent(String(req.params.id), { force }, { actor: actorOf(req, res), note })
   }))
 
-  api.post('/events/:id/ignore', handle(async (req) => {
+  api.post('/events/:id/ignore', handle(async (req, res) => {
     const { note } = parseInput(ignoreSchema, req.body)
-    return hookline.replayer.ignore(String(req.params.id), { actor: actorOf(req), note })
+    return hookline.replayer.ignore(String(req.params.id), { actor: actorOf(req, res), note })
   }))
 
-  api.post('/replay', handle(async (req) => {
+  api.post('/replay', handle(async (req, res) => {
     const { note, ...request } = parseInput(replayManySchema, req.body)
-    return hookline.replayer.replay(request, { actor: actorOf(req), note })
+    return hookline.replayer.replay(request, { actor: actorOf(req, res), note })
   }))
 
   api.get('/dlq', handle(async (req) => {
@@ -92,7 +118,7 @@ export function adminRouter(hookline: Hookline, options: AdminRouterOptions): Ro
   api.post('/reconcile', (req, res, next) => {
     const request = parseInput(reconcileRequestSchema, req.body)
     hookline
-      .reconcile({ ...request, trigger: `api:${actorOf(req)}` })
+      .reconcile({ ...request, trigger: `api:${actorOf(req, res)}` })
       .then((runs) => res.status(202).json({ runId: runs[0]!.id, runIds: runs.map((r) => r.id) }), next)
   })
 
@@ -111,14 +137,47 @@ export function adminRouter(hookline: Hookline, options: AdminRouterOptions): Ro
   return router
 }
 
-/** Rejects requests without the token, comparing SHA-256 digests in constant time (no length leak). */
-function requireToken(token: string): RequestHandler {
-  const expected = digest(token)
-  return (req, _res, next) => {
+/** An accepted token as the routes see it (`res.locals.adminToken`); `name` is undefined for the shared token. */
+interface Authenticated {
+  name: string | undefined
+  role: AdminRole
+  digest: Buffer
+}
+
+/** The tokens of `options`, checked: non-empty, distinct names and secrets, known roles. */
+function adminTokensOf(options: AdminRouterOptions): Authenticated[] {
+  const tokens: Authenticated[] = []
+  if (options.token !== undefined) {
+    if (options.token.length === 0) throw new ConfigError('adminRouter needs a non-empty token')
+    tokens.push({ name: undefined, role: 'operator', digest: digest(options.token) })
+  }
+  for (const { name, role, token } of options.tokens ?? []) {
+    if (!/^[\w.@-]{1,100}$/.test(name)) throw new ConfigError(`admin token name "${name}" must be 1 to 100 letters, digits, or . _ @ -`)
+    if (role !== 'viewer' && role !== 'operator') throw new ConfigError(`admin token "${name}" has role "${String(role)}": expected viewer or operator`)
+    if (token.length < 16) throw new ConfigError(`admin token "${name}" is shorter than 16 characters`)
+    if (tokens.some((t) => t.name === name)) throw new ConfigError(`two admin tokens are named "${name}"`)
+    tokens.push({ name, role, digest: digest(token) })
+  }
+  if (tokens.length === 0) throw new ConfigError('adminRouter needs a token or tokens')
+  if (new Set(tokens.map((t) => t.digest.toString('hex'))).size !== tokens.length) throw new ConfigError('two admin tokens have the same secret')
+  return tokens
+}
+
+/**
+ * Accepts a request whose bearer token is one of `tokens`, comparing SHA-256 digests in constant
+ * time (no length leak) against every token, so that which one matched takes no longer to find.
+ */
+function authenticate(tokens: readonly Authenticated[]): RequestHandler {
+  return (req, res, next) => {
     const match = /^Bearer\s+(.+)$/i.exec(req.get('authorization') ?? '')
     const given = match?.[1]?.trim()
-    if (given !== undefined && timingSafeEqual(digest(given), expected)) return next()
-    next(new AdminUnauthorizedError())
+    if (given === undefined) return next(new AdminUnauthorizedError())
+    const presented = digest(given)
+    let found: Authenticated | undefined
+    for (const token of tokens) if (timingSafeEqual(presented, token.digest) && !found) found = token
+    if (!found) return next(new AdminUnauthorizedError())
+    res.locals.adminToken = found
+    next()
   }
 }
 
@@ -126,17 +185,22 @@ function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest()
 }
 
-/** The declared actor: printable, at most 200 characters; `admin` when absent. */
-function actorOf(req: Request): string {
+/**
+ * The audit log's actor: a named token's name, with the declared actor (printable, at most 200
+ * characters) as a detail after it; with the shared token, the declared actor, `admin` when absent.
+ */
+function actorOf(req: Request, res: Response): string {
   const declared = (req.get(ACTOR_HEADER) ?? '').replace(/[^\x20-\x7e]/g, '').trim().slice(0, 200)
-  return declared.length > 0 ? declared : 'admin'
+  const { name } = res.locals.adminToken as Authenticated
+  if (name === undefined) return declared.length > 0 ? declared : 'admin'
+  return declared.length > 0 && declared !== name ? `${name} (${declared})` : name
 }
 
 /** Runs `fn` and sends its result as JSON; errors go to {@link sendError}. */
-function handle(fn: (req: Request) => Promise<unknown>): RequestHandler {
+function handle(fn: (req: Request, res: Response) => Promise<unknown>): RequestHandler {
   return (req, res, next) => {
     // A body that cannot be written (res.json throwing) is answered as an error too, never left unhandled.
-    fn(req).then((body) => void res.json(body)).catch(next)
+    fn(req, res).then((body) => void res.json(body)).catch(next)
   }
 }
 
