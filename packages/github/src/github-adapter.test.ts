@@ -131,6 +131,36 @@ describe('githubAdapter.parse: tenant', () => {
   })
 })
 
+describe('githubAdapter.parse: tenant of payloads without repository or organization', () => {
+  it('is the sponsored account, the marketplace buyer, the installation target account', async () => {
+    expect((await parsed({ action: 'created', sponsorship: { id: 7, sponsorable: { login: 'octocat' }, sponsor: { login: 'mona' } } }, { event: 'sponsorship' })).tenant).toBe('octocat')
+    expect((await parsed({ action: 'purchased', marketplace_purchase: { account: { login: 'acme-corp', id: 9 } } }, { event: 'marketplace_purchase' })).tenant).toBe('acme-corp')
+    expect((await parsed({ action: 'renamed', account: { login: 'new-name', id: 3 } }, { event: 'installation_target' })).tenant).toBe('new-name')
+  })
+
+  it('a field of another shape leaves the tenant null instead of refusing the event', async () => {
+    expect((await parsed({ action: 'created', sponsorship: { sponsorable: 'octocat' } }, { event: 'sponsorship' })).tenant).toBeNull()
+  })
+})
+
+describe('githubAdapter.parse: organisation-level entities', () => {
+  it.each([
+    ['membership', { action: 'added', team: { id: 11, slug: 'core' }, member: { login: 'mona' }, organization: { login: 'octo-org', id: 1 } }, 'team:11'],
+    ['team', { action: 'edited', team: { id: 11 }, organization: { login: 'octo-org', id: 1 } }, 'team:11'],
+    ['organization', { action: 'member_added', organization: { login: 'octo-org', id: 1 } }, 'organization:1'],
+    ['installation_repositories', { action: 'added', installation: { id: 51 }, repositories_added: [] }, 'installation:51'],
+    ['sponsorship', { action: 'created', sponsorship: { id: 7, sponsorable: { login: 'octocat' } } }, 'sponsorship:7'],
+  ])('%s: %s', async (event, payload, entityKey) => {
+    const parsedEvent = await parsed(payload, { event })
+    expect(parsedEvent).toMatchObject({ entityKey, occurredAt: null })
+  })
+
+  it('projects_v2_item: the item, dated by its updated_at', async () => {
+    const event = await parsed({ action: 'edited', projects_v2_item: { id: 99, updated_at: '2026-11-23T11:00:00Z' }, organization: { login: 'octo-org', id: 1 } }, { event: 'projects_v2_item' })
+    expect(event).toMatchObject({ entityKey: 'projects_v2_item:99', tenant: 'octo-org', occurredAt: new Date('2026-11-23T11:00:00Z') })
+  })
+})
+
 describe('githubAdapter.parse: entity and source time', () => {
   it('push: the ref, dated by repository.pushed_at (Unix seconds in push payloads)', async () => {
     const event = await parsed(githubPush({ ref: 'refs/heads/release', at: AT }), { event: 'push' })

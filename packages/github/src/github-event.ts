@@ -26,8 +26,9 @@ type Payload = z.infer<typeof payloadSchema>
  *   subscribed to the event and kept by redeliveries, so two hooks give two events and a
  *   redelivery is a duplicate.
  * - **Type**: `X-GitHub-Event`, plus `.<action>` when the payload has one (`issues.opened`).
- * - **Tenant**: `installation.id` (GitHub Apps), else the repository owner's login, else the
- *   organization's login, else null.
+ * - **Tenant**: `installation.id` (GitHub Apps), else the login of the account the event belongs
+ *   to: the repository's owner, the organization, the sponsored account (`sponsorship`), the
+ *   buyer (`marketplace_purchase`), the account of an `installation_target`; else null.
  * - **Entity and time**: see {@link subjectOf}.
  * - **`ping`** (sent when a hook is created) is marked `recordOnly`: no handler runs.
  *
@@ -54,7 +55,7 @@ export function parseGithubDelivery(headers: Readonly<Record<string, string | un
     kind: 'event',
     eventKey: githubEventKey(hookId, deliveryId),
     type: result.data.action ? `${event}.${result.data.action}` : event,
-    tenant: tenantOf(result.data),
+    tenant: tenantOf(result.data, payload as Json),
     entityKey: subject.entityKey,
     occurredAt: subject.occurredAt,
     payload,
@@ -72,9 +73,12 @@ function requiredHeader(headers: Readonly<Record<string, string | undefined>>, n
   if (!value) throw new MalformedPayloadError(`missing ${name} header (GitHub sends it with every delivery)`)
   return value
 }
-function tenantOf(payload: Payload): string | null {
+function tenantOf(payload: Payload, json: Json): string | null {
   if (payload.installation) return String(payload.installation.id)
-  return payload.repository?.owner?.login ?? payload.organization?.login ?? null
+  // Read without a schema: a field of another shape only leaves the tenant to the next candidate.
+  const owner = [field(json.sponsorship, 'sponsorable'), field(json.marketplace_purchase, 'account'), json.account].map((account) => field(account, 'login'))
+  const login = owner.find((value): value is string => typeof value === 'string' && value.length > 0)
+  return payload.repository?.owner?.login ?? payload.organization?.login ?? login ?? null
 }
 
 /** The entity an event is about and the time of the version it carries. */
@@ -106,6 +110,13 @@ const SUBJECT_RULES: Record<string, (payload: Json, repo: string | undefined) =>
   check_run: (p) => byId('check_run', p.check_run, 'completed_at', 'started_at'),
   workflow_job: (p) => byId('workflow_job', p.workflow_job, 'completed_at', 'started_at'),
   installation: (p) => byId('installation', p.installation, 'updated_at'),
+  // Organisation-level events, undated: their objects carry no time of this change.
+  installation_repositories: (p) => byId('installation', p.installation),
+  membership: (p) => byId('team', p.team),
+  team: (p) => byId('team', p.team),
+  organization: (p) => byId('organization', p.organization),
+  sponsorship: (p) => byId('sponsorship', p.sponsorship),
+  projects_v2_item: (p) => byId('projects_v2_item', p.projects_v2_item, 'updated_at'),
   ping: (p) => byId('hook', p.hook, 'updated_at'),
 }
 
@@ -119,6 +130,10 @@ const SUBJECT_RULES: Record<string, (payload: Json, repo: string | undefined) =>
  * | `issue_comment`, `pull_request_review_comment`, `check_suite`, `workflow_run`, `installation` | `<event>:<id>` | the object's `updated_at` |
  * | `pull_request_review` | `pull_request_review:<id>` | `review.submitted_at` |
  * | `check_run`, `workflow_job` | `<event>:<id>` | `completed_at`, else `started_at` |
+ * | `installation_repositories` | `installation:<id>` | null |
+ * | `membership`, `team` | `team:<id>` | null |
+ * | `organization`, `sponsorship` | `<event>:<id>` (the organization's, the sponsorship's) | null |
+ * | `projects_v2_item` | `projects_v2_item:<id>` | the item's `updated_at` |
  * | `ping` | `hook:<id>` | `hook.updated_at` |
  * | any other event, or the object is missing | `repository:<owner/repo>` | null |
  * | no repository either | null | null |
