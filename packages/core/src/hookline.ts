@@ -116,6 +116,7 @@ export class Hookline {
   /** Support's write side: replay and ignore events (audited). */
   readonly replayer: Replayer
   private readonly sweeper: Sweeper
+  private readonly attempts: Attempts
   private readonly receiver: WebhookReceiver
   private readonly sweeperOptions: SweeperOptions
   private readonly workerOptions: WorkerOptions
@@ -139,6 +140,7 @@ export class Hookline {
     const pool = this.database.pool
     const graceMs = this.sweeperOptions.graceMs
     this.inbox = new Inbox(pool, schema)
+    this.attempts = new Attempts(pool, schema)
     this.metrics = new HooklineMetrics({ dlqDepth: () => this.inbox.countDead(), defaultMetrics: true })
     this.dispatcher = new Dispatcher(this.queueConfig(), this.policy)
     this.sweeper = new Sweeper(this.inbox, this.dispatcher, this.metrics, this.sweeperOptions)
@@ -197,7 +199,7 @@ export class Hookline {
   async startWorker(): Promise<void> {
     if (this.worker) return
     this.worker = new EventWorker(this.queueConfig(), {
-        attempts: new Attempts(this.database.pool, this.options.schema ?? DEFAULT_HOOKLINE_OPTIONS.schema),
+        attempts: this.attempts,
         handlerClient: this.options.prisma ?? this.db,
         handlers: (this.options.handlers ?? {}) as HandlerMap<never>,
         policy: this.policy,
