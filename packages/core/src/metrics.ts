@@ -22,6 +22,8 @@ export class HooklineMetrics {
   readonly enqueueFailures = new Counter({ name: 'hookline_enqueue_failures_total', help: 'Stored events whose queue job could not be added (recovered by the sweeper)', labelNames: ['provider'] as const, registers: [this.registry] })
   /** Events processed, by outcome (`succeeded`, `stale`). */
   readonly processed = new Counter({ name: 'hookline_events_processed_total', help: 'Events processed', labelNames: ['provider', 'outcome'] as const, registers: [this.registry] })
+  /** Events put back to wait for an earlier event of their entity (no attempt spent). */
+  readonly waited = new Counter({ name: 'hookline_events_waited_total', help: 'Events put back to wait for an earlier unfinished event of their entity', labelNames: ['provider'] as const, registers: [this.registry] })
   /** Failed attempts that were scheduled for a retry. */
   readonly retried = new Counter({ name: 'hookline_events_retried_total', help: 'Failed attempts scheduled for a retry', labelNames: ['provider'] as const, registers: [this.registry] })
   /** Events dead-lettered. */

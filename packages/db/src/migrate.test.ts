@@ -203,6 +203,34 @@ describe('migrate', () => {
     ])
   })
 
+  it('numbers the unfinished events of an existing inbox in arrival order, with their entities, ahead of new ones', async () => {
+    const db = freshDatabase()
+    const dir = await mkdtemp(path.join(tmpdir(), 'hookline-migrations-'))
+    tempDirs.push(dir)
+    for (const name of committed.filter((name) => name < '20261207075607_entity_arrival_order')) await cp(path.join(MIGRATIONS_DIR, name), path.join(dir, name), { recursive: true })
+    await migrate(db.url, { migrationsDir: dir })
+    // Stored in this order (ids are time-ordered); the work list's rows written in the reverse one.
+    for (const [key, entity] of [['evt_1', 'in_a'], ['evt_2', null], ['evt_3', 'in_a']] as const) {
+      await query(db.url, `INSERT INTO hookline.hookline_events (provider, event_key, type, entity_key, raw_body) VALUES ('stripe', $1, 'invoice.paid', $2, '\\x7b7d')`, [key, entity])
+      await new Promise((resolve) => setTimeout(resolve, 3))
+    }
+    await query(db.url, `INSERT INTO hookline.hookline_due_events (event_id, due_at) SELECT id, now() FROM hookline.hookline_events ORDER BY id DESC`)
+    await migrate(db.url)
+    await query(db.url, `INSERT INTO hookline.hookline_events (provider, event_key, type, raw_body) VALUES ('stripe', 'evt_4', 'invoice.paid', '\\x7b7d')`)
+    await query(db.url, `INSERT INTO hookline.hookline_due_events (event_id, due_at) SELECT id, now() FROM hookline.hookline_events WHERE event_key = 'evt_4'`)
+
+    const rows = await query<{ event_key: string; provider: string | null; entity_key: string | null }>(
+      db.url,
+      `SELECT e.event_key, d.provider, d.entity_key FROM hookline.hookline_due_events d JOIN hookline.hookline_events e ON e.id = d.event_id ORDER BY d.seq`,
+    )
+    expect(rows).toEqual([
+      { event_key: 'evt_1', provider: 'stripe', entity_key: 'in_a' },
+      { event_key: 'evt_2', provider: null, entity_key: null },
+      { event_key: 'evt_3', provider: 'stripe', entity_key: 'in_a' },
+      { event_key: 'evt_4', provider: null, entity_key: null },
+    ])
+  })
+
   it("moves a previous release's tables out of public, with their rows and history, leaving the application's own", async () => {
     const db = freshDatabase()
     // The previous release, as it left a database: Hookline's tables in public and its history in

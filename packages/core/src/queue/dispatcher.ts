@@ -95,6 +95,21 @@ export class Dispatcher {
   }
 
   /**
+   * Adds one processing job per event that waited for an earlier one of its entity, named after
+   * the wait it ends: the job it waited in may not be gone yet, and adding under that id would be
+   * a no-op. Rejects on Redis failure or timeout.
+   */
+  async wake(events: readonly { id: string; waits: number }[]): Promise<void> {
+    if (events.length === 0) return
+    const jobs = events.map(({ id, waits }) => ({
+      name: PROCESS_JOB,
+      data: { id } satisfies ProcessJobData,
+      opts: { ...this.jobOptions(), jobId: `wake-${waits}-${id}` },
+    }))
+    await withTimeout(this.queue.addBulk(jobs), this.timeoutMs, 'wake')
+  }
+
+  /**
    * Adds one job for the new events `ids` of one commit, whose id is `batch-` and the first id (so
    * that adding the same batch twice is a no-op). A BullMQ job costs a Lua script in Redis and tens
    * of µs of the caller's CPU however little it carries: one per batch instead of one per event is

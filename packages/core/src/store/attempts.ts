@@ -6,7 +6,8 @@
  */
 import type { HooklineEvent, TransactionClient } from '../handler.ts'
 import { compareKeys, PAYLOAD_JSON } from './inbox.ts'
-import { type Sql, sqlRunner, type SqlTarget } from './sql-runner.ts'
+import { type ConnectionPool, inPoolTransaction } from './pool-transaction.ts'
+import { type Sql, sqlRunner } from './sql-runner.ts'
 
 /** An event claimed for one attempt. */
 export interface ClaimedEvent extends HooklineEvent {
@@ -16,6 +17,62 @@ export interface ClaimedEvent extends HooklineEvent {
   attemptId: string
   /** When the event was first stored. */
   receivedAt: Date
+}
+
+/** An event's row as its attempt's transaction locked it. */
+export interface LockedEvent {
+  status: string
+  /** Source time of the newest event applied to the entity (null without an entity). */
+  newestApplied: Date | null
+  /** Its number in arrival order (null without a row in the work list). */
+  seq: bigint | null
+  /**
+   * When the nearest earlier event of its entity that must finish first is due; null when there
+   * is none. Such an event is unfinished, stored before this one, not newer by source time, and
+   * not one of this transaction's own.
+   */
+  blockedUntil: Date | null
+}
+
+/** An event that waited for an earlier one of its entity and may run now: its id, and which wait it ends. */
+export interface WakeUp {
+  id: string
+  waits: number
+}
+
+/** When the nearest event that event `e` (row `d` in the work list) must follow is due; `$1` are ids not counted. */
+const NEAREST_BLOCKER = `SELECT p.due_at FROM hookline.hookline_due_events p JOIN hookline.hookline_events pe ON pe.id = p.event_id
+   WHERE p.provider = e.provider AND p.entity_key = e.entity_key AND p.seq < d.seq AND p.due_at IS NOT NULL
+     AND p.event_id <> ALL($1::uuid[]) AND NOT coalesce(pe.occurred_at > e.occurred_at, false)
+   ORDER BY p.seq DESC LIMIT 1`
+
+/**
+ * The waiting events of the entities (`pv`, `k`: array parameters) that nothing keeps waiting any
+ * more once the events `finished` (a uuid[] expression) are, set running again and returned: among
+ * each entity's first waiting events (a bounded number; the sweeper takes any other when its time
+ * is due), those with no unfinished earlier event to follow.
+ */
+function wakeStatement(finished: string, pv: string, k: string): string {
+  return `UPDATE hookline.hookline_due_events AS w SET waiting = false
+     WHERE w.event_id IN (
+       SELECT c.event_id FROM unnest(${pv}::text[], ${k}::text[]) AS x(pv, k)
+        CROSS JOIN LATERAL (
+          SELECT c.event_id, c.seq FROM hookline.hookline_due_events c
+           WHERE c.provider = x.pv AND c.entity_key = x.k AND c.waiting AND c.event_id <> ALL(${finished})
+           ORDER BY c.seq LIMIT 64) c
+        JOIN hookline.hookline_events ce ON ce.id = c.event_id
+       WHERE NOT EXISTS (
+         SELECT 1 FROM hookline.hookline_due_events p JOIN hookline.hookline_events pe ON pe.id = p.event_id
+          WHERE p.provider = x.pv AND p.entity_key = x.k AND p.seq < c.seq AND p.due_at IS NOT NULL
+            AND p.event_id <> ALL(${finished}) AND NOT coalesce(pe.occurred_at > ce.occurred_at, false)))
+     RETURNING w.event_id::text AS id, w.waits`
+}
+
+/** The distinct entities of `events`, in key order (the order their rows are locked in). */
+function entitiesOf(events: readonly ClaimedEvent[]): { provider: string; entityKey: string }[] {
+  const entities = new Map<string, { provider: string; entityKey: string }>()
+  for (const { provider, entityKey } of events) if (entityKey !== null) entities.set(`${provider}\u0000${entityKey}`, { provider, entityKey })
+  return [...entities.values()].sort((a, b) => compareKeys(a.provider, a.entityKey, b.provider, b.entityKey))
 }
 
 /**
@@ -29,11 +86,14 @@ export class Attempts {
   private readonly run: Sql
 
   /**
-   * @param db Hookline's `pg` pool: where the statements that take no transaction run.
+   * @param pool Hookline's `pg` pool: where the statements that take no transaction run.
    * @param schema the schema of Hookline's tables.
    */
-  constructor(db: SqlTarget, private readonly schema?: string) {
-    this.run = sqlRunner(db, schema)
+  constructor(
+    private readonly pool: ConnectionPool,
+    private readonly schema?: string,
+  ) {
+    this.run = sqlRunner(pool, schema)
   }
 
   /**
@@ -84,22 +144,24 @@ export class Attempts {
   }
 
   /**
-   * Inside `tx`, in one round trip: locks the rows of `ids` (in id order) and returns their status
-   * (a row that is gone is missing from the result); for those `processing` that have an entity,
-   * also locks the entity's version row (creating it at the epoch if the entity is new; entities in
-   * key order) for the rest of `tx` — so events of one entity run one at a time — and returns the
-   * source time of the newest event applied to it.
+   * Inside `tx`: locks the rows of `ids` (in id order) and returns their status (a row that is
+   * gone is missing from the result); for those `processing` that have an entity, also locks the
+   * entity's version row (creating it at the epoch if the entity is new; entities in key order) for
+   * the rest of `tx` — so events of one entity run one at a time — and returns the source time of
+   * the newest event applied to it, and what the event must wait for (see {@link LockedEvent}).
+   * One round trip, and a second only when some event seems to have to wait.
    */
-  async lockForProcessing(tx: TransactionClient, ids: readonly string[]): Promise<Map<string, { status: string; newestApplied: Date | null }>> {
+  async lockForProcessing(tx: TransactionClient, ids: readonly string[]): Promise<Map<string, LockedEvent>> {
+    const run = sqlRunner(tx, this.schema)
     // MATERIALIZED keeps every event row lock ahead of the entity locks. An entity row is locked
     // by INSERT … ON CONFLICT DO UPDATE, which waits for a concurrent holder and then works on the
     // latest committed version even under READ COMMITTED: RETURNING gives the newest applied time
     // as the previous holder committed it, in the same statement (a plain read here would see the
     // snapshot taken before the wait). One global lock order (events by id, then entities by key)
     // keeps concurrent batches from deadlocking.
-    const rows = await sqlRunner(tx, this.schema)<{ id: string; status: string; newestApplied: Date | null }>(
+    const rows = await run<{ id: string; status: string; newestApplied: Date | null; seq: string | null; blockedUntil: Date | null }>(
       `WITH ev AS MATERIALIZED (
-         SELECT id, status, provider, entity_key FROM hookline.hookline_events WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE
+         SELECT id, status, provider, entity_key, occurred_at FROM hookline.hookline_events WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE
        ), ver AS (
          INSERT INTO hookline.hookline_entity_versions AS v (provider, entity_key, occurred_at, event_id)
          SELECT DISTINCT ON (provider, entity_key) provider, entity_key, 'epoch'::timestamptz, id
@@ -108,11 +170,57 @@ export class Attempts {
          ON CONFLICT (provider, entity_key) DO UPDATE SET occurred_at = v.occurred_at
          RETURNING v.provider, v.entity_key, v.occurred_at
        )
-       SELECT ev.id::text AS id, ev.status::text AS status, ver.occurred_at AS "newestApplied"
-         FROM ev LEFT JOIN ver ON ver.provider = ev.provider AND ver.entity_key = ev.entity_key`,
+       SELECT e.id::text AS id, e.status::text AS status, ver.occurred_at AS "newestApplied", d.seq::text AS seq,
+              CASE WHEN e.status = 'processing' AND e.entity_key IS NOT NULL THEN (${NEAREST_BLOCKER}) END AS "blockedUntil"
+         FROM ev e LEFT JOIN ver ON ver.provider = e.provider AND ver.entity_key = e.entity_key
+         LEFT JOIN hookline.hookline_due_events d ON d.event_id = e.id`,
       ids,
     )
-    return new Map(rows.map((row) => [row.id, row]))
+    const locked = new Map(rows.map((row) => [row.id, { ...row, seq: row.seq === null ? null : BigInt(row.seq) }]))
+    // The statement read the work list as it was before it waited for the entity locks: an event
+    // that seems to have to wait may only have waited for a holder that finished it. Read again.
+    const waiting = rows.filter((row) => row.blockedUntil !== null).map((row) => row.id)
+    if (waiting.length === 0) return locked
+    const still = new Map(
+      (
+        await run<{ id: string; blockedUntil: Date | null }>(
+          `SELECT d.event_id::text AS id, (${NEAREST_BLOCKER}) AS "blockedUntil"
+             FROM hookline.hookline_due_events d JOIN hookline.hookline_events e ON e.id = d.event_id
+            WHERE d.event_id = ANY($2::uuid[])`,
+          ids,
+          waiting,
+        )
+      ).map((row) => [row.id, row.blockedUntil]),
+    )
+    for (const id of waiting) locked.get(id)!.blockedUntil = still.get(id) ?? null
+    return locked
+  }
+
+  /**
+   * Inside `tx`: withdraws the attempts of events that must wait for an earlier event of their
+   * entity (their status and attempt count are as before the claim) and sets them waiting, due
+   * a lease after what they wait for (the sweeper's fallback should no wake-up come).
+   */
+  async deferAttempts(tx: TransactionClient, waiting: readonly { event: ClaimedEvent; until: Date | null }[], leaseMs: number): Promise<void> {
+    if (waiting.length === 0) return
+    await sqlRunner(tx, this.schema)(
+      `WITH att AS (
+         DELETE FROM hookline.hookline_attempts WHERE id = ANY($2::text[]::bigint[])
+       ), ev AS (
+         UPDATE hookline.hookline_events
+            SET attempts = attempts - 1, updated_at = now(),
+                status = CASE WHEN attempts > 1 THEN 'failed' ELSE 'received' END::hookline.hookline_event_status
+          WHERE id = ANY($1::uuid[])
+       )
+       UPDATE hookline.hookline_due_events AS d
+          SET waiting = true, waits = d.waits + 1, due_at = greatest(now(), u.until) + $4 * interval '1 millisecond'
+         FROM unnest($1::uuid[], $3::timestamptz[]) AS u(id, until)
+        WHERE d.event_id = u.id`,
+      waiting.map((w) => w.event.id),
+      waiting.map((w) => w.event.attemptId),
+      waiting.map((w) => w.until),
+      leaseMs,
+    )
   }
 
   /**
@@ -130,12 +238,12 @@ export class Attempts {
   }
 
   /**
-   * Inside `tx`, in one statement: marks the events processed, closes their attempts and records,
+   * Inside `tx`, in one statement: marks the events processed, closes their attempts, records,
    * per entity, the newest source time of the non-stale events as its newest applied one (never
-   * moving it backwards).
+   * moving it backwards), and returns the waiting events of their entities that may run now.
    */
-  async markProcessed(tx: TransactionClient, done: readonly { event: ClaimedEvent; stale: boolean }[]): Promise<void> {
-    if (done.length === 0) return
+  async markProcessed(tx: TransactionClient, done: readonly { event: ClaimedEvent; stale: boolean }[]): Promise<WakeUp[]> {
+    if (done.length === 0) return []
     // One statement cannot update an entity's row twice: keep each entity's newest applied event.
     const newest = new Map<string, ClaimedEvent>()
     for (const { event, stale } of done) {
@@ -145,7 +253,8 @@ export class Attempts {
       if (!kept || kept.occurredAt! <= event.occurredAt) newest.set(key, event)
     }
     const versions = [...newest.values()].sort((a, b) => compareKeys(a.provider, a.entityKey!, b.provider, b.entityKey!))
-    await sqlRunner(tx, this.schema)(
+    const entities = entitiesOf(done.map((d) => d.event))
+    return sqlRunner(tx, this.schema)<WakeUp>(
       `WITH ev AS (
          UPDATE hookline.hookline_events AS e
             SET status = 'processed', processed_at = now(), updated_at = now(), last_error = NULL, stale = u.stale
@@ -158,14 +267,18 @@ export class Attempts {
             SET finished_at = now(), outcome = u.outcome::hookline.hookline_attempt_outcome
            FROM unnest($3::text[], $4::text[]) AS u(id, outcome)
           WHERE a.id = u.id::bigint
+       ), ver AS (
+         INSERT INTO hookline.hookline_entity_versions AS v (provider, entity_key, occurred_at, event_id, updated_at)
+         SELECT u.pv, u.k, u.o::timestamptz, u.id::uuid, now()
+           FROM unnest($5::text[], $6::text[], $7::text[], $8::text[]) WITH ORDINALITY AS u(pv, k, o, id, ord)
+          ORDER BY u.ord
+         ON CONFLICT (provider, entity_key) DO UPDATE
+           SET occurred_at = EXCLUDED.occurred_at, event_id = EXCLUDED.event_id, updated_at = now()
+           WHERE v.occurred_at <= EXCLUDED.occurred_at
+       ), wake AS (
+         ${wakeStatement('$1::uuid[]', '$9', '$10')}
        )
-       INSERT INTO hookline.hookline_entity_versions AS v (provider, entity_key, occurred_at, event_id, updated_at)
-       SELECT u.pv, u.k, u.o::timestamptz, u.id::uuid, now()
-         FROM unnest($5::text[], $6::text[], $7::text[], $8::text[]) WITH ORDINALITY AS u(pv, k, o, id, ord)
-        ORDER BY u.ord
-       ON CONFLICT (provider, entity_key) DO UPDATE
-         SET occurred_at = EXCLUDED.occurred_at, event_id = EXCLUDED.event_id, updated_at = now()
-         WHERE v.occurred_at <= EXCLUDED.occurred_at`,
+       SELECT id, waits FROM wake`,
       done.map((d) => d.event.id),
       done.map((d) => d.stale),
       done.map((d) => d.event.attemptId),
@@ -174,44 +287,63 @@ export class Attempts {
       versions.map((e) => e.entityKey),
       versions.map((e) => e.occurredAt!.toISOString()),
       versions.map((e) => e.id),
+      entities.map((e) => e.provider),
+      entities.map((e) => e.entityKey),
     )
   }
 
   /**
    * Records a failed attempt: `failed` with the time after which the sweeper may re-enqueue it, or
    * `dead`. Does nothing when the event is no longer `processing` (another attempt finished it).
-   * Returns whether the row was updated.
+   * Returns whether the row was updated and, for a dead event, the waiting events of its entity
+   * that may run now: it holds the entity's lock meanwhile, so that an event set waiting for it
+   * concurrently is seen (a dead event keeps no one waiting).
    */
   async recordFailure(
     event: ClaimedEvent,
     outcome: 'failed' | 'dead',
     error: { message: string; stack: string | null },
     retryDueInMs: number,
-  ): Promise<boolean> {
-    const rows = await this.run<{ id: string }>(
-      `WITH ev AS (
+  ): Promise<{ recorded: boolean; wake: WakeUp[] }> {
+    const values = [event.id, outcome, error.message, retryDueInMs, error.stack, event.attemptId]
+    const update = `WITH ev AS (
          UPDATE hookline.hookline_events
             SET status = $2::hookline.hookline_event_status, last_error = $3, updated_at = now()
           WHERE id = $1::uuid AND status = 'processing'
           RETURNING id
        ), due AS (
          UPDATE hookline.hookline_due_events
-            SET due_at = CASE WHEN $2::text = 'dead' THEN NULL ELSE now() + $4 * interval '1 millisecond' END
+            SET due_at = CASE WHEN $2::text = 'dead' THEN NULL ELSE now() + $4 * interval '1 millisecond' END, waiting = false
           WHERE event_id IN (SELECT id FROM ev)
        ), att AS (
          UPDATE hookline.hookline_attempts
             SET finished_at = now(), outcome = $2::text::hookline.hookline_attempt_outcome, error = $3, stack = $5
           WHERE id = $6::bigint
-       )
-       SELECT id::text FROM ev`,
-      event.id,
-      outcome,
-      error.message,
-      retryDueInMs,
-      error.stack,
-      event.attemptId,
-    )
-    return rows.length > 0
+       )`
+    if (outcome === 'failed' || event.entityKey === null) {
+      const rows = await this.run<{ id: string }>(`${update} SELECT id::text FROM ev`, ...values)
+      return { recorded: rows.length > 0, wake: [] }
+    }
+    return inPoolTransaction(this.pool, async (connection) => {
+      const run = sqlRunner(connection, this.schema)
+      await run(
+        `INSERT INTO hookline.hookline_entity_versions AS v (provider, entity_key, occurred_at, event_id)
+         VALUES ($1, $2, 'epoch', $3::uuid)
+         ON CONFLICT (provider, entity_key) DO UPDATE SET occurred_at = v.occurred_at`,
+        event.provider,
+        event.entityKey,
+        event.id,
+      )
+      const rows = await run<WakeUp & { dead: boolean }>(
+        `${update}, wake AS (
+           ${wakeStatement('ARRAY[$1::uuid]', '$7', '$8')}
+         )
+         SELECT id::text, 0 AS waits, true AS dead FROM ev UNION ALL SELECT id, waits, false FROM wake`,
+        ...values,
+        [event.provider],
+        [event.entityKey],
+      )
+      return { recorded: rows.some((row) => row.dead), wake: rows.filter((row) => !row.dead).map(({ id, waits }) => ({ id, waits })) }
+    })
   }
-
 }

@@ -80,6 +80,7 @@ export class Inbox {
     // One statement cannot touch a row twice (ON CONFLICT DO UPDATE), hence distinct identities
     // when counting; and concurrent batches lock their rows in one global order, hence sorted: no
     // deadlocks.
+    const arrival = new Map(deliveries.map((delivery, i) => [delivery, i]))
     const rows = [...deliveries].sort((a, b) => compareKeys(a.provider, a.event.eventKey, b.provider, b.event.eventKey))
     // Every row's JSON and raw bytes travel back to back in one binary parameter, each row pointing
     // at its slices (no text decoding, no escaping into array literals): the raw body as it arrived,
@@ -107,7 +108,8 @@ export class Inbox {
       columns.ps.push(ps)
       columns.pl.push(pl)
     }
-    // A new `received` event also gets its row in the work list, due once the grace has passed.
+    // A new `received` event also gets its row in the work list, due once the grace has passed,
+    // numbered in the order the deliveries arrived (the worker keeps an entity's events in it).
     return this.run<BatchInsertResult>(
       `WITH ev AS (
        INSERT INTO hookline.hookline_events
@@ -126,10 +128,13 @@ export class Inbox {
        ON CONFLICT (provider, event_key) DO ${onConflict === 'count'
          ? 'UPDATE SET deliveries = hookline_events.deliveries + EXCLUDED.deliveries, last_delivered_at = now()'
          : 'NOTHING'}
-       RETURNING id, provider, event_key, (xmax = 0) AS inserted, status
+       RETURNING id, provider, event_key, entity_key, (xmax = 0) AS inserted, status
        ), due AS (
-         INSERT INTO hookline.hookline_due_events (event_id, due_at)
-         SELECT id, now() + $1 * interval '1 millisecond' FROM ev WHERE inserted AND status = 'received'
+         INSERT INTO hookline.hookline_due_events (event_id, due_at, provider, entity_key)
+         SELECT id, now() + $1 * interval '1 millisecond', CASE WHEN entity_key IS NOT NULL THEN provider END, entity_key
+           FROM ev JOIN unnest($2::text[], $3::text[], $18::int[]) AS a(pv, k, arrived) ON a.pv = ev.provider AND a.k = ev.event_key
+          WHERE inserted AND status = 'received'
+          ORDER BY a.arrived
        )
        SELECT id::text, provider, event_key AS "eventKey", inserted, status::text FROM ev`,
       graceMs,
@@ -149,6 +154,7 @@ export class Inbox {
       rows.map((d) => d.event.recordOnly === true),
       rows.map((d) => d.count),
       Buffer.concat(segments, next - 1),
+      rows.map((d) => arrival.get(d)!),
     )
   }
 

@@ -66,11 +66,12 @@ export class ReplayWrites {
                 generation = CASE WHEN old.status = 'processed' THEN e.generation + 1 ELSE e.generation END,
                 processed_at = CASE WHEN old.status = 'processed' THEN NULL ELSE e.processed_at END
            FROM old WHERE e.id = old.id
-          RETURNING e.id, e.generation, e.received_at
+          RETURNING e.id, e.generation, e.received_at, e.provider, e.entity_key
        ), due AS (
-         INSERT INTO hookline.hookline_due_events (event_id, due_at)
-         SELECT id, now() + $3 * interval '1 millisecond' FROM ev
-         ON CONFLICT (event_id) DO UPDATE SET due_at = EXCLUDED.due_at
+         -- an event that was finished comes back behind the events its entity has now
+         INSERT INTO hookline.hookline_due_events (event_id, due_at, provider, entity_key)
+         SELECT id, now() + $3 * interval '1 millisecond', CASE WHEN entity_key IS NOT NULL THEN provider END, entity_key FROM ev
+         ON CONFLICT (event_id) DO UPDATE SET due_at = EXCLUDED.due_at, waiting = false
        ), aud AS (
          INSERT INTO hookline.hookline_audit_log (actor, action, event_id, filter, count, note)
          SELECT $4, 'replay', id, $5::jsonb, 1, $6 FROM ev

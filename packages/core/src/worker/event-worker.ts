@@ -8,7 +8,7 @@ import { Redis } from 'ioredis'
 import { isPermanentError, retryAfterMsOf } from '../errors.ts'
 import { closeWhileConnected } from '../queue/bullmq-close.ts'
 import { type Dispatcher, PROCESS_BATCH_JOB, PROCESS_JOB, type ProcessBatchJobData, type ProcessJobData, type QueueConfig } from '../queue/dispatcher.ts'
-import type { ClaimedEvent } from '../store/attempts.ts'
+import type { ClaimedEvent, WakeUp } from '../store/attempts.ts'
 import { type BatchEntry, GroupBatcher } from '../queue/group-batcher.ts'
 import { type Outcome, processInTransaction, publicEvent, type TransactionDeps } from './handler-transaction.ts'
 import { backoffDelayMs, decideAfterFailure, type RetryPolicy } from './retry-policy.ts'
@@ -31,8 +31,8 @@ type EventOutcome = Outcome | 'dead' | 'none'
 export interface EventWorkerDeps extends TransactionDeps {
   policy: RetryPolicy
   onDeadLetter?: DeadLetterHook | undefined
-  /** Queues the retries of events that came in a batch job, each in a job of its own. */
-  dispatcher: Pick<Dispatcher, 'enqueue'>
+  /** Queues the retries of events that came in a batch job, each in a job of its own, and wake-ups. */
+  dispatcher: Pick<Dispatcher, 'enqueue' | 'wake'>
   /** Processors of the maintenance jobs (sweeper, reconciliation), by job name. */
   maintenance: Record<string, (data: unknown) => Promise<unknown>>
 }
@@ -199,9 +199,22 @@ export class EventWorker {
     }
   }
 
-  /** One transaction for `events` (see {@link processInTransaction}). */
-  private transact(events: readonly ClaimedEvent[]): Promise<Map<string, Outcome>> {
-    return processInTransaction(this.deps, events)
+  /** One transaction for `events` (see {@link processInTransaction}); then wakes the events it lets run. */
+  private async transact(events: readonly ClaimedEvent[]): Promise<Map<string, Outcome>> {
+    const { outcomes, wake } = await processInTransaction(this.deps, events)
+    this.wake(wake)
+    return outcomes
+  }
+
+  /**
+   * Queues the waiting events that may run now. Should Redis refuse, their due time (a lease after
+   * what they waited for) lets the sweeper dispatch them.
+   */
+  private wake(events: readonly WakeUp[]): void {
+    if (events.length === 0) return
+    this.deps.dispatcher.wake(events).catch((err: unknown) => {
+      this.deps.logger.warn({ events: events.length, err: describeError(err).message }, 'wake-up of waiting events failed; the sweeper will dispatch them')
+    })
   }
 
   private async fail(event: ClaimedEvent, err: unknown, permanent: boolean): Promise<'dead'> {
@@ -216,7 +229,9 @@ export class EventWorker {
       log.warn({ err: error.message, retryInMs: decision.delayMs }, 'handler failed; retry scheduled')
       throw new RetryScheduledError(error.message, decision.delayMs)
     }
-    if (await attempts.recordFailure(event, 'dead', error, 0)) {
+    const { recorded, wake } = await attempts.recordFailure(event, 'dead', error, 0)
+    this.wake(wake)
+    if (recorded) {
       metrics.dead.inc({ provider: event.provider })
       log.error({ err: error.message }, 'event dead-lettered')
       try {

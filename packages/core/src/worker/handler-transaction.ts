@@ -6,12 +6,16 @@ import type { Logger } from 'pino'
 import type { HandlerContext, HandlerMap, HooklineEvent, TransactionClient } from '../handler.ts'
 import { resolveHandler } from '../handler.ts'
 import type { HooklineMetrics } from '../metrics.ts'
-import type { Attempts, ClaimedEvent } from '../store/attempts.ts'
+import type { Attempts, ClaimedEvent, WakeUp } from '../store/attempts.ts'
 import type { SqlClient } from '../store/sql-runner.ts'
+import { type EntityEvent, entityTurns } from './entity-order.ts'
 import type { WorkerOptions } from './worker-options.ts'
 
-/** How an event's attempt ended without a failure. */
-export type Outcome = 'succeeded' | 'stale' | 'skipped'
+/**
+ * How an event's attempt ended without a failure; `waiting`: it must follow an earlier event of
+ * its entity that is not finished, and was put back without spending an attempt.
+ */
+export type Outcome = 'succeeded' | 'stale' | 'skipped' | 'waiting'
 
 /** What {@link processInTransaction} uses. */
 export interface TransactionDeps {
@@ -24,37 +28,53 @@ export interface TransactionDeps {
   logger: Logger
 }
 
+/** What one transaction did: each event's outcome, and the waiting events it lets run. */
+export interface TransactionResult {
+  outcomes: Map<string, Outcome>
+  wake: WakeUp[]
+}
+
 /**
  * One transaction for `events`: locks their rows and entities, runs each handler on `ctx.tx`
- * (events of one entity one at a time in source-time order, different entities concurrently) and
- * writes the processed marks. Throws the first handler error, after every handler has settled.
+ * (events of one entity one at a time, in the order {@link entityTurns} gives; different entities
+ * concurrently) and writes the processed marks. An event that must follow an unfinished event
+ * outside the transaction waits instead (its attempt withdrawn), as does anything that must follow
+ * it. Throws the first handler error, after every handler has settled.
  */
-export async function processInTransaction(deps: TransactionDeps, events: readonly ClaimedEvent[]): Promise<Map<string, Outcome>> {
+export async function processInTransaction(deps: TransactionDeps, events: readonly ClaimedEvent[]): Promise<TransactionResult> {
   const { attempts, options, metrics } = deps
   const timers = events.map((event) => metrics.processingDuration.startTimer({ provider: event.provider }))
   try {
-    const outcomes = await deps.handlerClient.$transaction(
+    const result = await deps.handlerClient.$transaction(
       async (tx: TransactionClient) => {
         const locked = await attempts.lockForProcessing(tx, events.map((event) => event.id))
         const outcomes = new Map<string, Outcome>()
         const discarded: ClaimedEvent[] = []
-        const chains = new Map<string, ClaimedEvent[]>()
-        for (const event of [...events].sort(bySourceTime)) {
-          if (locked.get(event.id)?.status !== 'processing') {
+        const chains = new Map<string, EntityEvent<ClaimedEvent>[]>()
+        for (const event of events) {
+          const row = locked.get(event.id)
+          if (row?.status !== 'processing') {
             discarded.push(event)
             outcomes.set(event.id, 'skipped')
             continue
           }
+          const entry = { event, occurredAt: event.occurredAt, seq: row.seq, blockedUntil: row.blockedUntil }
           const key = event.entityKey === null ? `id\u0000${event.id}` : `${event.provider}\u0000${event.entityKey}`
           const chain = chains.get(key)
-          if (chain) chain.push(event)
-          else chains.set(key, [event])
+          if (chain) chain.push(entry)
+          else chains.set(key, [entry])
         }
         const done: { event: ClaimedEvent; stale: boolean }[] = []
+        const waiting: { event: ClaimedEvent; until: Date | null }[] = []
         const settled = await Promise.allSettled(
           [...chains.values()].map(async (chain) => {
-            let newest = locked.get(chain[0]!.id)!.newestApplied
-            for (const event of chain) {
+            let newest = locked.get(chain[0]!.event.id)!.newestApplied
+            for (const { event, wait, until } of entityTurns(chain)) {
+              if (wait) {
+                waiting.push({ event, until })
+                outcomes.set(event.id, 'waiting')
+                continue
+              }
               const stale = event.occurredAt !== null && newest !== null && event.occurredAt < newest
               if (!stale || options.stale === 'deliver') await runHandler(deps, tx, event, stale)
               if (!stale && event.occurredAt !== null) newest = event.occurredAt
@@ -66,18 +86,19 @@ export async function processInTransaction(deps: TransactionDeps, events: readon
         const failure = settled.find((result) => result.status === 'rejected')
         if (failure) throw failure.reason
         await attempts.discardAttempts(tx, discarded)
-        await attempts.markProcessed(tx, done)
-        return outcomes
+        await attempts.deferAttempts(tx, waiting, options.lockDurationMs)
+        return { outcomes, wake: await attempts.markProcessed(tx, done) }
       },
       { timeout: options.handlerTimeoutMs, maxWait: options.handlerTimeoutMs },
     )
     for (const event of events) {
-      const outcome = outcomes.get(event.id)
-      if (outcome === undefined || outcome === 'skipped') continue
+      const outcome = result.outcomes.get(event.id)
+      if (outcome === 'waiting') metrics.waited.inc({ provider: event.provider })
+      if (outcome !== 'succeeded' && outcome !== 'stale') continue
       metrics.processed.inc({ provider: event.provider, outcome })
       metrics.endToEnd.observe({ provider: event.provider }, (Date.now() - event.receivedAt.getTime()) / 1000)
     }
-    return outcomes
+    return result
   } finally {
     for (const stop of timers) stop()
   }
@@ -96,11 +117,6 @@ async function runHandler(deps: TransactionDeps, tx: TransactionClient, event: C
     idempotencyKey: (step) => `hookline:${event.id}:g${event.generation}:${step}`,
   }
   await handler(publicEvent(event), ctx)
-}
-
-/** Oldest source time first; events without one first of all (they are never stale). */
-function bySourceTime(a: ClaimedEvent, b: ClaimedEvent): number {
-  return (a.occurredAt?.getTime() ?? 0) - (b.occurredAt?.getTime() ?? 0)
 }
 
 /** The event as a handler sees it (without the attempt's bookkeeping). */
