@@ -13,7 +13,18 @@ const ROTATED_SECRET = 'whsec_cm90YXRlZC1zdGFuZGFyZC13ZWJob29rcy1zZWNyZXQ='
 let h: Harness
 
 beforeAll(async () => {
-  h = await startHarness({ adapters: [standardWebhooksAdapter({ secrets: [ROTATED_SECRET, STANDARD_WEBHOOKS_TEST_SECRET] })] })
+  h = await startHarness({
+    adapters: [
+      standardWebhooksAdapter({ secrets: [ROTATED_SECRET, STANDARD_WEBHOOKS_TEST_SECRET] }),
+      // Resend names its object's id `email_id` and its time `created_at`: extractors of its own.
+      standardWebhooksAdapter({
+        name: 'resend',
+        secrets: [STANDARD_WEBHOOKS_TEST_SECRET],
+        entity: (m) => (m.payload as { data?: { email_id?: string } }).data?.email_id ?? null,
+        occurredAt: (m) => new Date((m.payload as { created_at: string }).created_at),
+      }),
+    ],
+  })
 })
 afterAll(async () => h?.close())
 
@@ -101,6 +112,45 @@ describe('what real senders send', () => {
     // Svix's signature over other headers' values is still checked: a changed svix-id is refused.
     const forged = await h.post('standard', body, { ...headers, 'svix-id': `${id}_other` })
     expect(forged.status).toBe(401)
+  })
+
+  it("Clerk's payload (a timestamp in milliseconds, the object in data) is stored with its type, user and time", async () => {
+    const id = `msg_clerk_${Date.now()}`
+    const clerk = {
+      data: { id: 'user_2g7np7Hrk0SN6kj5EDMLDaKNL0S', object: 'user', first_name: 'Ada', email_addresses: [{ email_address: 'ada@example.com', id: 'idn_2g7np' }] },
+      instance_id: 'ins_2g7np2tmbBJcYW5nCrgOBkOb6mr',
+      object: 'event',
+      timestamp: 1_764_583_200_123,
+      type: 'user.created',
+    }
+    const { body, headers } = svixDelivery(clerk, id)
+    const res = await h.post('standard', body, headers)
+    expect(res.status).toBe(200)
+    const stored = await h.prisma.event.findUniqueOrThrow({ where: { id: res.body.id } })
+    expect(stored).toMatchObject({ eventKey: id, type: 'user.created', entityKey: 'user_2g7np7Hrk0SN6kj5EDMLDaKNL0S' })
+    expect(stored.occurredAt?.toISOString()).toBe(new Date(1_764_583_200_123).toISOString())
+    await h.waitForStatus(res.body.id, 'processed')
+  })
+
+  it("Resend's payload is accepted as it is, and its own extractors give the email as the entity", async () => {
+    const resend = {
+      type: 'email.delivered',
+      created_at: '2026-12-01T10:00:05.000Z',
+      data: { created_at: '2026-12-01T10:00:00.000Z', email_id: '56761188-7520-42d8-8898-ff6fc54ce618', from: 'Acme <onboarding@resend.dev>', to: ['delivered@resend.dev'], subject: 'Sending this example' },
+    }
+    const first = svixDelivery(resend, `msg_resend_plain_${Date.now()}`)
+    const plain = await h.post('standard', first.body, first.headers)
+    expect(plain.status).toBe(200)
+    // With the defaults: the type is read, the entity (no data.id) is none.
+    expect(await h.prisma.event.findUniqueOrThrow({ where: { id: plain.body.id } })).toMatchObject({ type: 'email.delivered', entityKey: null })
+
+    const id = `msg_resend_${Date.now()}`
+    const { body, headers } = svixDelivery(resend, id)
+    const res = await h.post('resend', body, headers)
+    expect(res.status).toBe(200)
+    const stored = await h.prisma.event.findUniqueOrThrow({ where: { id: res.body.id } })
+    expect(stored).toMatchObject({ provider: 'resend', eventKey: id, type: 'email.delivered', entityKey: '56761188-7520-42d8-8898-ff6fc54ce618' })
+    expect(stored.occurredAt?.toISOString()).toBe('2026-12-01T10:00:05.000Z')
   })
 
   it('a numeric timestamp and a data without id drop only themselves: the type is kept', async () => {
