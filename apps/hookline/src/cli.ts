@@ -40,7 +40,7 @@ async function listen(hookline: Hookline, env: Env): Promise<Server> {
       // Node looks for timed-out requests this often (30 s by default, longer than the timeouts).
       connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(headersTimeout / 4))),
     },
-    createApp(hookline, { adminToken: env.HOOKLINE_ADMIN_TOKEN, adminTokens: env.HOOKLINE_ADMIN_TOKENS }),
+    createApp(hookline, { adminToken: env.HOOKLINE_ADMIN_TOKEN, adminTokens: env.HOOKLINE_ADMIN_TOKENS, redact: env.HOOKLINE_REDACT }),
   )
   return new Promise((resolve, reject) => {
     // A port in use fails the command (exit 1, the reason on stderr), not the process's policy.

@@ -42,6 +42,8 @@ const envSchema = z.object({
       }
       return tokens
     }),
+  // Payload fields (dot paths, `*` for one key) and `header:<name>`s the admin API shows as "[redacted]".
+  HOOKLINE_REDACT: secretList,
   // Where the support commands of the CLI find the admin API (default: this machine's PORT).
   HOOKLINE_URL: z.string().url().optional(),
   HOOKLINE_HANDLERS: z.string().min(1).optional(),

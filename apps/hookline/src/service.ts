@@ -105,15 +105,15 @@ export async function buildHookline(env: Env): Promise<Hookline> {
  * — only when an admin token is configured — the admin API and the console under `/admin`.
  *
  * @example
- * createApp(hookline, { adminToken: env.HOOKLINE_ADMIN_TOKEN, adminTokens: env.HOOKLINE_ADMIN_TOKENS }).listen(3000)
+ * createApp(hookline, { adminToken: env.HOOKLINE_ADMIN_TOKEN, adminTokens: env.HOOKLINE_ADMIN_TOKENS, redact: env.HOOKLINE_REDACT }).listen(3000)
  */
-export function createApp(hookline: Hookline, options: { adminToken?: string | undefined; adminTokens?: readonly AdminToken[] } = {}): Express {
+export function createApp(hookline: Hookline, options: { adminToken?: string | undefined; adminTokens?: readonly AdminToken[]; redact?: readonly string[] } = {}): Express {
   const app = express()
   app.disable('x-powered-by')
   app.use(webhookRouter(hookline))
   app.use(opsRouter(hookline))
   if (options.adminToken || options.adminTokens?.length) {
-    app.use(adminRouter(hookline, { token: options.adminToken, tokens: options.adminTokens }))
+    app.use(adminRouter(hookline, { token: options.adminToken, tokens: options.adminTokens, redact: options.redact }))
     app.use(consoleRouter())
   }
   return app
