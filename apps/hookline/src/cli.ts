@@ -1,22 +1,25 @@
 #!/usr/bin/env -S node --import tsx
 /**
  * @module The `hookline` command line: `migrate`, `serve`, `work`, and `start` (all of them: the
- * ingress with its worker processes, what `pnpm start` runs); and the support commands `events`,
- * `replay`, `dlq` and `reconcile`, which talk to the admin API of the running service.
+ * ingress and its worker processes under a supervisor, what `pnpm start` runs); and the support
+ * commands `events`, `replay`, `dlq` and `reconcile`, which talk to the admin API of the running
+ * service.
  */
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Hookline } from '@hookline/core'
 import { Command } from 'commander'
 import { registerDlqCommands } from './commands/dlq.ts'
-import { EXIT, exitCodeOf } from './commands/errors.ts'
+import { CliError, EXIT, exitCodeOf } from './commands/errors.ts'
 import { registerEventsCommands } from './commands/events.ts'
 import { registerReconcileCommand } from './commands/reconcile.ts'
 import { registerReplayCommand } from './commands/replay.ts'
 import { type Env, loadEnv } from './env.ts'
-import { loadDatabase, loadService } from './lazy-service.ts'
+import { loadDatabase, loadLogger, loadService } from './lazy-service.ts'
+import { exitOnUncaughtError } from './process-failure.ts'
+import { answerMetrics, reportListening, stopWithSupervisor, supervisorMetrics } from './supervised.ts'
+import { runToEnd, Supervisor } from './supervisor.ts'
 import { boundWorkerHeapGrowth } from './worker-heap.ts'
-import { answerIngress, WorkerProcesses } from './worker-processes.ts'
 
 async function runMigrations(env: Env): Promise<void> {
   const { ensureDatabase, migrate } = await loadDatabase()
@@ -37,10 +40,13 @@ async function listen(hookline: Hookline, env: Env): Promise<Server> {
       // Node looks for timed-out requests this often (30 s by default, longer than the timeouts).
       connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(headersTimeout / 4))),
     },
-    createApp(hookline, { adminToken: env.HOOKLINE_ADMIN_TOKEN, adminTokens: env.HOOKLINE_ADMIN_TOKENS }),
+    createApp(hookline, { adminToken: env.HOOKLINE_ADMIN_TOKEN, adminTokens: env.HOOKLINE_ADMIN_TOKENS, redact: env.HOOKLINE_REDACT }),
   )
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
+    // A port in use fails the command (exit 1, the reason on stderr), not the process's policy.
+    server.once('error', reject)
     server.listen(env.PORT, () => {
+      server.off('error', reject)
       const { port: actual } = server.address() as AddressInfo
       hookline.logger.info({ port: actual, providers: [...hookline.adapters.keys()] }, `listening on :${actual}`)
       resolve(server)
@@ -49,47 +55,81 @@ async function listen(hookline: Hookline, env: Env): Promise<Server> {
 }
 
 /**
- * Stops cleanly on SIGINT/SIGTERM (or when `answerIngress` reports the ingress gone): no new
- * requests, running jobs finish (worker processes' too), connections close.
+ * Closes what this process runs, once (calling it again returns the same promise): no new
+ * requests, the running ones and the running jobs finish, connections and pools close.
  */
-function stopper(hookline: Hookline, server?: Server, workers?: WorkerProcesses): () => Promise<void> {
-  let stopping: Promise<void> | undefined
-  const stop = async () => {
+function closer(hookline: Hookline, server: () => Server | undefined): () => Promise<void> {
+  let closing: Promise<void> | undefined
+  const close = async () => {
     hookline.logger.info('shutting down')
-    await Promise.all([new Promise((r) => (server ? server.close(r) : r(undefined))), workers?.stop()])
+    const listening = server()
+    if (listening) await new Promise((r) => listening.close(r))
     await hookline.close()
-    process.exit(0)
   }
-  return () => (stopping ??= stop())
+  return () => (closing ??= close())
 }
 
-async function run(mode: { serve: boolean; work: boolean; migrate: boolean }): Promise<void> {
-  const env = loadEnv()
-  if (mode.migrate) await runMigrations(env)
-  const { buildHookline } = await loadService()
-  const hookline = await buildHookline(env)
-  if (hookline.adapters.size === 0 && mode.serve) {
-    hookline.logger.warn('no provider is enabled: set STRIPE_WEBHOOK_SECRET (see README)')
-  }
-  const server = mode.serve ? await listen(hookline, env) : undefined
-  // `start` runs its worker in processes of its own: requests and batches then do not share one
-  // event loop (received→processed p99 8× lower under load, docs/performance.md).
-  const workers = mode.serve && mode.work && env.HOOKLINE_WORKER_PROCESSES > 0
-    ? new WorkerProcesses({ count: env.HOOKLINE_WORKER_PROCESSES, logger: hookline.logger })
-    : undefined
-  const stop = stopper(hookline, server, workers)
+/** Calls `stop` on SIGINT and SIGTERM. */
+function onStopSignals(stop: () => void): void {
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
-  if (workers) {
-    hookline.metrics.includeProcesses(() => workers.snapshots())
-    workers.start()
-  } else if (mode.work) {
+}
+
+/**
+ * `serve`, `work`, and the processes of `start`: the ingress (`serve`, with the worker when
+ * `start` runs no worker process) and its worker processes (`work`). Each stops cleanly on
+ * SIGINT/SIGTERM or when its supervisor is gone (exit 0), and on an error nothing caught closes
+ * within `HOOKLINE_FATAL_CLOSE_MS` and exits with FATAL_EXIT_CODE, for a restart.
+ */
+async function run(mode: { serve: boolean; work: boolean }): Promise<void> {
+  const env = loadEnv()
+  const { buildHookline } = await loadService()
+  const hookline = await buildHookline(env)
+  let server: Server | undefined
+  const close = closer(hookline, () => server)
+  exitOnUncaughtError({ logger: hookline.logger, close, closeTimeoutMs: env.HOOKLINE_FATAL_CLOSE_MS })
+  const stop = () => void close().then(() => process.exit(EXIT.ok))
+  onStopSignals(stop)
+  stopWithSupervisor(stop)
+  if (mode.serve) {
+    if (hookline.adapters.size === 0) hookline.logger.warn('no provider is enabled: set STRIPE_WEBHOOK_SECRET (see README)')
+    // Under `start`, the worker processes' metrics are on this process's /metrics.
+    const peers = supervisorMetrics()
+    if (peers) hookline.metrics.includeProcesses(peers)
+    server = await listen(hookline, env)
+    reportListening((server.address() as AddressInfo).port)
+  }
+  if (mode.work) {
     // The process runs the worker (`work`, or `start` with no worker process): its heap is bounded.
     const heapGrowingPercent = boundWorkerHeapGrowth()
     await hookline.startWorker()
     hookline.logger.info({ concurrency: env.HOOKLINE_CONCURRENCY, heapGrowingPercent }, 'worker started')
-    answerIngress(() => hookline.metrics.snapshot(), stop)
+    if (!mode.serve) answerMetrics(() => hookline.metrics.snapshot())
   }
+}
+
+/**
+ * `start`: the migrations (run to their end in a process of their own), then the service as
+ * supervised processes: the ingress, and the worker in `HOOKLINE_WORKER_PROCESSES` processes of its
+ * own (docs/performance.md: requests and batches then do not share one event loop, received→processed
+ * p99 8× lower under load). This process only supervises: it restarts whichever dies, and stops
+ * them all on SIGINT/SIGTERM.
+ */
+async function supervise(): Promise<void> {
+  const env = loadEnv()
+  const migrated = await runToEnd(['migrate'])
+  if (migrated !== EXIT.ok) throw new CliError('hookline.cli.migrate_failed', migrated, 'the migrations failed: the service is not started')
+  const { createLogger } = await loadLogger()
+  const logger = createLogger(env)
+  const supervisor = new Supervisor({ workers: env.HOOKLINE_WORKER_PROCESSES, logger })
+  let stopping: Promise<void> | undefined
+  const close = () => {
+    if (!stopping) logger.info('shutting down')
+    return (stopping ??= supervisor.stop())
+  }
+  exitOnUncaughtError({ logger, close, closeTimeoutMs: env.HOOKLINE_FATAL_CLOSE_MS })
+  onStopSignals(() => void close().then(() => process.exit(EXIT.ok)))
+  await supervisor.start()
 }
 
 const program = new Command('hookline')
@@ -106,17 +146,23 @@ program
 program
   .command('serve')
   .description('run the HTTP ingress only (POST /webhooks/:provider, /healthz, /readyz, /metrics)')
-  .action(async () => run({ serve: true, work: false, migrate: false }))
+  .action(async () => run({ serve: true, work: false }))
 
 program
   .command('work')
   .description('run the worker only (processing, retries, dead letters, sweeper)')
-  .action(async () => run({ serve: false, work: true, migrate: false }))
+  .action(async () => run({ serve: false, work: true }))
 
 program
   .command('start')
-  .description('apply migrations, then serve, with the worker in HOOKLINE_WORKER_PROCESSES processes of its own (0: in this process)')
-  .action(async () => run({ serve: true, work: true, migrate: true }))
+  .description('apply migrations, then serve, with the worker in HOOKLINE_WORKER_PROCESSES processes of its own (0: in the ingress process), restarting any process that dies')
+  .action(async () => supervise())
+
+// The ingress process of `start`, forked by its supervisor: `serve`, and the worker too when
+// HOOKLINE_WORKER_PROCESSES is 0.
+program
+  .command('ingress', { hidden: true })
+  .action(async () => run({ serve: true, work: loadEnv().HOOKLINE_WORKER_PROCESSES === 0 }))
 
 registerEventsCommands(program)
 registerReplayCommand(program)

@@ -17,6 +17,8 @@ describe('loadEnv', () => {
       HOOKLINE_RECONCILE_WINDOW: 25 * 3_600_000,
       STRIPE_WEBHOOK_SECRET: [],
       GITHUB_MAX_BODY_BYTES: 25 * 1024 * 1024,
+      HOOKLINE_FATAL_CLOSE_MS: 10_000,
+      HOOKLINE_REDACT: [],
     })
   })
 
@@ -34,6 +36,14 @@ describe('loadEnv', () => {
     ])
     expect(loadEnv({}).HOOKLINE_ADMIN_TOKENS).toEqual([])
     expect(() => loadEnv({ HOOKLINE_ADMIN_TOKENS: 'ana:root:tok-ana-0123456789abcdef' })).toThrow(/HOOKLINE_ADMIN_TOKENS/)
+  })
+
+  it('reads redaction paths as a list', () => {
+    expect(loadEnv({ HOOKLINE_REDACT: 'data.object.email, data.object.*.card,header:x-forwarded-for,' }).HOOKLINE_REDACT).toEqual([
+      'data.object.email',
+      'data.object.*.card',
+      'header:x-forwarded-for',
+    ])
   })
 
   it('splits secret lists (rotation) and parses durations', () => {

@@ -42,6 +42,8 @@ const envSchema = z.object({
       }
       return tokens
     }),
+  // Payload fields (dot paths, `*` for one key) and `header:<name>`s the admin API shows as "[redacted]".
+  HOOKLINE_REDACT: secretList,
   // Where the support commands of the CLI find the admin API (default: this machine's PORT).
   HOOKLINE_URL: z.string().url().optional(),
   HOOKLINE_HANDLERS: z.string().min(1).optional(),
@@ -61,6 +63,8 @@ const envSchema = z.object({
   HOOKLINE_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
   HOOKLINE_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   HOOKLINE_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(100).default(5_000),
+  // Longest a process that hit an error nothing caught may take to close before it exits (70).
+  HOOKLINE_FATAL_CLOSE_MS: z.coerce.number().int().min(100).default(10_000),
   HOOKLINE_HANDLER_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
   HOOKLINE_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
   HOOKLINE_SWEEP_GRACE_MS: int(60_000),

@@ -24,3 +24,13 @@ export function loadService(): Promise<typeof import('./service.ts')> {
 export function loadDatabase(): Promise<typeof import('@hookline/db')> {
   return import('@hookline/db')
 }
+
+/**
+ * The logger module (`createLogger`), for the supervisor of `start`, which loads no service.
+ *
+ * @example
+ * const { createLogger } = await loadLogger()
+ */
+export function loadLogger(): Promise<typeof import('./logger.ts')> {
+  return import('./logger.ts')
+}

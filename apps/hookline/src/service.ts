@@ -9,10 +9,10 @@ import { slackAdapter } from '@hookline/slack'
 import { standardWebhooksAdapter } from '@hookline/standard-webhooks'
 import { stripeAdapter } from '@hookline/stripe'
 import express, { type Express } from 'express'
-import { pino } from 'pino'
 import { consoleRouter } from './console.ts'
 import type { Env } from './env.ts'
 import { loadHandlers } from './handlers.ts'
+import { createLogger } from './logger.ts'
 
 /** The adapters enabled by the configuration (a provider is on when its webhook secret is set). */
 export function enabledAdapters(env: Env): ProviderAdapter<any>[] {
@@ -66,7 +66,7 @@ export function enabledAdapters(env: Env): ProviderAdapter<any>[] {
  * const hookline = await buildHookline(loadEnv())
  */
 export async function buildHookline(env: Env): Promise<Hookline> {
-  const logger = pino({ name: 'hookline', level: env.HOOKLINE_LOG_LEVEL })
+  const logger = createLogger(env)
   return createHookline({
     databaseUrl: env.DATABASE_URL,
     redisUrl: env.REDIS_URL,
@@ -105,15 +105,15 @@ export async function buildHookline(env: Env): Promise<Hookline> {
  * — only when an admin token is configured — the admin API and the console under `/admin`.
  *
  * @example
- * createApp(hookline, { adminToken: env.HOOKLINE_ADMIN_TOKEN, adminTokens: env.HOOKLINE_ADMIN_TOKENS }).listen(3000)
+ * createApp(hookline, { adminToken: env.HOOKLINE_ADMIN_TOKEN, adminTokens: env.HOOKLINE_ADMIN_TOKENS, redact: env.HOOKLINE_REDACT }).listen(3000)
  */
-export function createApp(hookline: Hookline, options: { adminToken?: string | undefined; adminTokens?: readonly AdminToken[] } = {}): Express {
+export function createApp(hookline: Hookline, options: { adminToken?: string | undefined; adminTokens?: readonly AdminToken[]; redact?: readonly string[] } = {}): Express {
   const app = express()
   app.disable('x-powered-by')
   app.use(webhookRouter(hookline))
   app.use(opsRouter(hookline))
   if (options.adminToken || options.adminTokens?.length) {
-    app.use(adminRouter(hookline, { token: options.adminToken, tokens: options.adminTokens }))
+    app.use(adminRouter(hookline, { token: options.adminToken, tokens: options.adminTokens, redact: options.redact }))
     app.use(consoleRouter())
   }
   return app

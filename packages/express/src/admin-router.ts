@@ -14,6 +14,7 @@ import {
   ignoreSchema,
   parseInput,
   ReconcileRunNotFoundError,
+  Redaction,
   reconcileRequestSchema,
   reconcileRunsQuerySchema,
   replayManySchema,
@@ -46,11 +47,22 @@ export interface AdminRouterOptions {
    */
   tokens?: readonly AdminToken[] | undefined
   /**
+   * Payload fields shown as `"[redacted]"` in every answer that carries a payload or headers (an
+   * event's detail, and so the console's and the CLI's views of it): dot paths such as
+   * `data.object.email`, `*` for any one key or index (`data.object.*.card`), and `header:<name>`
+   * for a kept request header. Handlers and the stored rows are unaffected.
+   * @defaultValue none
+   */
+  redact?: readonly string[] | undefined
+  /**
    * Largest JSON body accepted, in bytes.
    * @defaultValue 65536
    */
   maxBodyBytes?: number
 }
+
+/** Defaults of {@link AdminRouterOptions}. */
+export const DEFAULT_ADMIN_ROUTER_OPTIONS = { redact: [], maxBodyBytes: 64 * 1024 } as const satisfies Partial<AdminRouterOptions>
 
 /** The DLQ listing takes the event filters except `status` (always `dead`). */
 const dlqListSchema = eventListSchema.omit({ status: true })
@@ -74,6 +86,7 @@ export const ACTOR_HEADER = 'x-hookline-actor'
  */
 export function adminRouter(hookline: Hookline, options: AdminRouterOptions): Router {
   const tokens = adminTokensOf(options)
+  const redaction = new Redaction(options.redact ?? DEFAULT_ADMIN_ROUTER_OPTIONS.redact)
   const router = Router()
   const api = Router()
   router.use('/admin/api', api)
@@ -86,11 +99,11 @@ export function adminRouter(hookline: Hookline, options: AdminRouterOptions): Ro
   api.use(authenticate(tokens))
   // Every write is an operator's.
   api.post('*path', (_req, res, next) => next(res.locals.adminToken.role === 'operator' ? undefined : new AdminForbiddenError('this token may only read (role viewer)')))
-  api.use(express.json({ limit: options.maxBodyBytes ?? 64 * 1024 }))
+  api.use(express.json({ limit: options.maxBodyBytes ?? DEFAULT_ADMIN_ROUTER_OPTIONS.maxBodyBytes }))
 
   api.get('/events', handle(async (req) => hookline.events.list(parseInput(eventListSchema, req.query))))
 
-  api.get('/events/:id', handle(async (req) => hookline.events.get(String(req.params.id))))
+  api.get('/events/:id', handle(async (req) => hookline.events.get(String(req.params.id), { redaction })))
 
   api.post('/events/:id/replay', handle(async (req, res) => {
     const { force, note } = parseInput(replayOneSchema, req.body)

@@ -7,6 +7,6 @@
  * app.use(opsRouter(hookline))
  * app.use(adminRouter(hookline, { token: process.env.HOOKLINE_ADMIN_TOKEN! }))
  */
-export { ACTOR_HEADER, adminRouter, type AdminRole, type AdminRouterOptions, type AdminToken } from './admin-router.ts'
+export { ACTOR_HEADER, adminRouter, DEFAULT_ADMIN_ROUTER_OPTIONS, type AdminRole, type AdminRouterOptions, type AdminToken } from './admin-router.ts'
 export { opsRouter } from './ops-router.ts'
 export { webhookRouter, type WebhookRouterOptions } from './webhook-router.ts'

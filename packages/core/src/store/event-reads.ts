@@ -5,7 +5,6 @@
 import type { AttemptRecord, EventDetail, EventSummary } from '../support/events-query.ts'
 import type { StatsBucket } from '../support/event-stats.ts'
 import type { EventFilter } from '../support/event-filter.ts'
-import { MAX_PAYLOAD_DEPTH, nestsDeeperThan } from '../ingest/payload-depth.ts'
 import { filterCondition } from './event-filter-sql.ts'
 import { PAYLOAD_JSON } from './inbox.ts'
 import { type Sql, sqlRunner, type SqlTarget } from './sql-runner.ts'
@@ -81,18 +80,15 @@ export class EventReads {
     )
   }
 
-  /** One event without its attempts and audit trail, or undefined. */
-  async event(id: string): Promise<Omit<EventDetail, 'attemptLog' | 'audit'> | undefined> {
+  /** One event without its attempts and audit trail, its payload as JSON text, or undefined. */
+  async event(id: string): Promise<(Omit<EventDetail, 'attemptLog' | 'audit' | 'payload'> & { payload: string }) | undefined> {
     const [row] = await this.run<Omit<EventDetail, 'attemptLog' | 'audit' | 'payload'> & { payload: string }>(
       `SELECT ${SUMMARY_COLUMNS}, occurred_at AS "occurredAt", last_delivered_at AS "lastDeliveredAt", stale, note,
               ${PAYLOAD_JSON} AS payload, headers
          FROM hookline.hookline_events WHERE id = $1::uuid`,
       id,
     )
-    if (!row) return undefined
-    const payload: unknown = JSON.parse(row.payload)
-    // Stored before the ingress refused such payloads: served as its JSON text, which any reader can handle.
-    return { ...row, payload: nestsDeeperThan(payload, MAX_PAYLOAD_DEPTH) ? row.payload : payload }
+    return row
   }
 
   /** Every attempt at one event, oldest first. */

@@ -5,11 +5,13 @@
 import { z } from 'zod'
 import { EventNotFoundError, InvalidRequestError } from '../errors.ts'
 import type { EventSource } from '../handler.ts'
+import { MAX_PAYLOAD_DEPTH, nestsDeeperThan } from '../ingest/payload-depth.ts'
 import { auditTrail, type AuditEntry } from '../store/audit-log.ts'
 import { EventReads, type PageQuery } from '../store/event-reads.ts'
 import type { SqlTarget } from '../store/sql-runner.ts'
 import { type EventFilter, eventFilterSchema, type EventStatus, isFilterTime } from './event-filter.ts'
 import { eventStats, type EventStats } from './event-stats.ts'
+import { REDACTED, type Redaction } from './redaction.ts'
 
 /** An event as the admin API lists it. */
 export interface EventSummary {
@@ -57,7 +59,8 @@ export interface EventDetail extends EventSummary {
   note: string | null
   /**
    * The parsed provider body — attacker-controlled input: display it escaped. A payload nested
-   * deeper than the ingress accepts (stored by an older release) is its JSON text instead.
+   * deeper than the ingress accepts (stored by an older release) is its JSON text instead (or
+   * `"[redacted]"` as a whole, when a redaction path matched inside it).
    */
   payload: unknown
   /** The request headers kept with the event (credentials of the hop are never stored). */
@@ -135,13 +138,22 @@ export class EventQuery {
     return { events: page, nextCursor: rows.length > limit && last ? encodeCursor(last.receivedAt, last.id) : null }
   }
 
-  /** The event with its payload, headers, attempts and audit trail; throws {@link EventNotFoundError}. */
-  async get(id: string): Promise<EventDetail> {
+  /**
+   * The event with its payload, headers, attempts and audit trail, the fields of `redaction`
+   * replaced by `"[redacted]"`; throws {@link EventNotFoundError}.
+   */
+  async get(id: string, options: { redaction?: Redaction } = {}): Promise<EventDetail> {
     if (!UUID.test(id)) throw new EventNotFoundError(id)
     const event = await this.reads.event(id)
     if (!event) throw new EventNotFoundError(id)
     const [attemptLog, audit] = await Promise.all([this.reads.attempts(id), auditTrail(this.db, id, this.schema)])
-    return { ...event, attemptLog, audit }
+    const payload: unknown = JSON.parse(event.payload)
+    const redacted = options.redaction?.redactPayload(payload) ?? false
+    const headers = options.redaction?.redactHeaders(event.headers) ?? event.headers
+    // Stored before the ingress refused such payloads, it is served as its JSON text, which any
+    // reader can handle; that text cannot be redacted field by field, so a match hides it whole.
+    const shown = nestsDeeperThan(payload, MAX_PAYLOAD_DEPTH) ? (redacted ? REDACTED : event.payload) : payload
+    return { ...event, payload: shown, headers, attemptLog, audit }
   }
 
   /** The overview's counts since `since`, in buckets of `bucketSeconds` (see {@link eventStats}). */
