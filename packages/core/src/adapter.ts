@@ -1,8 +1,9 @@
 /**
  * @module The provider adapter contract: verify raw bytes with the provider's official SDK, then
  * parse them into the identity Hookline stores. Adapters do no I/O except the provider's own API
- * in `reconcile`.
+ * in `reconcile`, `fetchEvent` and `fetchCurrent`.
  */
+import type { HooklineEvent } from './handler.ts'
 
 /** An HTTP request exactly as received: the raw body bytes and lower-cased headers. */
 export interface RawRequest {
@@ -91,6 +92,20 @@ export interface ProviderAdapter<V = unknown> {
    * @defaultValue [null]
    */
   readonly reconcileTenants?: readonly (string | null)[]
+  /**
+   * The whole event, for a provider that sends only a reference to it (Stripe's thin events):
+   * fetched from the provider's API with the adapter's client. Returns `event.payload` for an event
+   * that carries itself. Backs `ctx.fetch()`; absent = every event carries itself.
+   */
+  fetchEvent?(event: HooklineEvent): Promise<unknown>
+  /**
+   * The current state of the object `event` is about, re-read from the provider's API with the
+   * adapter's client, for handlers that must act on now rather than on the payload's snapshot.
+   * Throws `PermanentError` when the object is gone (404/410) or cannot be named from the event,
+   * or when no API client is configured; `RetryAfterError` for a 429/5xx with `Retry-After`;
+   * `ProviderApiError` (retried) otherwise — see `providerApiError`. Backs `ctx.fetchCurrent()`.
+   */
+  fetchCurrent?(event: HooklineEvent): Promise<unknown>
 }
 
 /** What an adapter's `reconcile` is given. */

@@ -193,6 +193,48 @@ export class RetryAfterError extends Error {
   }
 }
 
+/**
+ * A provider API call made for a handler (`ctx.fetch()`, `ctx.fetchCurrent()`) failed in a way a
+ * later attempt may not: a 4xx other than 404/410, or a 429/5xx without `Retry-After`. Not
+ * permanent, so the event is retried with the usual backoff.
+ */
+export class ProviderApiError extends HooklineError {
+  /** HTTP status of the provider's answer; undefined when none came (network error). */
+  readonly status: number | undefined
+
+  constructor(message: string, status: number | undefined, options?: { cause?: unknown }) {
+    super('hookline.provider_api_failed', message, options)
+    this.name = 'ProviderApiError'
+    this.status = status
+  }
+}
+
+/**
+ * The error a handler's provider API call becomes, by HTTP status: 404/410 → {@link PermanentError}
+ * (the object is gone: retrying cannot bring it back); 429/5xx with `Retry-After` →
+ * {@link RetryAfterError} (the provider said when to come back); anything else →
+ * {@link ProviderApiError}, retried with backoff. One table, so every adapter maps alike.
+ *
+ * @example
+ * throw providerApiError('Stripe customers.retrieve(cus_1)', err.statusCode, err.headers?.['retry-after'], err)
+ */
+export function providerApiError(what: string, status: number | undefined, retryAfter: string | undefined, cause: unknown): Error {
+  const detail = cause instanceof Error ? `: ${cause.message.split('\n')[0]}` : ''
+  const message = `${what} failed${status === undefined ? '' : ` with HTTP ${status}`}${detail}`
+  if (status === 404 || status === 410) return new PermanentError(message, { cause })
+  const waitMs = status === 429 || (status !== undefined && status >= 500) ? retryAfterMs(retryAfter) : undefined
+  if (waitMs !== undefined) return new RetryAfterError(message, waitMs, { cause })
+  return new ProviderApiError(message, status, { cause })
+}
+
+/** `Retry-After` as milliseconds: delay-seconds or an HTTP date; undefined when absent or unreadable. */
+function retryAfterMs(header: string | undefined): number | undefined {
+  if (header === undefined || header.trim() === '') return undefined
+  if (/^\d+$/.test(header.trim())) return Number(header.trim()) * 1000
+  const at = Date.parse(header)
+  return Number.isFinite(at) ? Math.max(0, at - Date.now()) : undefined
+}
+
 /** Names of errors that mean "retrying cannot help": the event goes to the dead-letter queue. */
 const PERMANENT_NAMES = new Set(['PermanentError', 'ZodError', 'PayloadValidationError', 'UnrecoverableError'])
 

@@ -55,6 +55,24 @@ export interface HandlerContext<Tx = TransactionClient> {
    * forced replay), e.g. for Stripe's `Idempotency-Key`.
    */
   idempotencyKey(step: string): string
+  /**
+   * The whole event. For a thin event (Stripe event destinations send only a reference) it is
+   * fetched from the provider's API, since the payload holds no data; for any other event it is
+   * `event.payload` itself, without a request.
+   */
+  fetch(): Promise<unknown>
+  /**
+   * The current state of the object the event is about (the Stripe object, the GitHub issue or pull
+   * request, the Slack message), re-read from the provider's API: for handlers that must act on
+   * now, not on the payload's snapshot (events arrive late and out of order). Throws
+   * `PermanentError` (dead letter) when the object is gone or the provider has no API client
+   * configured, a retryable error on rate limits and outages.
+   *
+   * @example
+   * const invoice = (await ctx.fetchCurrent()) as Stripe.Invoice
+   * if (invoice.status !== 'paid') return
+   */
+  fetchCurrent(): Promise<unknown>
 }
 
 /**

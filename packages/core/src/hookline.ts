@@ -202,6 +202,7 @@ export class Hookline {
         attempts: this.attempts,
         handlerClient: this.options.prisma ?? this.db,
         handlers: (this.options.handlers ?? {}) as HandlerMap<never>,
+        adapters: this.adapters,
         policy: this.policy,
         options: this.workerOptions,
         metrics: this.metrics,

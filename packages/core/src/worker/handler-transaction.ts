@@ -9,6 +9,7 @@ import type { HooklineMetrics } from '../metrics.ts'
 import type { Attempts, ClaimedEvent, WakeUp } from '../store/attempts.ts'
 import type { SqlClient } from '../store/sql-runner.ts'
 import { type EntityEvent, entityTurns } from './entity-order.ts'
+import { type AdapterLookup, providerFetches } from './provider-fetch.ts'
 import type { WorkerOptions } from './worker-options.ts'
 
 /**
@@ -26,6 +27,8 @@ export interface TransactionDeps {
   options: WorkerOptions
   metrics: HooklineMetrics
   logger: Logger
+  /** The enabled adapters by provider name: `ctx.fetch()` and `ctx.fetchCurrent()` call them. */
+  adapters: AdapterLookup
 }
 
 /** What one transaction did: each event's outcome, and the waiting events it lets run. */
@@ -109,14 +112,16 @@ async function runHandler(deps: TransactionDeps, tx: TransactionClient, event: C
   const handler = resolveHandler(handlers as HandlerMap<TransactionClient>, event.provider, event.type)
   if (!handler) return
   const log = logger.child({ eventId: event.id, provider: event.provider, type: event.type, attempt: event.attempt })
+  const handed = publicEvent(event)
   const ctx: HandlerContext = {
     tx,
     attempt: event.attempt,
     stale,
     log,
     idempotencyKey: (step) => `hookline:${event.id}:g${event.generation}:${step}`,
+    ...providerFetches(deps.adapters, handed),
   }
-  await handler(publicEvent(event), ctx)
+  await handler(handed, ctx)
 }
 
 /** The event as a handler sees it (without the attempt's bookkeeping). */
