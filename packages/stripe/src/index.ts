@@ -5,5 +5,6 @@
  * import { stripeAdapter } from '@hookline/stripe'
  * createHookline({ …, adapters: [stripeAdapter({ secrets: ['whsec_…'] })] })
  */
-export { stripeAdapter, type StripeAdapterOptions, type VerifiedStripeEvent } from './stripe-adapter.ts'
+export { DEFAULT_STRIPE_ADAPTER_OPTIONS, stripeAdapter, type StripeAdapterOptions, type VerifiedStripeEvent } from './stripe-adapter.ts'
+export type { StripeThinEvent } from './stripe-thin-event.ts'
 export { stripeClient, type StripeApiOptions } from './stripe-reconcile.ts'

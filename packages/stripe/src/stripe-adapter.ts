@@ -1,7 +1,8 @@
 /**
  * @module The Stripe adapter: verifies `Stripe-Signature` with the stripe SDK's
- * `webhooks.constructEvent` (every configured secret in turn, for rotation), refuses timestamps
- * from the future (the SDK only refuses old ones), and extracts the event identity.
+ * `webhooks.constructEvent` — or, for a thin event, `parseEventNotification` — (every configured
+ * secret in turn, for rotation), refuses timestamps from the future (the SDK only refuses old
+ * ones), and extracts the event identity.
  */
 import {
   MalformedPayloadError,
@@ -12,7 +13,9 @@ import {
 } from '@hookline/core'
 import Stripe from 'stripe'
 import { z } from 'zod'
+import { stripeFetchers } from './stripe-fetch.ts'
 import { type StripeApiOptions, stripeClient, stripeEventPages } from './stripe-reconcile.ts'
+import { isThinEventBody, parseThinEvent, type StripeThinEvent, THIN_EVENT_OBJECT } from './stripe-thin-event.ts'
 
 /** Options of {@link stripeAdapter}. */
 export interface StripeAdapterOptions {
@@ -29,14 +32,32 @@ export interface StripeAdapterOptions {
    * @defaultValue 1 MiB
    */
   maxBodyBytes?: number
-  /** The Stripe API for reconciliation; without it the adapter does not reconcile. */
+  /**
+   * The Stripe API, for reconciliation, `ctx.fetch()` of thin events and `ctx.fetchCurrent()`;
+   * without it the adapter does not reconcile, and those calls throw a PermanentError.
+   */
   api?: StripeApiOptions
   /**
    * Connect accounts (`acct_…`) a scheduled reconciliation covers besides the platform account.
    * @defaultValue []
    */
   accounts?: readonly string[]
+  /**
+   * The account has event destinations sending thin events: reconciliation lists
+   * `GET /v2/core/events` too, after `GET /v1/events`. (Thin events arriving by webhook are
+   * accepted either way.)
+   * @defaultValue false
+   */
+  thinEvents?: boolean
 }
+
+/** The defaults of {@link StripeAdapterOptions}. */
+export const DEFAULT_STRIPE_ADAPTER_OPTIONS = {
+  toleranceSeconds: 300,
+  maxBodyBytes: 1024 * 1024,
+  accounts: [],
+  thinEvents: false,
+} as const satisfies Partial<StripeAdapterOptions>
 
 // Only the fields the identity is read from. Objects are stripped, not `.loose()`: the payload
 // stored is the SDK's event, never this schema's output, so copying every other key of
@@ -50,8 +71,12 @@ const eventSchema = z.object({
   data: z.object({ object: z.object({ id: z.string().min(1).optional() }) }),
 })
 
-/** A verified Stripe event as the SDK decoded it. */
-export type VerifiedStripeEvent = Stripe.Event
+/** A verified Stripe event as the SDK decoded it: a snapshot event, or a thin event's notification. */
+export type VerifiedStripeEvent = Stripe.Event | StripeThinEvent
+
+// `parseEventNotification` is a method of a client, not of `Stripe.webhooks`: without an API
+// configured, verification uses one that never makes a request (its key is no key).
+const VERIFY_ONLY_KEY = 'sk_hookline_verify_only'
 
 /**
  * Creates the Stripe adapter.
@@ -62,12 +87,33 @@ export type VerifiedStripeEvent = Stripe.Event
 export function stripeAdapter(options: StripeAdapterOptions): ProviderAdapter<VerifiedStripeEvent> {
   const secrets = options.secrets.filter((s) => s.length > 0)
   if (secrets.length === 0) throw new TypeError('stripeAdapter needs at least one webhook secret')
-  const tolerance = options.toleranceSeconds ?? 300
+  const tolerance = options.toleranceSeconds ?? DEFAULT_STRIPE_ADAPTER_OPTIONS.toleranceSeconds
   const api = options.api
   const client = api ? stripeClient(api) : undefined
+  const notifications = client ?? new Stripe(VERIFY_ONLY_KEY, { telemetry: false, maxNetworkRetries: 0 })
+
+  /** The event `payload` carries if `secret` signed it; throws the SDK's signature error if not. */
+  function decode(payload: string, header: string, secret: string, now: number): VerifiedStripeEvent {
+    try {
+      return Stripe.webhooks.constructEvent(payload, header, secret, tolerance, undefined, now)
+    } catch (err) {
+      if (err instanceof Stripe.errors.StripeSignatureVerificationError) throw err
+      // The SDK parses the body only after the signature verified: from here on, it did.
+      if (err instanceof SyntaxError) throw new MalformedPayloadError('signed body is not valid JSON', { cause: err })
+      if (!isThinEventBody(payload)) throw new MalformedPayloadError(`signed body is not a Stripe event: ${firstLine(err)}`, { cause: err })
+    }
+    // constructEvent refuses a thin event (with a plain Error): the SDK's own parser takes it.
+    try {
+      return notifications.parseEventNotification(payload, header, secret, tolerance, undefined, now)
+    } catch (err) {
+      if (err instanceof Stripe.errors.StripeSignatureVerificationError) throw err
+      throw new MalformedPayloadError(`signed body is not a Stripe thin event: ${firstLine(err)}`, { cause: err })
+    }
+  }
+
   const adapter: ProviderAdapter<VerifiedStripeEvent> = {
     name: 'stripe',
-    maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
+    maxBodyBytes: options.maxBodyBytes ?? DEFAULT_STRIPE_ADAPTER_OPTIONS.maxBodyBytes,
     async verify(req: RawRequest): Promise<VerifiedStripeEvent> {
       const header = req.headers['stripe-signature']
       if (!header) throw new SignatureError('missing Stripe-Signature header')
@@ -77,38 +123,42 @@ export function stripeAdapter(options: StripeAdapterOptions): ProviderAdapter<Ve
       const payload = req.body.toString('utf8')
       let lastError: unknown
       for (const secret of secrets) {
+        let event: VerifiedStripeEvent
         try {
-          const event = Stripe.webhooks.constructEvent(payload, header, secret, tolerance, undefined, now)
-          const signedAt = signedTimestamp(header)
-          if (signedAt * 1000 - now > tolerance * 1000) {
-            throw new SignatureError('Stripe-Signature timestamp is in the future beyond the tolerance')
-          }
-          return event
+          event = decode(payload, header, secret, now)
         } catch (err) {
-          if (err instanceof SignatureError) throw err
-          // The SDK parses the body only after the signature verified.
-          if (err instanceof SyntaxError) throw new MalformedPayloadError('signed body is not valid JSON', { cause: err })
           if (!(err instanceof Stripe.errors.StripeSignatureVerificationError)) throw err
           lastError = err
+          continue
         }
+        if (signedTimestamp(header) * 1000 - now > tolerance * 1000) {
+          throw new SignatureError('Stripe-Signature timestamp is in the future beyond the tolerance')
+        }
+        return event
       }
       throw new SignatureError(`Stripe signature verification failed: ${firstLine(lastError)}`, { cause: lastError })
     },
-    // The SDK's event is JSON.parse of the body.
-    parse: (verified) => ({ ...parseEvent(verified), payloadIsBody: true }),
+    // Either way the SDK's object is JSON.parse of the body (a notification adds only methods),
+    // which may be any JSON, `null` included: the schemas refuse what is no event.
+    parse: (verified) => ({
+      ...((verified as { object?: unknown } | null)?.object === THIN_EVENT_OBJECT ? parseThinEvent(verified) : parseEvent(verified as Stripe.Event)),
+      payloadIsBody: true,
+    }),
+    ...stripeFetchers(client),
   }
   if (client && api) {
+    const thin = options.thinEvents ?? DEFAULT_STRIPE_ADAPTER_OPTIONS.thinEvents
     return {
       ...adapter,
-      reconcileTenants: [null, ...(options.accounts ?? [])],
-      reconcile: (ctx) => stripeEventPages(client, ctx, api, parseEvent),
+      reconcileTenants: [null, ...(options.accounts ?? DEFAULT_STRIPE_ADAPTER_OPTIONS.accounts)],
+      reconcile: (ctx) => stripeEventPages(client, ctx, api, parseEvent, thin ? parseThinEvent : undefined),
     }
   }
   return adapter
 }
 
 /** The identity of a Stripe event, as delivered by webhook or listed by the API. */
-function parseEvent(verified: VerifiedStripeEvent): ParsedEvent {
+function parseEvent(verified: Stripe.Event): ParsedEvent {
   const result = eventSchema.safeParse(verified)
   if (!result.success) throw new MalformedPayloadError(`not a Stripe event: ${result.error.issues[0]?.path.join('.') || 'body'} ${result.error.issues[0]?.message ?? ''}`.trim())
   const event = result.data

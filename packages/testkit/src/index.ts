@@ -52,5 +52,5 @@ export {
   type SignedStandardWebhookOptions,
   type StandardWebhookEventOptions,
 } from './standard-webhooks-fixtures.ts'
-export { signedStripeDelivery, stripeEvent, type SignedRequest, type StripeEventOptions } from './stripe-fixtures.ts'
+export { signedStripeDelivery, stripeEvent, stripeThinEvent, type SignedRequest, type StripeEventOptions, type StripeThinEventOptions } from './stripe-fixtures.ts'
 export { waitFor } from './wait.ts'

@@ -50,6 +50,39 @@ export function stripeEvent(options: StripeEventOptions = {}): Record<string, un
   }
 }
 
+/** Options of {@link stripeThinEvent}. */
+export interface StripeThinEventOptions {
+  id?: string
+  /** @defaultValue 'v2.core.account.updated' */
+  type?: string
+  /** Source time. @defaultValue now */
+  created?: Date
+  /** The Stripe account (`context`) the event belongs to; none for the platform's own. */
+  context?: string
+  /** The object the event is about. @defaultValue a `v2.core.account` */
+  relatedObject?: { id: string; type: string; url: string }
+}
+
+/**
+ * A thin event notification as Stripe's event destinations send it: a reference to the object,
+ * no snapshot of it (`ctx.fetch()` gets the rest from the API).
+ *
+ * @example
+ * stripeThinEvent({ relatedObject: { id: 'acct_1', type: 'v2.core.account', url: '/v2/core/accounts/acct_1' } })
+ */
+export function stripeThinEvent(options: StripeThinEventOptions = {}): Record<string, unknown> {
+  const objectId = `acct_${randomBytes(8).toString('hex')}`
+  return {
+    id: options.id ?? `evt_${randomBytes(12).toString('hex')}`,
+    object: 'v2.core.event',
+    type: options.type ?? 'v2.core.account.updated',
+    livemode: false,
+    created: (options.created ?? new Date()).toISOString(),
+    ...(options.context ? { context: options.context } : {}),
+    related_object: options.relatedObject ?? { id: objectId, type: 'v2.core.account', url: `/v2/core/accounts/${objectId}` },
+  }
+}
+
 /** A signed delivery: the exact body bytes and the headers to send with them. */
 export interface SignedRequest {
   body: string
