@@ -15,6 +15,7 @@ import {
 } from '@hookline/core'
 import { verifyWithFallback } from '@octokit/webhooks-methods'
 import { parseGithubDelivery } from './github-event.ts'
+import { githubFetchCurrent } from './github-fetch.ts'
 import { type GithubApiOptions, githubDeliveryReconciler } from './github-reconcile.ts'
 
 /** Options of {@link githubAdapter}. */
@@ -27,8 +28,9 @@ export interface GithubAdapterOptions {
    */
   maxBodyBytes?: number
   /**
-   * GitHub's webhook deliveries API, to reconcile the hooks it lists (one reconcile tenant per
-   * hook, named as listed); without it the adapter does not reconcile.
+   * GitHub's REST API: to reconcile the hooks it lists (one reconcile tenant per hook, named as
+   * listed), and for `ctx.fetchCurrent()`; without it the adapter does not reconcile, and
+   * `ctx.fetchCurrent()` throws a PermanentError.
    */
   api?: GithubApiOptions
 }
@@ -51,6 +53,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
  * - **Identity** (event key `<X-GitHub-Hook-ID>:<X-GitHub-Delivery>`, type, tenant, entity, time,
  *   record-only `ping`): see {@link parseGithubDelivery}, which reconciliation uses too.
  * - **Reconciliation** (with `api`): see {@link githubDeliveryReconciler}.
+ * - **`ctx.fetchCurrent()`** (with `api`): see {@link githubFetchCurrent}.
  *
  * @example
  * const github = githubAdapter({
@@ -95,6 +98,7 @@ export function githubAdapter(options: GithubAdapterOptions): ProviderAdapter<Ve
     parse(verified: VerifiedGithubPayload, req: RawRequest): ParsedEvent {
       return { ...parseGithubDelivery(req.headers, verified), payloadIsBody: true }
     },
+    fetchCurrent: githubFetchCurrent(options.api),
   }
   if (!options.api) return adapter
   const deliveries = githubDeliveryReconciler(options.api)

@@ -64,7 +64,8 @@ const PAGE_SIZE = 100
 // which the engine waits out from their headers instead of the client's fixed backoff.
 const DO_NOT_RETRY = [400, 401, 403, 404, 410, 422, 429, 451]
 
-const RetryingOctokit = Octokit.plugin(retry)
+/** The client class of GitHub API calls: `@octokit/core` with the retry plugin. */
+export const RetryingOctokit = Octokit.plugin(retry)
 type Client = InstanceType<typeof RetryingOctokit>
 
 /** One configured hook. */
@@ -90,6 +91,17 @@ const deliveryDetailSchema = z.object({
   request: z.object({ headers: z.record(z.string(), z.unknown()).nullish(), payload: z.unknown() }).loose(),
 }).loose()
 
+/** The options of a {@link RetryingOctokit} for `options`' API, identified by `userAgent`. */
+export function githubClientOptions(options: Pick<GithubApiOptions, 'baseUrl' | 'maxRetries'>, userAgent: string) {
+  const retries = options.maxRetries ?? 2
+  return {
+    ...(options.baseUrl ? { baseUrl: options.baseUrl.replace(/\/+$/, '') } : {}),
+    userAgent,
+    // Disabled outright at 0: the plugin's scheduler (Bottleneck) costs every request a few milliseconds.
+    retry: { enabled: retries > 0, retries, doNotRetry: DO_NOT_RETRY },
+  }
+}
+
 /**
  * Validates `options` (throws {@link ConfigError}) and builds the clients: a token client for
  * repository and organization hooks, an App JWT client (`@octokit/auth-app`) for the `app` hook.
@@ -107,13 +119,7 @@ const deliveryDetailSchema = z.object({
  */
 export function githubDeliveryReconciler(options: GithubApiOptions): GithubDeliveryReconciler {
   const hooks = new Map<string, Hook>()
-  const retries = options.maxRetries ?? 2
-  const clientOptions = {
-    ...(options.baseUrl ? { baseUrl: options.baseUrl.replace(/\/+$/, '') } : {}),
-    userAgent: 'hookline-reconcile',
-    // Disabled outright at 0: the plugin's scheduler (Bottleneck) costs every request a few milliseconds.
-    retry: { enabled: retries > 0, retries, doNotRetry: DO_NOT_RETRY },
-  }
+  const clientOptions = githubClientOptions(options, 'hookline-reconcile')
   let tokenClient: Client | undefined
   let appClient: Client | undefined
   for (const spec of options.hooks) {
@@ -267,7 +273,7 @@ async function call<T>(request: () => Promise<T>): Promise<T> {
  * `x-ratelimit-remaining: 0` plus `x-ratelimit-reset` (Unix seconds); a secondary limit with
  * neither means "at least a minute". A 403 without any of these is a permission error.
  */
-function rateLimitWaitMs(err: unknown): number | undefined {
+export function rateLimitWaitMs(err: unknown): number | undefined {
   if (!(err instanceof Error) || err.name !== 'HttpError') return undefined
   const { status, response } = err as Error & { status?: number; response?: { headers?: Record<string, unknown> } }
   if (status !== 403 && status !== 429) return undefined

@@ -17,6 +17,7 @@ import {
 // pins undici to 7.x, because the 8.x it would resolve needs Node 22 and throws at import on 20.
 import { verifySlackRequest } from '@slack/bolt'
 import { z } from 'zod'
+import { slackFetchCurrent } from './slack-fetch.ts'
 import { isPostedMessage, postedMessageKey, slackTime, tenantOf } from './slack-message.ts'
 import { type SlackApiOptions, slackMessagePages } from './slack-reconcile.ts'
 
@@ -37,8 +38,9 @@ export interface SlackAdapterOptions {
    */
   maxBodyBytes?: number
   /**
-   * The Web API for reconciliation (`conversations.history` of the given channels); without it
-   * the adapter does not reconcile.
+   * The Web API for reconciliation (`conversations.history` of the given channels) and for
+   * `ctx.fetchCurrent()`; without it the adapter does not reconcile, and `ctx.fetchCurrent()`
+   * throws a PermanentError.
    */
   api?: SlackApiOptions
 }
@@ -183,6 +185,7 @@ export function slackAdapter(options: SlackAdapterOptions): ProviderAdapter<Veri
           return parseCommand(verified.fields)
       }
     },
+    fetchCurrent: slackFetchCurrent(options.api),
   }
   const api = options.api
   if (!api) return adapter

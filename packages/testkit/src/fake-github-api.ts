@@ -1,6 +1,7 @@
 /**
  * @module A local stand-in for GitHub's webhook deliveries API (list, get, redeliver) of repository,
- * organization and App hooks, for the official client pointed at it. Cursor paging by `Link`
+ * organization and App hooks, and for any REST resource by its path (issues, pull requests…, as
+ * `ctx.fetchCurrent()` re-reads them), for the official client pointed at it. Cursor paging by `Link`
  * header, token and App JWT authentication behave like the real API; rate limits, 5xx and hanging
  * pages can be injected.
  */
@@ -75,6 +76,8 @@ export interface FakeGithubApi {
   url: string
   /** The recorded deliveries of every hook (add with {@link FakeGithubApi.addDelivery}, or remove freely). */
   deliveries: FakeGithubDelivery[]
+  /** Current REST resources by path, e.g. `/repos/octo-org/hello-world/issues/11`; others are 404. */
+  resources: Map<string, unknown>
   /** Every redelivery asked for (`POST …/deliveries/{id}/attempts`), in order. */
   redeliveries: { hook: string; deliveryId: number; guid: string }[]
   /** Every request received. */
@@ -83,8 +86,11 @@ export interface FakeGithubApi {
   addDelivery(input: FakeGithubDeliveryInput): FakeGithubDelivery
   /** The next `count` requests answer a rate limit. */
   rateLimitNext(count: number, limit: FakeRateLimit): void
-  /** The next `count` requests (Infinity: all) answer 500. */
-  failNext(count: number): void
+  /**
+   * The next `count` requests (Infinity: all) fail: with HTTP 500, or `status`, with a
+   * `Retry-After` header when `retryAfterSeconds` is given.
+   */
+  failNext(count: number, options?: { status?: number; retryAfterSeconds?: number }): void
   /**
    * How list requests for any page but the first (those with a `cursor`) are answered: `serve`
    * (normal), `hold` (never: a stuck connection, until {@link FakeGithubApi.dropHeld}) or `fail` (500).
@@ -109,12 +115,13 @@ export async function startFakeGithubApi(options: FakeGithubApiOptions = {}): Pr
   let url = ''
   let nextId = 1
   const rateLimits = new NextRequests<FakeRateLimit>()
-  const failures = new NextRequests<true>()
+  const failures = new NextRequests<{ status: number; retryAfterSeconds: number | undefined }>()
   const gate = new PageGate()
   const appKey = options.app ? createPublicKey(options.app.key) : undefined
 
   const api: Omit<FakeGithubApi, 'url' | 'close'> = {
     deliveries: [],
+    resources: new Map(),
     redeliveries: [],
     requests: [],
     addDelivery(input) {
@@ -165,8 +172,8 @@ export async function startFakeGithubApi(options: FakeGithubApiOptions = {}): Pr
     rateLimitNext(count, limit) {
       rateLimits.arm(count, limit)
     },
-    failNext(count) {
-      failures.arm(count, true)
+    failNext(count, options = {}) {
+      failures.arm(count, { status: options.status ?? 500, retryAfterSeconds: options.retryAfterSeconds })
     },
     followingPages(mode) {
       gate.mode = mode
@@ -189,6 +196,12 @@ export async function startFakeGithubApi(options: FakeGithubApiOptions = {}): Pr
     res.end(body === undefined ? undefined : JSON.stringify(body))
   }
   const serverError = (res: ServerResponse) => send(res, 500, { message: 'Server Error' })
+  const armedFailure = (res: ServerResponse): boolean => {
+    const failure = failures.take()
+    if (!failure) return false
+    send(res, failure.status, { message: failure.status === 503 ? 'Service Unavailable' : 'Server Error' }, failure.retryAfterSeconds === undefined ? {} : { 'retry-after': String(failure.retryAfterSeconds) })
+    return true
+  }
 
   /** GitHub's own check of an App JWT: RS256 by the App's key, issued by the App, not expired. */
   function validJwt(token: string): boolean {
@@ -221,7 +234,7 @@ export async function startFakeGithubApi(options: FakeGithubApiOptions = {}): Pr
     const method = req.method ?? 'GET'
     api.requests.push({ method, path: requestUrl.pathname, query, authorization })
     const route = routeOf(requestUrl.pathname)
-    if (!route) return send(res, 404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' })
+    if (!route) return resource(req, res, requestUrl.pathname, authorization)
     if (!authorized(route.hook, authorization)) {
       return send(res, 401, { message: route.hook === 'app' ? 'A JSON web token could not be decoded' : 'Bad credentials' })
     }
@@ -235,7 +248,7 @@ export async function startFakeGithubApi(options: FakeGithubApiOptions = {}): Pr
       }
       return send(res, rateLimit.status ?? 429, { message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.' }, headers)
     }
-    if (failures.take()) return serverError(res)
+    if (armedFailure(res)) return
     const ofHook = api.deliveries.filter((d) => d.hook === route.hook)
     if (route.deliveryId === undefined) {
       if (method !== 'GET') return send(res, 404, { message: 'Not Found' })
@@ -252,6 +265,18 @@ export async function startFakeGithubApi(options: FakeGithubApiOptions = {}): Pr
     if (route.attempts || method !== 'GET') return send(res, 404, { message: 'Not Found' })
     const { hook: _hook, ...detail } = delivery
     send(res, 200, detail)
+  }
+
+  /** A REST resource by its path, read with the token (an App installation's token is not checked). */
+  function resource(req: IncomingMessage, res: ServerResponse, path: string, authorization: string | null) {
+    const notFound = () => send(res, 404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' })
+    if (req.method !== 'GET' || !api.resources.has(path)) {
+      if (armedFailure(res)) return
+      return notFound()
+    }
+    if (!authorized('', authorization)) return send(res, 401, { message: 'Bad credentials' })
+    if (armedFailure(res)) return
+    send(res, 200, api.resources.get(path))
   }
 
   /** Newest first; the cursor is the position after a delivery id, so new deliveries do not shift pages. */
