@@ -16,6 +16,7 @@ describe('loadEnv', () => {
       HOOKLINE_RECONCILE_CRON: '0 3 * * *',
       HOOKLINE_RECONCILE_WINDOW: 25 * 3_600_000,
       STRIPE_WEBHOOK_SECRET: [],
+      STRIPE_THIN_EVENTS: false,
       GITHUB_MAX_BODY_BYTES: 25 * 1024 * 1024,
       HOOKLINE_FATAL_CLOSE_MS: 10_000,
       HOOKLINE_REDACT: [],
@@ -50,6 +51,12 @@ describe('loadEnv', () => {
     const env = loadEnv({ STRIPE_WEBHOOK_SECRET: 'whsec_new, whsec_old,', HOOKLINE_RECONCILE_WINDOW: '3d' })
     expect(env.STRIPE_WEBHOOK_SECRET).toEqual(['whsec_new', 'whsec_old'])
     expect(env.HOOKLINE_RECONCILE_WINDOW).toBe(3 * 86_400_000)
+  })
+
+  it('reads STRIPE_THIN_EVENTS as a switch', () => {
+    expect(loadEnv({ STRIPE_THIN_EVENTS: '1' }).STRIPE_THIN_EVENTS).toBe(true)
+    expect(loadEnv({ STRIPE_THIN_EVENTS: 'false' }).STRIPE_THIN_EVENTS).toBe(false)
+    expect(() => loadEnv({ STRIPE_THIN_EVENTS: 'yes' })).toThrow(/STRIPE_THIN_EVENTS/)
   })
 
   it('refuses half a Slack reconciliation configuration', () => {

@@ -79,6 +79,8 @@ const envSchema = z.object({
   STRIPE_API_KEY: z.string().min(1).optional(),
   STRIPE_API_BASE: z.string().url().optional(),
   STRIPE_RECONCILE_ACCOUNTS: secretList,
+  // Event destinations send thin events: reconciliation lists /v2/core/events too.
+  STRIPE_THIN_EVENTS: z.enum(['0', '1', 'true', 'false']).default('0').transform((v) => v === '1' || v === 'true'),
   GITHUB_WEBHOOK_SECRET: secretList,
   GITHUB_MAX_BODY_BYTES: z.coerce.number().int().min(1).default(25 * 1024 * 1024),
   GITHUB_HOOKS: secretList,

@@ -23,6 +23,7 @@ export function enabledAdapters(env: Env): ProviderAdapter<any>[] {
       toleranceSeconds: env.STRIPE_TOLERANCE_SECONDS,
       maxBodyBytes: env.STRIPE_MAX_BODY_BYTES,
       accounts: env.STRIPE_RECONCILE_ACCOUNTS,
+      thinEvents: env.STRIPE_THIN_EVENTS,
       ...(env.STRIPE_API_KEY ? { api: { apiKey: env.STRIPE_API_KEY, ...(env.STRIPE_API_BASE ? { baseUrl: env.STRIPE_API_BASE } : {}) } } : {}),
     }))
   }
