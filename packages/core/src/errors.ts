@@ -144,6 +144,14 @@ export class InvalidRequestError extends HooklineError {
   }
 }
 
+/** An event given to `emit` that the outbox cannot store: no type, or an empty id or key. */
+export class OutboxEventError extends HooklineError {
+  constructor(message: string) {
+    super('hookline.outbox_event_invalid', message)
+    this.name = 'OutboxEventError'
+  }
+}
+
 /** An admin request whose token may not do what it asks: a viewer's write (HTTP 403). */
 export class AdminForbiddenError extends HooklineError {
   constructor(message: string) {

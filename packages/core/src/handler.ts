@@ -3,9 +3,10 @@
  * for an event: `provider:type`, then `provider:*`, then `*`.
  */
 import type { Logger } from 'pino'
+import type { EmitInput } from './outbox/emit.ts'
 
 /** How an event reached the inbox. */
-export type EventSource = 'webhook' | 'reconcile' | 'replay'
+export type EventSource = 'webhook' | 'reconcile' | 'replay' | 'outbox'
 
 /** An inbox event as handed to a handler. */
 export interface HooklineEvent {
@@ -73,6 +74,15 @@ export interface HandlerContext<Tx = TransactionClient> {
    * if (invoice.status !== 'paid') return
    */
   fetchCurrent(): Promise<unknown>
+  /**
+   * Writes an event of the application's own to the outbox, in this transaction: it is delivered
+   * (to `app:<type>` handlers, or the configured outbox provider's) only if the handler's writes
+   * commit, and once however often the handler is retried. Resolves to the event's id.
+   *
+   * @example
+   * await ctx.emit({ type: 'order.paid', key: orderId, payload: { orderId, amount } })
+   */
+  emit(event: EmitInput): Promise<string>
 }
 
 /**

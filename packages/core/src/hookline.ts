@@ -11,6 +11,9 @@ import { DEFAULT_INGEST_BATCH_OPTIONS, IngestBatcher, type IngestBatchOptions } 
 import { type ReceiveResult, WebhookReceiver } from './ingest/receiver.ts'
 import type { ReplyOptions, WebhookReply } from './ingest/webhook-reply.ts'
 import { HooklineMetrics } from './metrics.ts'
+import { type Emit, type EmitInput, outboxChannel, outboxEmitter } from './outbox/emit.ts'
+import { DEFAULT_OUTBOX_OPTIONS, type OutboxOptions } from './outbox/outbox-options.ts'
+import { OutboxRelay } from './outbox/outbox-relay.ts'
 import { DEFAULT_QUEUE_CONFIG, Dispatcher, type QueueConfig, RECONCILE_JOB, SWEEP_JOB } from './queue/dispatcher.ts'
 import { enqueueStored } from './queue/enqueue-stored.ts'
 import { DEFAULT_SWEEPER_OPTIONS, Sweeper, type SweeperOptions } from './queue/sweeper.ts'
@@ -18,7 +21,8 @@ import { DEFAULT_RECONCILE_SETTINGS, type ReconcileAlertHook, type ReconcileRequ
 import { Reconciler } from './reconcile/reconciler.ts'
 import { Attempts } from './store/attempts.ts'
 import { Inbox } from './store/inbox.ts'
-import type { SqlClient } from './store/sql-runner.ts'
+import { OutboxStore } from './store/outbox.ts'
+import type { SqlClient, SqlTarget } from './store/sql-runner.ts'
 import { EventQuery } from './support/events-query.ts'
 import { DEFAULT_REPLAY_SETTINGS, Replayer, type ReplaySettings } from './support/replay.ts'
 import { EventWorker } from './worker/event-worker.ts'
@@ -57,6 +61,8 @@ export interface HooklineOptions<Tx = TransactionClient> {
   reconcile?: Partial<ReconcileSettings> & { cron?: string; onAlert?: ReconcileAlertHook }
   /** Throttling of support's bulk replays (see {@link ReplaySettings}). */
   replay?: Partial<ReplaySettings>
+  /** The transactional outbox: the provider name of emitted events and the relay (see {@link OutboxOptions}). */
+  outbox?: Partial<OutboxOptions>
   /** Group commit of the ingress (see {@link IngestBatchOptions}). */
   ingest?: Partial<IngestBatchOptions>
   /** Logger; defaults to pino at `info`. Secrets and raw bodies are never logged. */
@@ -120,6 +126,9 @@ export class Hookline {
   private readonly receiver: WebhookReceiver
   private readonly sweeperOptions: SweeperOptions
   private readonly workerOptions: WorkerOptions
+  private readonly outboxOptions: OutboxOptions
+  private readonly emitter: Emit
+  private readonly relay: OutboxRelay
   private worker: EventWorker | undefined
   private closing: Promise<void> | undefined
 
@@ -128,11 +137,13 @@ export class Hookline {
     this.policy = retryPolicy(options.retry)
     this.workerOptions = { ...DEFAULT_WORKER_OPTIONS, ...options.worker }
     this.sweeperOptions = { ...DEFAULT_SWEEPER_OPTIONS, ...options.sweeper }
+    this.outboxOptions = { ...DEFAULT_OUTBOX_OPTIONS, ...options.outbox }
     const adapters = new Map<string, ProviderAdapter<unknown>>()
     for (const adapter of options.adapters) {
       if (adapters.has(adapter.name)) throw new ConfigError(`two adapters are named "${adapter.name}"`)
       adapters.set(adapter.name, adapter)
     }
+    if (adapters.has(this.outboxOptions.provider)) throw new ConfigError(`the outbox provider "${this.outboxOptions.provider}" is also an adapter's name`)
     this.adapters = adapters
     const schema = options.schema ?? DEFAULT_HOOKLINE_OPTIONS.schema
     this.database = createDatabase(options.databaseUrl, { poolMax: options.poolMax ?? DEFAULT_HOOKLINE_OPTIONS.poolMax, schema })
@@ -141,7 +152,9 @@ export class Hookline {
     const graceMs = this.sweeperOptions.graceMs
     this.inbox = new Inbox(pool, schema)
     this.attempts = new Attempts(pool, schema)
-    this.metrics = new HooklineMetrics({ dlqDepth: () => this.inbox.countDead(), defaultMetrics: true })
+    const outbox = new OutboxStore(pool, schema)
+    this.metrics = new HooklineMetrics({ dlqDepth: () => this.inbox.countDead(), outboxLag: () => outbox.lagSeconds(), defaultMetrics: true })
+    this.emitter = outboxEmitter(schema, this.metrics)
     this.dispatcher = new Dispatcher(this.queueConfig(), this.policy)
     this.sweeper = new Sweeper(this.inbox, this.dispatcher, this.metrics, this.sweeperOptions)
     const enqueueDeps = { dispatcher: this.dispatcher, inbox: this.inbox, metrics: this.metrics, logger: this.logger }
@@ -157,6 +170,17 @@ export class Hookline {
       graceMs,
       settings: { ...DEFAULT_RECONCILE_SETTINGS, ...options.reconcile },
       onAlert: options.reconcile?.onAlert,
+    })
+    this.relay = new OutboxRelay({
+      pool,
+      schema,
+      channel: outboxChannel(schema),
+      options: this.outboxOptions,
+      redisUrl: options.redisUrl,
+      dispatcher: this.dispatcher,
+      metrics: this.metrics,
+      logger: this.logger,
+      graceMs,
     })
     this.events = new EventQuery(pool, undefined, schema)
     this.replayer = new Replayer({ db: pool, schema, dispatcher: this.dispatcher, logger: this.logger, graceMs, settings: { ...DEFAULT_REPLAY_SETTINGS, ...options.replay } })
@@ -187,14 +211,39 @@ export class Hookline {
     return this.receiver.rejectWebhook(provider, err, options)
   }
 
+  /**
+   * Writes an event of the application's own to the outbox inside the transaction `tx` runs: the
+   * application's Prisma interactive-transaction client (its database must hold Hookline's
+   * tables), or a `pg` connection in a transaction. It is delivered to the handlers of
+   * `<outbox provider>:<type>` through the inbox if and only if that transaction commits; events
+   * of one `key` in the order their transactions committed. Resolves to the event's id.
+   *
+   * @example
+   * await prisma.$transaction(async (tx) => {
+   *   await tx.order.update({ where: { id }, data: { status: 'paid' } })
+   *   await hookline.emit(tx, { type: 'order.paid', key: id, payload: { id } })
+   * })
+   */
+  emit(tx: SqlTarget, event: EmitInput): Promise<string> {
+    return this.emitter(tx, event)
+  }
+
+  /**
+   * Starts the outbox relay in this process (`startWorker` does, unless `outbox.relay` is false): it moves committed outbox events
+   * into the inbox. Any number of processes may run one.
+   */
+  startRelay(): Promise<void> {
+    return this.relay.start()
+  }
+
   private queueConfig(): QueueConfig {
     const { prefix = DEFAULT_QUEUE_CONFIG.prefix, name = DEFAULT_QUEUE_CONFIG.name } = this.options.queue ?? {}
     return { redisUrl: this.options.redisUrl, prefix, name }
   }
 
   /**
-   * Starts the worker in this process: a sweeper pass (events Redis lost), the sweeper's job
-   * scheduler, and the BullMQ worker.
+   * Starts the worker in this process: the BullMQ worker, the outbox relay, a sweeper pass (events
+   * Redis lost) and the sweeper's job scheduler.
    */
   async startWorker(): Promise<void> {
     if (this.worker) return
@@ -203,6 +252,7 @@ export class Hookline {
         handlerClient: this.options.prisma ?? this.db,
         handlers: (this.options.handlers ?? {}) as HandlerMap<never>,
         adapters: this.adapters,
+        emit: this.emitter,
         policy: this.policy,
         options: this.workerOptions,
         metrics: this.metrics,
@@ -218,6 +268,7 @@ export class Hookline {
         },
       })
     await this.worker.start()
+    if (this.outboxOptions.relay) await this.startRelay()
     await this.recoverDispatch()
     // Redis may come back empty (it keeps nothing on disk): restore the scheduler and re-dispatch.
     this.dispatcher.onReconnect(() => void this.recoverDispatch())
@@ -273,6 +324,7 @@ export class Hookline {
    */
   close(): Promise<void> {
     return (this.closing ??= (async () => {
+      await this.relay.close()
       await this.worker?.close()
       await this.dispatcher.close()
       await this.database.close()

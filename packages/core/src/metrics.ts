@@ -43,10 +43,15 @@ export class HooklineMetrics {
   /** Time from receipt to the processed mark. */
   readonly endToEnd = new Histogram({ name: 'hookline_event_latency_seconds', help: 'From receipt to processed', labelNames: ['provider'] as const, buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60, 600], registers: [this.registry] })
 
+  /** Events written to the outbox (`ctx.emit`, `hookline.emit`; a rolled-back emit counts too). */
+  readonly outboxEmitted = new Counter({ name: 'hookline_outbox_emitted_total', help: 'Outbox emits (including those whose transaction rolled back)', registers: [this.registry] })
+  /** Outbox events moved into the inbox by the relay. */
+  readonly outboxRelayed = new Counter({ name: 'hookline_outbox_relayed_total', help: 'Outbox events moved into the inbox by the relay', registers: [this.registry] })
+
   private peers: () => Promise<MetricsSnapshot[]> = async () => []
 
-  constructor(options: { dlqDepth?: () => Promise<number>; defaultMetrics?: boolean } = {}) {
-    const { dlqDepth } = options
+  constructor(options: { dlqDepth?: () => Promise<number>; outboxLag?: () => Promise<number>; defaultMetrics?: boolean } = {}) {
+    const { dlqDepth, outboxLag } = options
     if (dlqDepth) {
       new Gauge({
         name: 'hookline_dlq_depth',
@@ -57,6 +62,17 @@ export class HooklineMetrics {
         async collect() {
           // A scrape while the database is down keeps the last value instead of failing /metrics.
           await dlqDepth().then((n) => this.set(n), () => undefined)
+        },
+      })
+    }
+    if (outboxLag) {
+      new Gauge({
+        name: 'hookline_outbox_lag_seconds',
+        help: 'Age of the oldest outbox event not yet relayed into the inbox (0 when none)',
+        registers: [this.registry],
+        aggregator: 'max',
+        async collect() {
+          await outboxLag().then((s) => this.set(s), () => undefined)
         },
       })
     }

@@ -24,7 +24,7 @@ export interface EnqueueStoredDeps {
  * @example
  * await enqueueStored(deps, [{ id, provider: 'stripe' }], 'webhook')
  */
-export async function enqueueStored(deps: EnqueueStoredDeps, events: ReadonlyArray<{ id: string; provider: string }>, source: 'webhook' | 'reconcile'): Promise<void> {
+export async function enqueueStored(deps: EnqueueStoredDeps, events: ReadonlyArray<{ id: string; provider: string }>, source: 'webhook' | 'reconcile' | 'outbox'): Promise<void> {
   if (events.length === 0) return
   const eventIds = events.map((e) => e.id)
   try {

@@ -6,6 +6,7 @@ import type { Logger } from 'pino'
 import type { HandlerContext, HandlerMap, HooklineEvent, TransactionClient } from '../handler.ts'
 import { resolveHandler } from '../handler.ts'
 import type { HooklineMetrics } from '../metrics.ts'
+import type { Emit } from '../outbox/emit.ts'
 import type { Attempts, ClaimedEvent, WakeUp } from '../store/attempts.ts'
 import type { SqlClient } from '../store/sql-runner.ts'
 import { type EntityEvent, entityTurns } from './entity-order.ts'
@@ -29,6 +30,8 @@ export interface TransactionDeps {
   logger: Logger
   /** The enabled adapters by provider name: `ctx.fetch()` and `ctx.fetchCurrent()` call them. */
   adapters: AdapterLookup
+  /** Writes `ctx.emit()`'s events into the outbox, in the handler's transaction. */
+  emit: Emit
 }
 
 /** What one transaction did: each event's outcome, and the waiting events it lets run. */
@@ -119,6 +122,7 @@ async function runHandler(deps: TransactionDeps, tx: TransactionClient, event: C
     stale,
     log,
     idempotencyKey: (step) => `hookline:${event.id}:g${event.generation}:${step}`,
+    emit: (emitted) => deps.emit(tx, emitted),
     ...providerFetches(deps.adapters, handed),
   }
   await handler(handed, ctx)
