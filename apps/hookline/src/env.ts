@@ -69,6 +69,8 @@ const envSchema = z.object({
   HOOKLINE_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
   HOOKLINE_SWEEP_GRACE_MS: int(60_000),
   HOOKLINE_STALE: z.enum(['skip', 'deliver']).default('skip'),
+  /** Provider name of the application's own events (the outbox): handlers match `<name>:<type>`. */
+  HOOKLINE_OUTBOX_PROVIDER: z.string().regex(/^[a-z0-9-]+$/).default('app'),
   HOOKLINE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   HOOKLINE_REPLAY_RATE: z.coerce.number().positive().default(50),
   HOOKLINE_RECONCILE_CRON: z.string().min(1).default('0 3 * * *'),

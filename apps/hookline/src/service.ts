@@ -84,6 +84,7 @@ export async function buildHookline(env: Env): Promise<Hookline> {
       stale: env.HOOKLINE_STALE,
     },
     sweeper: { intervalMs: env.HOOKLINE_SWEEP_INTERVAL_MS, graceMs: env.HOOKLINE_SWEEP_GRACE_MS },
+    outbox: { provider: env.HOOKLINE_OUTBOX_PROVIDER },
     replay: { ratePerSecond: env.HOOKLINE_REPLAY_RATE },
     reconcile: {
       cron: env.HOOKLINE_RECONCILE_CRON,
