@@ -115,6 +115,18 @@ it('dead-letters what a handler module rejects by name, and shows it in /metrics
   expect(metrics).toContain('process_resident_memory_bytes')
 })
 
+it('relays what a handler emits to the application\'s own handler (the outbox)', async () => {
+  const { body, headers } = signedStripeDelivery(stripeEvent({ type: 'customer.created', object: { id: 'cus_outbox', object: 'customer' } }))
+  expect((await fetch(`${baseUrl}/webhooks/stripe`, { method: 'POST', body, headers })).status).toBe(200)
+  await waitFor(async () => (await prisma.$queryRawUnsafe<unknown[]>(`SELECT 1 FROM effects WHERE label = 'app:customer.welcomed'`)).length === 1, { what: 'the emitted event handled' })
+  const [app] = await prisma.$queryRawUnsafe<{ provider: string; source: string; entity_key: string }[]>(`SELECT provider, source::text, entity_key FROM hookline.hookline_events WHERE provider = 'app'`)
+  expect(app).toEqual({ provider: 'app', source: 'outbox', entity_key: 'cus_outbox' })
+  const metrics = await (await fetch(`${baseUrl}/metrics`)).text()
+  expect(metrics).toMatch(/hookline_outbox_emitted_total 1\n/)
+  expect(metrics).toMatch(/hookline_outbox_relayed_total 1\n/)
+  expect(metrics).toMatch(/hookline_outbox_lag_seconds 0\n/)
+})
+
 it('cuts off a request whose body never finishes arriving (HOOKLINE_REQUEST_TIMEOUT_MS) with 408, and keeps serving', async () => {
   const { port } = new URL(baseUrl)
   const socket = connect(Number(port), '127.0.0.1')
