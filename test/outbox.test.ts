@@ -3,8 +3,10 @@
  * `hookline.emit` in the application's own Prisma transaction, and the relay that delivers both to
  * `app:*` handlers through the inbox (real Postgres and Redis).
  */
-import { createHookline, type Handler } from '@hookline/core'
+import { createHookline, type Handler, type Hookline } from '@hookline/core'
 import { TEST_REDIS_URL, waitFor } from '@hookline/testkit'
+import { Queue } from 'bullmq'
+import pg from 'pg'
 import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Harness, startHarness } from './support/harness.ts'
@@ -21,12 +23,12 @@ describe('ctx.emit in a handler', () => {
   beforeAll(async () => {
     h = await startHarness({
       handlers: {
-        'stripe:*': async (event, ctx) => {
+        'stripe:*': (async (event, ctx) => {
           attemptsSeen.push(ctx.attempt)
           await ctx.tx.$executeRawUnsafe(`INSERT INTO orders (stripe_event) VALUES ($1)`, event.eventKey)
           await ctx.emit({ type: 'order.paid', key: event.entityKey, payload: { n: ctx.attempt, stripeEvent: event.eventKey } })
           if (ctx.attempt === 1) throw new Error('downstream hiccup')
-        },
+        }) satisfies Handler,
         'app:order.paid': recordAppEvent,
       },
     })
@@ -85,6 +87,19 @@ describe('hookline.emit in an application transaction', () => {
     expect(await h.count(`SELECT count(*)::int AS n FROM effects WHERE label = '42'`)).toBe(1)
   })
 
+  it('emits on a pg connection inside BEGIN … COMMIT too', async () => {
+    const client = new pg.Client({ connectionString: h.databaseUrl })
+    await client.connect()
+    try {
+      await client.query('BEGIN')
+      const id = await h.hookline.emit(client, { type: 'order.created', payload: { n: 77 } })
+      await client.query('COMMIT')
+      await waitFor(async () => (await h.count(`SELECT count(*)::int AS n FROM hookline.hookline_events WHERE event_key = $1 AND status = 'processed'`, id)) === 1, { what: 'handled' })
+    } finally {
+      await client.end()
+    }
+  })
+
   it('refuses an event without a type', async () => {
     await expect(h.prisma.$transaction((tx) => h.hookline.emit(tx, { type: '', payload: {} }))).rejects.toMatchObject({ code: 'hookline.outbox_event_invalid' })
   })
@@ -96,7 +111,8 @@ describe('hookline.emit in an application transaction', () => {
     // the numbers of a key are its emits' commit order.
     const emitOne = (key: string) =>
       h.prisma.$transaction(async (tx) => {
-        const [{ n }] = await tx.$queryRawUnsafe<{ n: number }[]>(`UPDATE counters SET n = n + 1 WHERE key = $1 RETURNING n`, key)
+        const [row] = await tx.$queryRawUnsafe<{ n: number }[]>(`UPDATE counters SET n = n + 1 WHERE key = $1 RETURNING n`, key)
+        const n = row!.n
         await h.hookline.emit(tx, { type: 'order.step', key, payload: { n } })
       })
     const jobs = Array.from({ length: 1000 }, (_, i) => keys[i % 10]!)
@@ -133,6 +149,43 @@ describe('emits of one key in concurrent transactions', () => {
     await waitFor(async () => (await h.count(`SELECT count(*)::int AS n FROM effects`)) === 2, { what: 'both handled' })
     const labels = await h.prisma.$queryRawUnsafe<{ label: string }[]>(`SELECT label FROM effects ORDER BY id`)
     expect(labels.map((l) => l.label)).toEqual(['1', '2'])
+  })
+})
+
+describe('outbox.publish', () => {
+  let h: Harness
+  let queue: Queue
+  let hookline: Hookline
+  beforeAll(async () => {
+    h = await startHarness({ startWorker: false })
+    // The application's own queue, on the test's prefix so that cleanup removes it.
+    hookline = createHookline({
+      databaseUrl: h.databaseUrl,
+      redisUrl: TEST_REDIS_URL,
+      adapters: [],
+      handlers: { 'app:*': recordAppEvent },
+      queue: { prefix: h.queuePrefix },
+      outbox: { publish: { queue: 'orders', prefix: h.queuePrefix } },
+      poolMax: 4,
+      logger: pino({ level: 'silent' }),
+    })
+    await hookline.startWorker()
+    queue = new Queue('orders', { connection: { url: TEST_REDIS_URL }, prefix: h.queuePrefix })
+  })
+  afterAll(async () => {
+    await queue?.close()
+    await hookline?.close()
+    await h?.close()
+  })
+
+  it('adds each event to the application\'s BullMQ queue, job id = event id, and handles it', async () => {
+    const ids = await h.prisma.$transaction(async (tx) => [
+      await hookline.emit(tx, { type: 'order.paid', key: 'o1', payload: { n: 1 } }),
+      await hookline.emit(tx, { type: 'order.paid', key: 'o1', payload: { n: 2 } }),
+    ])
+    await waitFor(async () => (await h.count(`SELECT count(*)::int AS n FROM effects`)) === 2, { what: 'both handled' })
+    const jobs = await queue.getJobs(['waiting'])
+    expect(jobs.map((j) => [j.id, j.name, j.data.payload.n, j.data.key]).sort()).toEqual([[ids[0], 'order.paid', 1, 'o1'], [ids[1], 'order.paid', 2, 'o1']].sort())
   })
 })
 
