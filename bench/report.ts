@@ -5,6 +5,7 @@
 import type { DrainRow } from './scenarios/drain.ts'
 import type { EndToEndResult } from './scenarios/end-to-end.ts'
 import type { IngestRow } from './scenarios/ingest.ts'
+import type { OutboxResult } from './scenarios/outbox.ts'
 import type { ReconcileResult } from './scenarios/reconcile.ts'
 import { ratio } from './support/stats.ts'
 
@@ -17,6 +18,7 @@ export interface BenchReport {
   endToEnd?: EndToEndResult[]
   drain?: DrainRow[]
   reconcile?: ReconcileResult
+  outbox?: OutboxResult
 }
 
 const mb = (bytes: number): string => `${Math.round(bytes / 1024 / 1024)} MB`
@@ -146,6 +148,16 @@ export function printReport(report: BenchReport, connections: number, high: numb
   if (report.reconcile) {
     const r = report.reconcile
     out.push('', table(['reconciliation (fake Stripe API)', 'events/s', 's', 'recovered', 'runner RSS'], [[`${r.events} missing events`, fixed(r.rate), fixed(r.seconds, 1), String(r.recovered), mb(r.runnerPeakRss)]]))
+  }
+  if (report.outbox) {
+    const o = report.outbox
+    out.push(
+      '',
+      table(
+        ['outbox (emit in the app transaction → handled)', 'tx/s', '× without emit', 'handled/s', 'lag p50 ms', 'lag p99 ms', 'worker RSS'],
+        [[`${o.events} orders, ${o.concurrency} at once`, fixed(o.emitRate), fixed(ratio(o.emitRate, o.plainRate), 2), fixed(o.handledRate), fixed(o.lagP50Ms), fixed(o.lagP99Ms), mb(o.workerPeakRss)]],
+      ),
+    )
   }
   process.stdout.write(`${out.join('\n')}\n`)
 }

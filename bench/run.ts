@@ -14,11 +14,12 @@ import { printReport, type BenchReport } from './report.ts'
 import { runDrain } from './scenarios/drain.ts'
 import { runEndToEnd } from './scenarios/end-to-end.ts'
 import { type IngestCase, runIngest } from './scenarios/ingest.ts'
+import { runOutbox } from './scenarios/outbox.ts'
 import { runReconcile } from './scenarios/reconcile.ts'
 
 const HELP = `pnpm bench [options]
 
-  --only <list>            scenarios to run, comma-separated: ingest,e2e,drain,reconcile (default all)
+  --only <list>            scenarios to run, comma-separated: ingest,e2e,drain,reconcile,outbox (default all)
   --rounds <n>             interleaved rounds of the ingest cases (default 2)
   --seconds <s>            seconds per ingest case per round (default 5)
   --connections <n>        connections of the ingest cases (default 50)
@@ -37,6 +38,8 @@ const HELP = `pnpm bench [options]
                            what an ingress commit holds; 1 is a job per event, as the sweeper queues)
   --concurrency <n>        jobs per worker process in drain and end-to-end (default Hookline's, 400)
   --reconcile-events <n>   events in the fake Stripe API for the reconciliation scenario (default 100000)
+  --outbox-events <n>      order transactions per kind and round of the outbox scenario (default 10000)
+  --outbox-concurrency <n> transactions the application runs at once in the outbox scenario (default 16)
   --inbox-rows <n>         processed events in each database target's inbox before the ingest cases,
                            with a CHECKPOINT before each of their windows (default 0: empty tables)
   --cases <list>           ingest cases to run: those whose name contains one of these, comma-separated
@@ -64,6 +67,8 @@ const { values } = parseArgs({
     concurrency: { type: 'string' },
     cases: { type: 'string' },
     'inbox-rows': { type: 'string' },
+    'outbox-events': { type: 'string' },
+    'outbox-concurrency': { type: 'string' },
     'reconcile-events': { type: 'string' },
     'skip-unbatched': { type: 'boolean' },
     quick: { type: 'boolean' },
@@ -80,7 +85,7 @@ if (values.help) {
 const quick = values.quick === true
 const num = (value: string | undefined, normal: number, whenQuick = normal): number => (value === undefined ? (quick ? whenQuick : normal) : Number(value))
 const settings = {
-  only: new Set((values.only ?? 'ingest,e2e,drain,reconcile').split(',')),
+  only: new Set((values.only ?? 'ingest,e2e,drain,reconcile,outbox').split(',')),
   rounds: num(values.rounds, 2, 1),
   seconds: num(values.seconds, 5, 3),
   connections: num(values.connections, 50),
@@ -96,6 +101,8 @@ const settings = {
   reconcileEvents: num(values['reconcile-events'], 100_000, 20_000),
   unbatched: values['skip-unbatched'] !== true,
   inboxRows: num(values['inbox-rows'], 0),
+  outboxEvents: num(values['outbox-events'], 10_000, 3_000),
+  outboxConcurrency: num(values['outbox-concurrency'], 16),
 }
 
 function ingestCases(): IngestCase[] {
@@ -146,6 +153,10 @@ try {
   if (settings.only.has('reconcile')) {
     log(`reconcile: ${settings.reconcileEvents} events from the fake Stripe API`)
     report.reconcile = await runReconcile(infra, settings.reconcileEvents)
+  }
+  if (settings.only.has('outbox')) {
+    log(`outbox: ${settings.outboxEvents} order transactions with and without an emit, ${settings.rounds} rounds`)
+    report.outbox = await runOutbox(infra, { events: settings.outboxEvents, concurrency: settings.outboxConcurrency, rounds: settings.rounds })
   }
 } finally {
   await load.stop()

@@ -11,6 +11,7 @@ import { enqueueStored } from '../queue/enqueue-stored.ts'
 import { type BatchDelivery, Inbox } from '../store/inbox.ts'
 import { OutboxStore, type OutboxRow } from '../store/outbox.ts'
 import { inPoolTransaction } from '../store/pool-transaction.ts'
+import { NOTIFY_EVERY_MS } from './emit.ts'
 import type { OutboxOptions } from './outbox-options.ts'
 import { OutboxPublisher } from './outbox-publisher.ts'
 
@@ -58,6 +59,7 @@ export class OutboxRelay {
   private listener: Listener | undefined
   private timer: NodeJS.Timeout | undefined
   private relisten: NodeJS.Timeout | undefined
+  private soon: NodeJS.Timeout | undefined
   private draining: Promise<void> | undefined
   private readonly dropped = new WeakSet<Listener>()
   private again = false
@@ -93,10 +95,16 @@ export class OutboxRelay {
     })
   }
 
-  /** Relays until no full batch is left; resolves when done (failures are logged and retried by the next pass). */
+  /**
+   * Relays until no full batch is left; resolves when done (failures are logged and retried by the
+   * next pass). A pass that moved rows is followed by another one shortly: a busy emitter does not
+   * notify every commit (see `NOTIFY_EVERY_MS`).
+   */
   async drain(): Promise<void> {
     try {
-      while (!this.stopped && (await this.relayBatch()) === this.deps.options.batchSize);
+      let moved = 0
+      for (let n = this.deps.options.batchSize; n === this.deps.options.batchSize && !this.stopped; moved += n) n = await this.relayBatch()
+      if (moved > 0) this.lookAgainSoon()
     } catch (err) {
       this.deps.logger.warn({ err: (err as Error).message }, 'outbox relay pass failed; the next one will retry')
     }
@@ -106,12 +114,21 @@ export class OutboxRelay {
   async close(): Promise<void> {
     this.stopped = true
     clearInterval(this.timer)
+    clearTimeout(this.soon)
     clearTimeout(this.relisten)
     await this.draining
     if (this.listener) this.dropped.add(this.listener)
     this.listener?.release()
     this.listener = undefined
     await this.publisher?.close()
+  }
+
+  private lookAgainSoon(): void {
+    if (this.stopped || this.soon) return
+    this.soon = setTimeout(() => {
+      this.soon = undefined
+      this.kick()
+    }, NOTIFY_EVERY_MS)
   }
 
   /** One transaction: takes a batch, publishes it, stores it in the inbox; then queues its jobs. */

@@ -25,17 +25,18 @@ export interface OutboxRow {
 const EMIT_LOCK_CLASS = 0x686c6f62
 
 /**
- * Writes one outbox row in the transaction `tx` runs and wakes the relays when it commits. With a
+ * Writes one outbox row in the transaction `tx` runs and, with a `channel`, wakes the relays when
+ * it commits (a notification serialises the commits of every notifying transaction). With a
  * key, the statement first waits for any other uncommitted emit of that key: a relay reading
  * committed rows can then never see a later emit of a key before an earlier one. Resolves to the
  * event's id (the given one when a row with it already existed).
  */
-export async function insertOutboxEvent(tx: SqlTarget, schema: string, channel: string, event: EmitInput): Promise<string> {
+export async function insertOutboxEvent(tx: SqlTarget, schema: string, channel: string | null, event: EmitInput): Promise<string> {
   const rows = await sqlRunner(tx, schema)<{ id: string }>(
     `INSERT INTO hookline.hookline_outbox (id, type, key, tenant, payload)
      SELECT COALESCE($1::text, hookline.hookline_uuid_v7()::text), $2, $3, $4, $5::jsonb
       WHERE CASE WHEN $3::text IS NULL THEN true ELSE pg_advisory_xact_lock(${EMIT_LOCK_CLASS}, hashtext($3::text))::text = '' END
-        AND pg_notify($6, '')::text = ''
+        AND ($6::text IS NULL OR pg_notify($6, '')::text = '')
      ON CONFLICT (id) DO NOTHING
      RETURNING id`,
     event.id ?? null,
