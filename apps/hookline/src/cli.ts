@@ -12,6 +12,7 @@ import { Command } from 'commander'
 import { registerDlqCommands } from './commands/dlq.ts'
 import { CliError, EXIT, exitCodeOf } from './commands/errors.ts'
 import { registerEventsCommands } from './commands/events.ts'
+import { registerPruneCommand } from './commands/prune.ts'
 import { registerReconcileCommand } from './commands/reconcile.ts'
 import { registerReplayCommand } from './commands/replay.ts'
 import { type Env, loadEnv } from './env.ts'
@@ -168,6 +169,7 @@ registerEventsCommands(program)
 registerReplayCommand(program)
 registerDlqCommands(program)
 registerReconcileCommand(program)
+registerPruneCommand(program)
 
 program.parseAsync().catch((err: unknown) => {
   console.error(err instanceof Error ? err.message : String(err))

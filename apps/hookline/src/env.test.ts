@@ -1,5 +1,5 @@
 /** The service configuration: defaults, lists, durations, and one readable error for bad input. */
-import { DEFAULT_WORKER_OPTIONS } from '@hookline/core'
+import { DEFAULT_RETENTION_OPTIONS, DEFAULT_WORKER_OPTIONS } from '@hookline/core'
 import { describe, expect, it } from 'vitest'
 import { loadEnv } from './env.ts'
 
@@ -21,6 +21,16 @@ describe('loadEnv', () => {
       HOOKLINE_FATAL_CLOSE_MS: 10_000,
       HOOKLINE_REDACT: [],
     })
+  })
+
+  it('reads retention windows as durations or off, defaulting to the library', () => {
+    expect(loadEnv({})).toMatchObject({ HOOKLINE_RETAIN_PAYLOADS: DEFAULT_RETENTION_OPTIONS.payloadsMs, HOOKLINE_RETAIN_EVENTS: DEFAULT_RETENTION_OPTIONS.eventsMs, HOOKLINE_RETAIN_AUDIT: null })
+    expect(loadEnv({ HOOKLINE_RETAIN_PAYLOADS: '10s', HOOKLINE_RETAIN_EVENTS: 'off', HOOKLINE_RETAIN_AUDIT: '400d' })).toMatchObject({
+      HOOKLINE_RETAIN_PAYLOADS: 10_000,
+      HOOKLINE_RETAIN_EVENTS: null,
+      HOOKLINE_RETAIN_AUDIT: 400 * 86_400_000,
+    })
+    expect(() => loadEnv({ HOOKLINE_RETAIN_PAYLOADS: 'forever' })).toThrow(/HOOKLINE_RETAIN_PAYLOADS/)
   })
 
   it("defaults the worker's tuning to the library's", () => {

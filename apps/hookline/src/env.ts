@@ -21,6 +21,9 @@ const duration = z
   .regex(/^\d+(s|m|h|d)$/, 'a duration like 25h, 90m, 3d or 45s')
   .transform((v) => Number.parseInt(v, 10) * DURATION_UNITS_MS[v.slice(-1)]!)
 
+/** A retention window: a duration, or `off` to keep the rows forever. */
+const retention = z.union([z.literal('off').transform(() => null), duration])
+
 const envSchema = z.object({
   DATABASE_URL: z.string().url().default('postgresql://postgres@127.0.0.1:5432/hookline'),
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
@@ -70,6 +73,10 @@ const envSchema = z.object({
   HOOKLINE_SWEEP_GRACE_MS: int(60_000),
   HOOKLINE_STALE: z.enum(['skip', 'deliver']).default('skip'),
   /** Provider name of the application's own events (the outbox): handlers match `<name>:<type>`. */
+  HOOKLINE_RETAIN_PAYLOADS: retention.default(30 * 86_400_000),
+  HOOKLINE_RETAIN_EVENTS: retention.default(90 * 86_400_000),
+  HOOKLINE_RETAIN_AUDIT: retention.default(null),
+  HOOKLINE_PRUNE_INTERVAL_MS: z.coerce.number().int().min(1000).default(600_000),
   HOOKLINE_OUTBOX_PROVIDER: z.string().regex(/^[a-z0-9-]+$/).default('app'),
   HOOKLINE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   HOOKLINE_REPLAY_RATE: z.coerce.number().positive().default(50),

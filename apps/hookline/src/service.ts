@@ -85,6 +85,12 @@ export async function buildHookline(env: Env): Promise<Hookline> {
     },
     sweeper: { intervalMs: env.HOOKLINE_SWEEP_INTERVAL_MS, graceMs: env.HOOKLINE_SWEEP_GRACE_MS },
     outbox: { provider: env.HOOKLINE_OUTBOX_PROVIDER },
+    retention: {
+      payloadsMs: env.HOOKLINE_RETAIN_PAYLOADS,
+      eventsMs: env.HOOKLINE_RETAIN_EVENTS,
+      auditMs: env.HOOKLINE_RETAIN_AUDIT,
+      intervalMs: env.HOOKLINE_PRUNE_INTERVAL_MS,
+    },
     replay: { ratePerSecond: env.HOOKLINE_REPLAY_RATE },
     reconcile: {
       cron: env.HOOKLINE_RECONCILE_CRON,

@@ -14,12 +14,15 @@ import { HooklineMetrics } from './metrics.ts'
 import { type Emit, type EmitInput, outboxChannel, outboxEmitter } from './outbox/emit.ts'
 import { DEFAULT_OUTBOX_OPTIONS, type OutboxOptions } from './outbox/outbox-options.ts'
 import { OutboxRelay } from './outbox/outbox-relay.ts'
-import { DEFAULT_QUEUE_CONFIG, Dispatcher, type QueueConfig, RECONCILE_JOB, SWEEP_JOB } from './queue/dispatcher.ts'
+import { DEFAULT_QUEUE_CONFIG, Dispatcher, PRUNE_JOB, type QueueConfig, RECONCILE_JOB, SWEEP_JOB } from './queue/dispatcher.ts'
 import { enqueueStored } from './queue/enqueue-stored.ts'
 import { DEFAULT_SWEEPER_OPTIONS, Sweeper, type SweeperOptions } from './queue/sweeper.ts'
 import { DEFAULT_RECONCILE_SETTINGS, type ReconcileAlertHook, type ReconcileRequest, type ReconcileRun, type ReconcileSettings } from './reconcile/reconcile-types.ts'
 import { Reconciler } from './reconcile/reconciler.ts'
+import { type PruneResult, Pruner } from './retention/pruner.ts'
+import { checkRetention, DEFAULT_RETENTION_OPTIONS, type RetentionOptions } from './retention/retention-options.ts'
 import { Attempts } from './store/attempts.ts'
+import { recordAudit } from './store/audit-log.ts'
 import { Inbox } from './store/inbox.ts'
 import { OutboxStore } from './store/outbox.ts'
 import type { SqlClient, SqlTarget } from './store/sql-runner.ts'
@@ -63,6 +66,8 @@ export interface HooklineOptions<Tx = TransactionClient> {
   replay?: Partial<ReplaySettings>
   /** The transactional outbox: the provider name of emitted events and the relay (see {@link OutboxOptions}). */
   outbox?: Partial<OutboxOptions>
+  /** How long payloads, events and audit rows are kept (see {@link RetentionOptions}). */
+  retention?: Partial<RetentionOptions>
   /** Group commit of the ingress (see {@link IngestBatchOptions}). */
   ingest?: Partial<IngestBatchOptions>
   /** Logger; defaults to pino at `info`. Secrets and raw bodies are never logged. */
@@ -84,6 +89,9 @@ export interface HooklineOptions<Tx = TransactionClient> {
 
 /** The defaults of {@link HooklineOptions}' own scalars (each nested options object has its own). */
 export const DEFAULT_HOOKLINE_OPTIONS = { poolMax: 30, schema: DEFAULT_SCHEMA } as const satisfies Partial<HooklineOptions>
+
+/** Id of the BullMQ job scheduler that triggers the retention passes. */
+export const PRUNE_SCHEDULER_ID = 'hookline-prune'
 
 /** Id of the BullMQ job scheduler that triggers the nightly reconciliation. */
 export const RECONCILE_SCHEDULER_ID = 'hookline-reconcile'
@@ -129,6 +137,8 @@ export class Hookline {
   private readonly outboxOptions: OutboxOptions
   private readonly emitter: Emit
   private readonly relay: OutboxRelay
+  private readonly retention: RetentionOptions
+  private readonly pruner: Pruner
   private worker: EventWorker | undefined
   private closing: Promise<void> | undefined
 
@@ -138,6 +148,8 @@ export class Hookline {
     this.workerOptions = { ...DEFAULT_WORKER_OPTIONS, ...options.worker }
     this.sweeperOptions = { ...DEFAULT_SWEEPER_OPTIONS, ...options.sweeper }
     this.outboxOptions = { ...DEFAULT_OUTBOX_OPTIONS, ...options.outbox }
+    this.retention = { ...DEFAULT_RETENTION_OPTIONS, ...options.retention }
+    checkRetention(this.retention, options.reconcile?.windowMs ?? DEFAULT_RECONCILE_SETTINGS.windowMs)
     const adapters = new Map<string, ProviderAdapter<unknown>>()
     for (const adapter of options.adapters) {
       if (adapters.has(adapter.name)) throw new ConfigError(`two adapters are named "${adapter.name}"`)
@@ -182,6 +194,7 @@ export class Hookline {
       logger: this.logger,
       graceMs,
     })
+    this.pruner = new Pruner(pool, schema, this.retention, this.metrics, this.logger)
     this.events = new EventQuery(pool, undefined, schema)
     this.replayer = new Replayer({ db: pool, schema, dispatcher: this.dispatcher, logger: this.logger, graceMs, settings: { ...DEFAULT_REPLAY_SETTINGS, ...options.replay } })
   }
@@ -261,6 +274,7 @@ export class Hookline {
         dispatcher: this.dispatcher,
         maintenance: {
           [SWEEP_JOB]: () => this.sweeper.run(),
+          [PRUNE_JOB]: () => this.pruner.run(),
           [RECONCILE_JOB]: async (data) => {
             const { runId } = (data ?? {}) as { runId?: string }
             return runId ? this.reconciler.execute(runId) : this.reconciler.runAll('schedule')
@@ -298,9 +312,27 @@ export class Hookline {
     return this.sweeper.run()
   }
 
+  /**
+   * Runs one retention pass now (the workers run one every `retention.intervalMs`); with `dryRun`,
+   * counts what it would remove instead. A pass with an `actor` is audited.
+   */
+  async prune(options: { dryRun?: boolean; actor?: string } = {}): Promise<PruneResult> {
+    const result = await this.pruner.run(options)
+    if (options.actor && !result.dryRun) {
+      const { payloads, events, audit } = result
+      await recordAudit(this.database.pool, { actor: options.actor, action: 'prune', count: payloads + events + audit, filter: { payloads, events, audit } }, this.options.schema ?? DEFAULT_HOOKLINE_OPTIONS.schema)
+    }
+    return result
+  }
+
   private async recoverDispatch(): Promise<void> {
     try {
       await this.sweeper.schedule(SWEEP_JOB)
+      if (this.pruner.enabled) {
+        await this.dispatcher.queue.upsertJobScheduler(PRUNE_SCHEDULER_ID, { every: this.retention.intervalMs }, { name: PRUNE_JOB, opts: { removeOnComplete: true, removeOnFail: true } })
+      } else {
+        await this.dispatcher.queue.removeJobScheduler(PRUNE_SCHEDULER_ID)
+      }
       const cron = this.options.reconcile?.cron
       if (cron) {
         await this.dispatcher.queue.upsertJobScheduler(RECONCILE_SCHEDULER_ID, { pattern: cron }, { name: RECONCILE_JOB, data: {}, opts: { removeOnComplete: true, removeOnFail: true } })

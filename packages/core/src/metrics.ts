@@ -48,6 +48,9 @@ export class HooklineMetrics {
   /** Outbox events moved into the inbox by the relay. */
   readonly outboxRelayed = new Counter({ name: 'hookline_outbox_relayed_total', help: 'Outbox events moved into the inbox by the relay', registers: [this.registry] })
 
+  /** Rows retention removed: `events`, `payloads` (the payload of a kept event), `audit`. */
+  readonly pruned = new Counter({ name: 'hookline_pruned_total', help: 'Rows removed by retention, by what', labelNames: ['what'] as const, registers: [this.registry] })
+
   private peers: () => Promise<MetricsSnapshot[]> = async () => []
 
   constructor(options: { dlqDepth?: () => Promise<number>; outboxLag?: () => Promise<number>; defaultMetrics?: boolean } = {}) {

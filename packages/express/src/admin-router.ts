@@ -15,6 +15,7 @@ import {
   parseInput,
   ReconcileRunNotFoundError,
   Redaction,
+  pruneRequestSchema,
   reconcileRequestSchema,
   reconcileRunsQuerySchema,
   replayManySchema,
@@ -134,6 +135,11 @@ export function adminRouter(hookline: Hookline, options: AdminRouterOptions): Ro
       .reconcile({ ...request, trigger: `api:${actorOf(req, res)}` })
       .then((runs) => res.status(202).json({ runId: runs[0]!.id, runIds: runs.map((r) => r.id) }), next)
   })
+
+  api.post('/prune', handle(async (req, res) => {
+    const { dryRun } = parseInput(pruneRequestSchema, req.body ?? {})
+    return hookline.prune({ dryRun, actor: actorOf(req, res) })
+  }))
 
   api.get('/reconcile/runs', handle(async (req) => ({ runs: await hookline.reconcileRuns(parseInput(reconcileRunsQuerySchema, req.query)) })))
 

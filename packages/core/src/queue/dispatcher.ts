@@ -36,6 +36,8 @@ export const PROCESS_BATCH_JOB = 'process-batch'
 export const SWEEP_JOB = 'sweep'
 /** Name of a reconciliation job: `{ runId }` executes one recorded run, `{}` reconciles everything. */
 export const RECONCILE_JOB = 'reconcile'
+/** Name of the periodic retention job. */
+export const PRUNE_JOB = 'prune'
 /** Name of the backoff strategy the worker registers (delays come from the retry policy). */
 export const BACKOFF_TYPE = 'hookline'
 

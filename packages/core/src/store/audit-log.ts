@@ -5,7 +5,7 @@
 import { sqlRunner, type SqlTarget } from './sql-runner.ts'
 
 /** What support did: one event replayed, a bulk replay (the filter and its count), one event ignored. */
-export type AuditAction = 'replay' | 'replay.bulk' | 'ignore'
+export type AuditAction = 'replay' | 'replay.bulk' | 'ignore' | 'prune'
 
 /** One audit row. */
 export interface AuditEntry {

@@ -84,7 +84,7 @@ export class EventReads {
   async event(id: string): Promise<(Omit<EventDetail, 'attemptLog' | 'audit' | 'payload'> & { payload: string }) | undefined> {
     const [row] = await this.run<Omit<EventDetail, 'attemptLog' | 'audit' | 'payload'> & { payload: string }>(
       `SELECT ${SUMMARY_COLUMNS}, occurred_at AS "occurredAt", last_delivered_at AS "lastDeliveredAt", stale, note,
-              ${PAYLOAD_JSON} AS payload, headers
+              ${PAYLOAD_JSON} AS payload, headers, payload_pruned_at IS NOT NULL AS "payloadPruned"
          FROM hookline.hookline_events WHERE id = $1::uuid`,
       id,
     )

@@ -20,9 +20,12 @@ export class ReplayWrites {
     this.run = sqlRunner(db, schema, false)
   }
 
-  /** An event's status and generation, or undefined. */
-  async status(id: string): Promise<{ status: EventStatus; generation: number } | undefined> {
-    const [row] = await this.run<{ status: EventStatus; generation: number }>(`SELECT status::text AS status, generation FROM hookline.hookline_events WHERE id = $1::uuid`, id)
+  /** An event's status and generation, and whether retention removed its payload; or undefined. */
+  async status(id: string): Promise<{ status: EventStatus; generation: number; payloadPruned: boolean } | undefined> {
+    const [row] = await this.run<{ status: EventStatus; generation: number; payloadPruned: boolean }>(
+      `SELECT status::text AS status, generation, payload_pruned_at IS NOT NULL AS "payloadPruned" FROM hookline.hookline_events WHERE id = $1::uuid`,
+      id,
+    )
     return row
   }
 
@@ -36,10 +39,10 @@ export class ReplayWrites {
     return Object.fromEntries(rows.map((r) => [r.status, r.n]))
   }
 
-  /** The next events in `statuses` matching `filter` after `after`, oldest first. */
+  /** The next events in `statuses` matching `filter` after `after` that still have their payload, oldest first. */
   candidates(filter: EventFilter, statuses: EventStatus[], after: { receivedAt: Date; id: string } | undefined, limit: number): Promise<{ id: string; receivedAt: Date }[]> {
     const params: unknown[] = []
-    let where = `${filterCondition(filter, params)} AND status::text = ANY($${params.push(statuses)}::text[])`
+    let where = `${filterCondition(filter, params)} AND status::text = ANY($${params.push(statuses)}::text[]) AND payload_pruned_at IS NULL`
     if (after) where += ` AND (received_at, id) > ($${params.push(after.receivedAt)}, $${params.push(after.id)}::uuid)`
     return this.run(
       `SELECT id::text AS id, received_at AS "receivedAt" FROM hookline.hookline_events WHERE ${where}
@@ -49,7 +52,7 @@ export class ReplayWrites {
   }
 
   /**
-   * Moves the events among `ids` still in one of `statuses` back to `received` — a processed one
+   * Moves the events among `ids` still in one of `statuses` (and with their payload) back to `received` — a processed one
    * as the next generation — due for the sweeper in `dueInMs`, and writes one audit row per event
    * with `options`, in one statement. The status is re-read under the row lock, so an event a
    * worker finished meanwhile is not replayed by mistake. Returns the changed events, oldest first.
@@ -58,7 +61,7 @@ export class ReplayWrites {
     return this.run(
       `WITH old AS (
          SELECT id, status FROM hookline.hookline_events
-          WHERE id = ANY($1::uuid[]) AND status::text = ANY($2::text[])
+          WHERE id = ANY($1::uuid[]) AND status::text = ANY($2::text[]) AND payload_pruned_at IS NULL
           FOR UPDATE
        ), ev AS (
          UPDATE hookline.hookline_events e

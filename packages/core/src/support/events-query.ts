@@ -65,6 +65,8 @@ export interface EventDetail extends EventSummary {
   payload: unknown
   /** The request headers kept with the event (credentials of the hop are never stored). */
   headers: Record<string, string>
+  /** True when retention removed the payload, raw body and headers (`payload` is then null). */
+  payloadPruned: boolean
   attemptLog: AttemptRecord[]
   /** Replays and ignores of this event, oldest first. */
   audit: AuditEntry[]

@@ -136,8 +136,9 @@ export class Replayer {
     }
     const row = await this.writes.status(id)
     if (!row) throw new EventNotFoundError(id)
-    const reason =
-      row.status === 'processed'
+    const reason = row.payloadPruned
+      ? 'its payload was removed by retention: there is nothing to run it with'
+      : row.status === 'processed'
         ? 'already processed; replay with force to run it again as a new generation'
         : `already ${row.status === 'received' ? 'queued' : 'running'}`
     return { id, enqueued: false, status: row.status, generation: row.generation, reason }
