@@ -27,6 +27,7 @@ const connectionsOf = (report: BenchReport): number => Number(report.settings.co
 const highConnectionsOf = (report: BenchReport): number => Number(report.settings.highConnections ?? 200)
 const endToEnd = (report: BenchReport, layout: EndToEndResult['layout']) => report.endToEnd?.find((run) => run.layout === layout)
 /** The layout `pnpm start` runs: the ingress with its worker in a process of its own. */
+const burstRow = (report: BenchReport, target: 'verify' | 'start', connections: number | undefined) => report.start?.burst.find((row) => row.target === target && row.connections === connections)
 const service = (report: BenchReport) => endToEnd(report, 'separate worker')
 const drainOf = (report: BenchReport, mode: 'bullmq' | 'hookline', processes = 1) =>
   report.drain?.find((row) => row.mode === mode && (mode === 'bullmq' || row.processes === processes))
@@ -40,6 +41,10 @@ const FIGURES: Figure[] = [
   { name: 'stripe ingest × naive, high connections', target: '', digits: 2, read: (r) => ratio(ingestRate(r, 'hookline stripe', highConnectionsOf(r)), ingestRate(r, 'naive pipeline', highConnectionsOf(r))) },
   { name: 'stripe ingest p99 (ms)', target: '≤ 25', digits: 0, read: (r) => ingestRow(r, 'hookline stripe', connectionsOf(r))?.p99 },
   { name: 'duplicate storm × fresh', target: '≥ 1.2', digits: 2, read: (r) => ratio(ingestRate(r, 'hookline stripe 90% duplicates', connectionsOf(r)), ingestRate(r, 'hookline stripe', connectionsOf(r))) },
+  { name: 'burst vs pnpm start × verify-only', target: '≥ 0.75', digits: 2, read: (r) => ratio(burstRow(r, 'start', connectionsOf(r))?.rate, burstRow(r, 'verify', connectionsOf(r))?.rate) },
+  { name: 'burst vs pnpm start p99 (ms)', target: '≤ max(25, 1.5 × ceiling)', digits: 0, read: (r) => burstRow(r, 'start', connectionsOf(r))?.p99 },
+  { name: 'burst ceiling p99 (ms)', target: '', digits: 0, read: (r) => burstRow(r, 'verify', connectionsOf(r))?.p99 },
+  { name: 'pnpm start capacity (events/s)', target: '≥ 3000', digits: 0, read: (r) => r.start?.capacity.sustainedRate ?? undefined },
   { name: 'end to end achieved × offered', target: '≥ 1.0', digits: 2, read: (r) => ratio(service(r)?.load.rate, service(r)?.offeredRate) },
   { name: 'end to end processed p99 (ms)', target: '< 1000', digits: 0, read: (r) => service(r)?.processedP99 },
   { name: 'drain × raw BullMQ (1 process)', target: '≥ 0.25', digits: 2, read: (r) => ratio(drainOf(r, 'hookline')?.rate, drainOf(r, 'bullmq')?.rate) },

@@ -5,6 +5,7 @@
 import type { DrainRow } from './scenarios/drain.ts'
 import type { EndToEndResult } from './scenarios/end-to-end.ts'
 import type { IngestRow } from './scenarios/ingest.ts'
+import type { StartResult } from './scenarios/burst.ts'
 import type { OutboxResult } from './scenarios/outbox.ts'
 import type { ReconcileResult } from './scenarios/reconcile.ts'
 import { ratio } from './support/stats.ts'
@@ -19,6 +20,7 @@ export interface BenchReport {
   drain?: DrainRow[]
   reconcile?: ReconcileResult
   outbox?: OutboxResult
+  start?: StartResult
 }
 
 const mb = (bytes: number): string => `${Math.round(bytes / 1024 / 1024)} MB`
@@ -148,6 +150,38 @@ export function printReport(report: BenchReport, connections: number, high: numb
   if (report.reconcile) {
     const r = report.reconcile
     out.push('', table(['reconciliation (fake Stripe API)', 'events/s', 's', 'recovered', 'runner RSS'], [[`${r.events} missing events`, fixed(r.rate), fixed(r.seconds, 1), String(r.recovered), mb(r.runnerPeakRss)]]))
+  }
+  if (report.start) {
+    const { burst, capacity } = report.start
+    const ceiling = (connections: number) => burst.find((r) => r.target === 'verify' && r.connections === connections)
+    out.push(
+      '',
+      table(
+        ['burst (unique Stripe events)', 'events/s', '× verify-only', 'p50 ms', 'p99 ms', 'backlog processed after', 'non-2xx'],
+        burst.map((r) => [
+          `${r.target === 'verify' ? 'express + constructEvent' : 'pnpm start'} @${r.connections}`,
+          fixed(r.rate),
+          r.target === 'start' ? fixed(ratio(r.rate, ceiling(r.connections)?.rate), 2) : '',
+          fixed(r.p50),
+          fixed(r.p99),
+          r.drainSeconds === undefined ? '' : `${fixed(r.drainSeconds, 1)} s`,
+          String(r.non2xx + r.errors),
+        ]),
+      ),
+      '',
+      table(
+        ['pnpm start capacity step', 'achieved/s', 'processed p99 ms', 'backlog max / end', 'CPU µs per event: ingress, worker, Postgres, Redis', 'sustained'],
+        capacity.steps.map((s) => [
+          `${s.offeredRate}/s offered`,
+          fixed(s.load.rate),
+          fixed(s.processedP99),
+          `${s.maxDepth} / ${s.endDepth}`,
+          s.cpuPerEventUs ? [s.cpuPerEventUs.ingress, s.cpuPerEventUs.worker, s.cpuPerEventUs.postgres, s.cpuPerEventUs.redis].map((n) => fixed(n)).join(', ') : '–',
+          s.sustained ? 'yes' : 'no',
+        ]),
+      ),
+      `capacity of pnpm start: ${capacity.sustainedRate === null ? 'none of the steps' : `${capacity.sustainedRate} events/s`} (${fixed(ratio(capacity.sustainedRate ?? undefined, capacity.ceilingRate ?? undefined), 2)} × the verify-only ceiling)`,
+    )
   }
   if (report.outbox) {
     const o = report.outbox

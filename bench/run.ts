@@ -14,12 +14,13 @@ import { printReport, type BenchReport } from './report.ts'
 import { runDrain } from './scenarios/drain.ts'
 import { runEndToEnd } from './scenarios/end-to-end.ts'
 import { type IngestCase, runIngest } from './scenarios/ingest.ts'
+import { runStartScenarios } from './scenarios/burst.ts'
 import { runOutbox } from './scenarios/outbox.ts'
 import { runReconcile } from './scenarios/reconcile.ts'
 
 const HELP = `pnpm bench [options]
 
-  --only <list>            scenarios to run, comma-separated: ingest,e2e,drain,reconcile,outbox (default all)
+  --only <list>            scenarios to run, comma-separated: ingest,start,e2e,drain,reconcile,outbox (default all)
   --rounds <n>             interleaved rounds of the ingest cases (default 2)
   --seconds <s>            seconds per ingest case per round (default 5)
   --connections <n>        connections of the ingest cases (default 50)
@@ -38,6 +39,9 @@ const HELP = `pnpm bench [options]
                            what an ingress commit holds; 1 is a job per event, as the sweeper queues)
   --concurrency <n>        jobs per worker process in drain and end-to-end (default Hookline's, 400)
   --reconcile-events <n>   events in the fake Stripe API for the reconciliation scenario (default 100000)
+  --burst-seconds <s>      seconds of each burst against pnpm start and its verify-only ceiling (default 10)
+  --capacity-rates <list>  offered rates of pnpm start's capacity steps, events/s (default 1500,2000,2500,3000,3500,4000)
+  --capacity-seconds <s>   seconds each capacity step is held (default 60)
   --outbox-events <n>      order transactions per kind and round of the outbox scenario (default 10000)
   --outbox-concurrency <n> transactions the application runs at once in the outbox scenario (default 16)
   --inbox-rows <n>         processed events in each database target's inbox before the ingest cases,
@@ -68,6 +72,9 @@ const { values } = parseArgs({
     cases: { type: 'string' },
     'inbox-rows': { type: 'string' },
     'outbox-events': { type: 'string' },
+    'burst-seconds': { type: 'string' },
+    'capacity-rates': { type: 'string' },
+    'capacity-seconds': { type: 'string' },
     'outbox-concurrency': { type: 'string' },
     'reconcile-events': { type: 'string' },
     'skip-unbatched': { type: 'boolean' },
@@ -85,7 +92,7 @@ if (values.help) {
 const quick = values.quick === true
 const num = (value: string | undefined, normal: number, whenQuick = normal): number => (value === undefined ? (quick ? whenQuick : normal) : Number(value))
 const settings = {
-  only: new Set((values.only ?? 'ingest,e2e,drain,reconcile,outbox').split(',')),
+  only: new Set((values.only ?? 'ingest,start,e2e,drain,reconcile,outbox').split(',')),
   rounds: num(values.rounds, 2, 1),
   seconds: num(values.seconds, 5, 3),
   connections: num(values.connections, 50),
@@ -102,6 +109,9 @@ const settings = {
   unbatched: values['skip-unbatched'] !== true,
   inboxRows: num(values['inbox-rows'], 0),
   outboxEvents: num(values['outbox-events'], 10_000, 3_000),
+  burstSeconds: num(values['burst-seconds'], 10, 5),
+  capacityRates: (values['capacity-rates'] ?? (quick ? '2000,3000' : '1500,2000,2500,3000,3500,4000')).split(',').map(Number),
+  capacitySeconds: num(values['capacity-seconds'], 60, 15),
   outboxConcurrency: num(values['outbox-concurrency'], 16),
 }
 
@@ -137,6 +147,23 @@ try {
   if (settings.only.has('ingest')) {
     log(`ingest: interleaved rounds${settings.inboxRows > 0 ? `, on inboxes of ${settings.inboxRows} events` : ''}`)
     report.ingest = await runIngest(infra, load, { cases: ingestCases(), rounds: settings.rounds, secondsPerRound: settings.seconds, poolRate: settings.poolRate, inboxRows: settings.inboxRows }, log)
+  }
+  if (settings.only.has('start')) {
+    log(`pnpm start: bursts of ${settings.burstSeconds} s at ${settings.connections} and ${settings.highConnections} connections beside the verify-only ceiling, then capacity steps of ${settings.capacitySeconds} s`)
+    report.start = await runStartScenarios(
+      infra,
+      load,
+      {
+        connections: [settings.connections, settings.highConnections],
+        burstSeconds: settings.burstSeconds,
+        rounds: settings.rounds,
+        poolRate: settings.poolRate,
+        capacityRates: settings.capacityRates,
+        capacitySeconds: settings.capacitySeconds,
+        capacityConnections: settings.e2eConnections,
+      },
+      log,
+    )
   }
   if (settings.only.has('e2e')) {
     log(`end to end: ${settings.e2eRate} events/s offered for ${settings.e2eSeconds} s`)

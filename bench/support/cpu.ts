@@ -15,7 +15,7 @@ export interface CpuSample {
   /** `process.hrtime.bigint()` when taken. */
   at: bigint
   /** Ticks (`USER_HZ`) of each watched process, all threads; the services' by pid. */
-  ticks: { target: number; worker: number; load: number; services: Map<number, number> }
+  ticks: { target: number; worker: number; load: number; services: Map<number, { comm: string; used: number }> }
   /** The target's main thread: nanoseconds on a core and waiting in a run queue. */
   mainRunNs: number
   mainWaitNs: number
@@ -37,6 +37,10 @@ export interface CpuUse {
   worker: number
   /** Every `postgres` and `redis-server` process. */
   services: number
+  /** Every `postgres` process (absent from older runs). */
+  postgres?: number
+  /** Every `redis-server` process (absent from older runs). */
+  redis?: number
   /** The load generator process. */
   load: number
   /** Share of all cores busy (0–1). */
@@ -79,7 +83,7 @@ export async function sampleCpu(targetPid: number, loadPid: number, workerPid?: 
   const cpu = machine.split('\n', 1)[0]!.split(/\s+/).slice(1, 9).map(Number)
   const total = cpu.reduce((sum, n) => sum + n, 0)
   const [mainRunNs, mainWaitNs] = schedstat.split(' ').map(Number)
-  const ticks = { target: 0, worker: 0, load: 0, services: new Map<number, number>() }
+  const ticks = { target: 0, worker: 0, load: 0, services: new Map<number, { comm: string; used: number }>() }
   await Promise.all(
     pids
       .filter((entry) => /^\d+$/.test(entry))
@@ -91,7 +95,7 @@ export async function sampleCpu(targetPid: number, loadPid: number, workerPid?: 
         if (pid === targetPid) ticks.target = used
         else if (pid === loadPid) ticks.load = used
         else if (pid === workerPid) ticks.worker = used
-        else if (SERVICES.has(comm)) ticks.services.set(pid, used)
+        else if (SERVICES.has(comm)) ticks.services.set(pid, { comm, used })
       }),
   )
   return { at: process.hrtime.bigint(), ticks, mainRunNs: mainRunNs!, mainWaitNs: mainWaitNs!, machineBusy: total - cpu[3]! - cpu[4]!, machineSteal: cpu[7]!, machineTotal: total }
@@ -105,14 +109,17 @@ export function cpuBetween(before: CpuSample | undefined, after: CpuSample | und
   if (!before || !after) return undefined
   const seconds = Number(after.at - before.at) / 1e9
   const cores = (ticks: number) => ticks / TICKS_PER_SECOND / seconds
-  let services = 0
-  for (const [pid, used] of after.ticks.services) services += used - (before.ticks.services.get(pid) ?? 0)
+  const byName = { postgres: 0, 'redis-server': 0 } as Record<string, number>
+  for (const [pid, { comm, used }] of after.ticks.services) byName[comm] = (byName[comm] ?? 0) + used - (before.ticks.services.get(pid)?.used ?? 0)
+  const services = byName.postgres! + byName['redis-server']!
   return {
     target: cores(after.ticks.target - before.ticks.target),
     mainRun: (after.mainRunNs - before.mainRunNs) / 1e9 / seconds,
     mainWait: (after.mainWaitNs - before.mainWaitNs) / 1e9 / seconds,
     worker: cores(after.ticks.worker - before.ticks.worker),
     services: cores(services),
+    postgres: cores(byName.postgres!),
+    redis: cores(byName['redis-server']!),
     load: cores(after.ticks.load - before.ticks.load),
     machineBusy: (after.machineBusy - before.machineBusy) / Math.max(1, after.machineTotal - before.machineTotal),
     machineSteal: (after.machineSteal - before.machineSteal) / Math.max(1, after.machineTotal - before.machineTotal),
@@ -124,6 +131,17 @@ export function meanCpu(uses: ReadonlyArray<{ cpu?: CpuUse | undefined; seconds:
   const known = uses.filter((u): u is { cpu: CpuUse; seconds: number } => u.cpu !== undefined)
   const seconds = known.reduce((sum, u) => sum + u.seconds, 0)
   if (known.length === 0 || seconds === 0) return undefined
-  const mean = (key: keyof CpuUse) => known.reduce((sum, u) => sum + u.cpu[key] * u.seconds, 0) / seconds
-  return { target: mean('target'), mainRun: mean('mainRun'), mainWait: mean('mainWait'), worker: mean('worker'), services: mean('services'), load: mean('load'), machineBusy: mean('machineBusy'), machineSteal: mean('machineSteal') }
+  const mean = (key: keyof CpuUse) => known.reduce((sum, u) => sum + (u.cpu[key] ?? 0) * u.seconds, 0) / seconds
+  return {
+    target: mean('target'),
+    mainRun: mean('mainRun'),
+    mainWait: mean('mainWait'),
+    worker: mean('worker'),
+    services: mean('services'),
+    postgres: mean('postgres'),
+    redis: mean('redis'),
+    load: mean('load'),
+    machineBusy: mean('machineBusy'),
+    machineSteal: mean('machineSteal'),
+  }
 }
