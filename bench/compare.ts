@@ -40,6 +40,8 @@ const FIGURES: Figure[] = [
   { name: 'slack ingest × naive', target: '≥ 1.5', digits: 2, read: (r) => ratio(ingestRate(r, 'hookline slack', connectionsOf(r)), ingestRate(r, 'naive pipeline', connectionsOf(r))) },
   { name: 'stripe ingest × naive, high connections', target: '', digits: 2, read: (r) => ratio(ingestRate(r, 'hookline stripe', highConnectionsOf(r)), ingestRate(r, 'naive pipeline', highConnectionsOf(r))) },
   { name: 'stripe ingest p99 (ms)', target: '≤ 25', digits: 0, read: (r) => ingestRow(r, 'hookline stripe', connectionsOf(r))?.p99 },
+  { name: 'stripe ingest, large inbox × empty inbox', target: '≥ 0.9', digits: 2, read: (r) => ratio(r.ingest?.find((row) => row.target === 'hookline-large')?.rate, ingestRate(r, 'hookline stripe', connectionsOf(r))) },
+  { name: 'ingest p99 while pruning × without', target: '≤ 1.2', digits: 2, read: (r) => ratio(r.prune?.pruning.p99, r.prune?.without.p99) },
   { name: 'duplicate storm × fresh', target: '≥ 1.2', digits: 2, read: (r) => ratio(ingestRate(r, 'hookline stripe 90% duplicates', connectionsOf(r)), ingestRate(r, 'hookline stripe', connectionsOf(r))) },
   { name: 'burst vs pnpm start × verify-only', target: '≥ 0.75', digits: 2, read: (r) => ratio(burstRow(r, 'start', connectionsOf(r))?.rate, burstRow(r, 'verify', connectionsOf(r))?.rate) },
   { name: 'burst vs pnpm start p99 (ms)', target: '≤ max(25, 1.5 × ceiling)', digits: 0, read: (r) => burstRow(r, 'start', connectionsOf(r))?.p99 },

@@ -7,6 +7,7 @@ import type { EndToEndResult } from './scenarios/end-to-end.ts'
 import type { IngestRow } from './scenarios/ingest.ts'
 import type { StartResult } from './scenarios/burst.ts'
 import type { OutboxResult } from './scenarios/outbox.ts'
+import type { PruneResult } from './scenarios/prune.ts'
 import type { ReconcileResult } from './scenarios/reconcile.ts'
 import { ratio } from './support/stats.ts'
 
@@ -21,6 +22,7 @@ export interface BenchReport {
   reconcile?: ReconcileResult
   outbox?: OutboxResult
   start?: StartResult
+  prune?: PruneResult
 }
 
 const mb = (bytes: number): string => `${Math.round(bytes / 1024 / 1024)} MB`
@@ -150,6 +152,19 @@ export function printReport(report: BenchReport, connections: number, high: numb
   if (report.reconcile) {
     const r = report.reconcile
     out.push('', table(['reconciliation (fake Stripe API)', 'events/s', 's', 'recovered', 'runner RSS'], [[`${r.events} missing events`, fixed(r.rate), fixed(r.seconds, 1), String(r.recovered), mb(r.runnerPeakRss)]]))
+  }
+  if (report.prune) {
+    const p = report.prune
+    out.push(
+      '',
+      table(
+        [`ingest while retention prunes (${p.rows} expired events) @${p.connections}`, 'events/s', 'p99 ms', 'p99 × without', 'rows pruned/s'],
+        [
+          ['ingest alone', fixed(p.without.rate), fixed(p.without.p99), '', ''],
+          ['ingest + pruner', fixed(p.pruning.rate), fixed(p.pruning.p99), fixed(ratio(p.pruning.p99, p.without.p99), 2), fixed(p.removedPerSecond)],
+        ],
+      ),
+    )
   }
   if (report.start) {
     const { burst, capacity } = report.start

@@ -16,11 +16,12 @@ import { runEndToEnd } from './scenarios/end-to-end.ts'
 import { type IngestCase, runIngest } from './scenarios/ingest.ts'
 import { runStartScenarios } from './scenarios/burst.ts'
 import { runOutbox } from './scenarios/outbox.ts'
+import { runPrune } from './scenarios/prune.ts'
 import { runReconcile } from './scenarios/reconcile.ts'
 
 const HELP = `pnpm bench [options]
 
-  --only <list>            scenarios to run, comma-separated: ingest,start,e2e,drain,reconcile,outbox (default all)
+  --only <list>            scenarios to run, comma-separated: ingest,prune,start,e2e,drain,reconcile,outbox (default all)
   --rounds <n>             interleaved rounds of the ingest cases (default 2)
   --seconds <s>            seconds per ingest case per round (default 5)
   --connections <n>        connections of the ingest cases (default 50)
@@ -44,6 +45,9 @@ const HELP = `pnpm bench [options]
   --capacity-seconds <s>   seconds each capacity step is held (default 60)
   --outbox-events <n>      order transactions per kind and round of the outbox scenario (default 10000)
   --outbox-concurrency <n> transactions the application runs at once in the outbox scenario (default 16)
+  --large-inbox-rows <n>   processed events stored in the inbox of the large-inbox ingest case, run beside
+                           the empty-inbox one (default 10000000; 0 leaves the case out)
+  --prune-rows <n>         events past the retention window the pruning case's inbox starts with (default 1000000)
   --inbox-rows <n>         processed events in each database target's inbox before the ingest cases,
                            with a CHECKPOINT before each of their windows (default 0: empty tables)
   --cases <list>           ingest cases to run: those whose name contains one of these, comma-separated
@@ -71,6 +75,8 @@ const { values } = parseArgs({
     concurrency: { type: 'string' },
     cases: { type: 'string' },
     'inbox-rows': { type: 'string' },
+    'large-inbox-rows': { type: 'string' },
+    'prune-rows': { type: 'string' },
     'outbox-events': { type: 'string' },
     'burst-seconds': { type: 'string' },
     'capacity-rates': { type: 'string' },
@@ -92,7 +98,7 @@ if (values.help) {
 const quick = values.quick === true
 const num = (value: string | undefined, normal: number, whenQuick = normal): number => (value === undefined ? (quick ? whenQuick : normal) : Number(value))
 const settings = {
-  only: new Set((values.only ?? 'ingest,start,e2e,drain,reconcile,outbox').split(',')),
+  only: new Set((values.only ?? 'ingest,prune,start,e2e,drain,reconcile,outbox').split(',')),
   rounds: num(values.rounds, 2, 1),
   seconds: num(values.seconds, 5, 3),
   connections: num(values.connections, 50),
@@ -108,11 +114,17 @@ const settings = {
   reconcileEvents: num(values['reconcile-events'], 100_000, 20_000),
   unbatched: values['skip-unbatched'] !== true,
   inboxRows: num(values['inbox-rows'], 0),
+  largeInboxRows: num(values['large-inbox-rows'], 10_000_000, 500_000),
+  pruneRows: num(values['prune-rows'], 1_000_000, 200_000),
   outboxEvents: num(values['outbox-events'], 10_000, 3_000),
   burstSeconds: num(values['burst-seconds'], 10, 5),
   capacityRates: (values['capacity-rates'] ?? (quick ? '2000,3000' : '1500,2000,2500,3000,3500,4000')).split(',').map(Number),
   capacitySeconds: num(values['capacity-seconds'], 60, 15),
   outboxConcurrency: num(values['outbox-concurrency'], 16),
+}
+
+function millions(n: number): string {
+  return n >= 1_000_000 ? `${n / 1_000_000}M` : `${n / 1000}k`
 }
 
 function ingestCases(): IngestCase[] {
@@ -127,6 +139,7 @@ function ingestCases(): IngestCase[] {
     { name: `hookline github @${c}`, target: 'hookline', provider: 'github', connections: c },
     { name: `hookline slack @${c}`, target: 'hookline', provider: 'slack', connections: c },
     { name: `hookline stripe 90% duplicates @${c}`, target: 'hookline', provider: 'stripe', connections: c, duplicateShare: 0.9 },
+    ...(settings.largeInboxRows > 0 ? [{ name: `hookline stripe, ${millions(settings.largeInboxRows)} stored @${c}`, target: 'hookline-large', provider: 'stripe', connections: c } as const] : []),
     { name: `naive pipeline @${hi}`, target: 'naive', provider: 'stripe', connections: hi },
     { name: `hookline stripe @${hi}`, target: 'hookline', provider: 'stripe', connections: hi },
   ]
@@ -146,7 +159,16 @@ const report: BenchReport = {
 try {
   if (settings.only.has('ingest')) {
     log(`ingest: interleaved rounds${settings.inboxRows > 0 ? `, on inboxes of ${settings.inboxRows} events` : ''}`)
-    report.ingest = await runIngest(infra, load, { cases: ingestCases(), rounds: settings.rounds, secondsPerRound: settings.seconds, poolRate: settings.poolRate, inboxRows: settings.inboxRows }, log)
+    report.ingest = await runIngest(
+      infra,
+      load,
+      { cases: ingestCases(), rounds: settings.rounds, secondsPerRound: settings.seconds, poolRate: settings.poolRate, inboxRows: settings.inboxRows, largeInboxRows: settings.largeInboxRows },
+      log,
+    )
+  }
+  if (settings.only.has('prune')) {
+    log(`prune: ingest beside a pruner removing ${settings.pruneRows} expired events, interleaved with ingest alone`)
+    report.prune = await runPrune(infra, load, { rows: settings.pruneRows, connections: settings.connections, seconds: Math.max(settings.seconds, 5), rounds: settings.rounds, poolRate: settings.poolRate })
   }
   if (settings.only.has('start')) {
     log(`pnpm start: bursts of ${settings.burstSeconds} s at ${settings.connections} and ${settings.highConnections} connections beside the verify-only ceiling, then capacity steps of ${settings.capacitySeconds} s`)

@@ -13,7 +13,7 @@ import { quantile } from '../support/stats.ts'
 import type { IngestServerConfig } from '../targets/ingest-server.ts'
 
 /** A measured target process. */
-export type IngestTarget = 'bare' | 'verify' | 'naive' | 'hookline' | 'hookline-unbatched'
+export type IngestTarget = 'bare' | 'verify' | 'naive' | 'hookline' | 'hookline-unbatched' | 'hookline-large'
 
 /** One ingest case. */
 export interface IngestCase {
@@ -39,6 +39,8 @@ export interface IngestSettings {
    * each of their measured windows (see `bench/support/inbox-prefill.ts`); 0 starts empty.
    */
   inboxRows: number
+  /** Processed events in the inbox of the `hookline-large` target (the cost of a grown inbox). */
+  largeInboxRows: number
 }
 
 /** Aggregated result of one case over every round. */
@@ -74,6 +76,7 @@ interface Measured {
 function serverConfig(target: IngestTarget, sandbox: { databaseUrl: string; queuePrefix: string }): IngestServerConfig {
   const base = { ...sandbox, redisUrl: REDIS_URL }
   if (target === 'hookline-unbatched') return { ...base, mode: 'hookline', hookline: { ingest: { maxBatchSize: 1 } } }
+  if (target === 'hookline-large') return { ...base, mode: 'hookline' }
   return { ...base, mode: target }
 }
 
@@ -90,7 +93,7 @@ export async function runIngest(infra: Infra, load: Child<unknown>, settings: In
     for (const target of new Set(settings.cases.map((c) => c.target))) {
       const needsDb = target !== 'bare' && target !== 'verify'
       const sandbox = needsDb ? await infra.sandbox() : { databaseUrl: '', queuePrefix: '' }
-      if (needsDb) await prefillInbox(sandbox.databaseUrl, settings.inboxRows)
+      if (needsDb) await prefillInbox(sandbox.databaseUrl, target === 'hookline-large' ? settings.largeInboxRows : settings.inboxRows)
       targets.set(target, await forkChild<{ port: number }>('targets/ingest-server.ts', serverConfig(target, sandbox)))
       databases.set(target, sandbox.databaseUrl)
     }

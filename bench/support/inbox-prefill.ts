@@ -22,14 +22,14 @@ async function withClient(databaseUrl: string, fn: (client: pg.Client) => Promis
 
 /**
  * Fills the inbox of `databaseUrl` with `rows` processed events: random Stripe-like event keys,
- * ids from the table's own default, arrival times spread over the last 30 days, a small raw body
+ * ids from the table's own default, arrival times spread over 30 days (ending `olderThanDays` ago), a small raw body
  * (the heap only grows at its end; the indexes are what a large inbox changes), then `VACUUM
  * ANALYZE` so the planner sees the table's real size.
  *
  * @example
  * await prefillInbox(sandbox.databaseUrl, 2_000_000)
  */
-export async function prefillInbox(databaseUrl: string, rows: number): Promise<void> {
+export async function prefillInbox(databaseUrl: string, rows: number, options: { olderThanDays?: number } = {}): Promise<void> {
   if (rows <= 0) return
   await withClient(databaseUrl, async (client) => {
     for (let done = 0; done < rows; done += FILL_CHUNK) {
@@ -40,8 +40,8 @@ export async function prefillInbox(databaseUrl: string, rows: number): Promise<v
                                       headers, raw_body, status, processed_at)
          SELECT 'stripe', 'evt_' || md5(random()::text), 'invoice.paid', 'acct_' || (g % 500), 'in_' || md5(random()::text),
                 t, t, 'webhook', '{}', convert_to('{}', 'UTF8'), 'processed', t
-           FROM (SELECT g, now() - random() * interval '30 days' AS t FROM generate_series(1, $1::int) AS g) AS drawn`,
-        [Math.min(FILL_CHUNK, rows - done)],
+           FROM (SELECT g, now() - $2::int * interval '1 day' - random() * interval '30 days' AS t FROM generate_series(1, $1::int) AS g) AS drawn`,
+        [Math.min(FILL_CHUNK, rows - done), options.olderThanDays ?? 0],
       )
     }
     await client.query('VACUUM ANALYZE hookline.hookline_events')

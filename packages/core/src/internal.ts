@@ -22,6 +22,7 @@ export { Inbox, PAYLOAD_JSON, type BatchDelivery, type BatchInsertResult, type D
 export { inPoolTransaction, type ConnectionPool, type PooledConnection } from './store/pool-transaction.ts'
 export { ReconcileRuns } from './store/reconcile-runs.ts'
 export { ReplayWrites } from './store/replay-writes.ts'
+export { RetentionStore } from './store/retention.ts'
 export { sqlRunner, type Queryable, type Sql, type SqlTarget } from './store/sql-runner.ts'
 export { EVENT_STATUSES, eventFilterSchema, parseInput, parseTimeBound } from './support/event-filter.ts'
 export { eventStats, statsRequestSchema } from './support/event-stats.ts'
