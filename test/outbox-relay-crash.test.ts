@@ -2,40 +2,19 @@
  * Service worker processes (which run the outbox relay) SIGKILLed again and again while the
  * application emits 5,000 events: every event is handled exactly once, each key in emit order.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
-import { TEST_REDIS_URL, waitFor } from '@hookline/testkit'
+import type { ChildProcess } from 'node:child_process'
+import { waitFor } from '@hookline/testkit'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { type Harness, startHarness } from './support/harness.ts'
-import { ROOT_DIR, rootScript } from './support/root-script.ts'
+import { killProcess as kill, spawnWorkerProcess } from './support/worker-process.ts'
 
 let h: Harness
 const children: ChildProcess[] = []
 
 function startWorkerProcess(): ChildProcess {
-  const [command, args] = rootScript('hookline')
-  const child = spawn(command, [...args, 'work'], {
-    cwd: ROOT_DIR,
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: {
-      ...process.env,
-      DATABASE_URL: h.databaseUrl,
-      REDIS_URL: TEST_REDIS_URL,
-      HOOKLINE_QUEUE_PREFIX: h.queuePrefix,
-      HOOKLINE_HANDLERS: 'test/fixtures/outbox-handlers.mjs',
-      HOOKLINE_LOCK_MS: '2000',
-      HOOKLINE_SWEEP_GRACE_MS: '2000',
-      HOOKLINE_LOG_LEVEL: 'warn',
-    },
-  })
+  const child = spawnWorkerProcess(h, 'test/fixtures/outbox-handlers.mjs', { HOOKLINE_SWEEP_GRACE_MS: '2000' })
   children.push(child)
   return child
-}
-
-async function kill(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return
-  const exited = new Promise((r) => child.once('exit', r))
-  child.kill('SIGKILL')
-  await exited
 }
 
 const inInbox = () => h.count(`SELECT count(*)::int AS n FROM hookline.hookline_events WHERE provider = 'app'`)

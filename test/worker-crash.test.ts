@@ -3,14 +3,14 @@
  * sharing its transaction): after another worker takes over, each event is processed and its
  * database effect is present exactly once, and the lost attempt is on record.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { signedStripeDelivery, stripeEvent, TEST_REDIS_URL, waitFor } from '@hookline/testkit'
+import { signedStripeDelivery, stripeEvent, waitFor } from '@hookline/testkit'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { type Harness, startHarness } from './support/harness.ts'
-import { ROOT_DIR, rootScript } from './support/root-script.ts'
+import { spawnWorkerProcess } from './support/worker-process.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'hookline-crash-'))
 const marker = join(dir, 'in-handler')
@@ -18,21 +18,7 @@ let h: Harness
 const children: ChildProcess[] = []
 
 function startWorkerProcess(extraEnv: Record<string, string>): ChildProcess {
-  const [command, args] = rootScript('hookline')
-  const child = spawn(command, [...args, 'work'], {
-    cwd: ROOT_DIR,
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: {
-      ...process.env,
-      DATABASE_URL: h.databaseUrl,
-      REDIS_URL: TEST_REDIS_URL,
-      HOOKLINE_QUEUE_PREFIX: h.queuePrefix,
-      HOOKLINE_HANDLERS: 'test/fixtures/crash-handlers.ts',
-      HOOKLINE_LOCK_MS: '2000',
-      HOOKLINE_LOG_LEVEL: 'warn',
-      ...extraEnv,
-    },
-  })
+  const child = spawnWorkerProcess(h, 'test/fixtures/crash-handlers.ts', extraEnv)
   children.push(child)
   return child
 }
