@@ -51,6 +51,9 @@ describe('loadEnv', () => {
     const env = loadEnv({ STRIPE_WEBHOOK_SECRET: 'whsec_new, whsec_old,', HOOKLINE_RECONCILE_WINDOW: '3d' })
     expect(env.STRIPE_WEBHOOK_SECRET).toEqual(['whsec_new', 'whsec_old'])
     expect(env.HOOKLINE_RECONCILE_WINDOW).toBe(3 * 86_400_000)
+    expect(loadEnv({ HOOKLINE_MAX_RETRY_AGE: '41h' }).HOOKLINE_MAX_RETRY_AGE).toBe(41 * 3_600_000)
+    expect(loadEnv({}).HOOKLINE_MAX_RETRY_AGE).toBeUndefined()
+    expect(() => loadEnv({ HOOKLINE_MAX_RETRY_AGE: '41 hours' })).toThrow(/HOOKLINE_MAX_RETRY_AGE/)
   })
 
   it('reads STRIPE_THIN_EVENTS as a switch', () => {

@@ -73,7 +73,7 @@ export async function buildHookline(env: Env): Promise<Hookline> {
     redisUrl: env.REDIS_URL,
     adapters: enabledAdapters(env),
     handlers: await loadHandlers(env.HOOKLINE_HANDLERS),
-    retry: { maxAttempts: env.HOOKLINE_MAX_ATTEMPTS, backoffMs: env.HOOKLINE_BACKOFF_MS },
+    retry: { maxAttempts: env.HOOKLINE_MAX_ATTEMPTS, backoffMs: env.HOOKLINE_BACKOFF_MS, maxRetryAgeMs: env.HOOKLINE_MAX_RETRY_AGE ?? null },
     queue: { prefix: env.HOOKLINE_QUEUE_PREFIX },
     schema: env.HOOKLINE_SCHEMA,
     worker: {

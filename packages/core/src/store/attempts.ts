@@ -293,6 +293,20 @@ export class Attempts {
   }
 
   /**
+   * How long ago the first attempt of the event's current generation started (by the database's
+   * clock, which every worker shares), in milliseconds: what the retry window is counted from.
+   */
+  async firstAttemptAgeMs(event: ClaimedEvent): Promise<number> {
+    const [row] = await this.run<{ ageMs: number }>(
+      `SELECT (extract(epoch FROM now() - min(started_at)) * 1000)::float8 AS "ageMs"
+         FROM hookline.hookline_attempts WHERE event_id = $1::uuid AND generation = $2`,
+      event.id,
+      event.generation,
+    )
+    return row?.ageMs ?? 0
+  }
+
+  /**
    * Records a failed attempt: `failed` with the time after which the sweeper may re-enqueue it, or
    * `dead`. Does nothing when the event is no longer `processing` (another attempt finished it).
    * Returns whether the row was updated and, for a dead event, the waiting events of its entity

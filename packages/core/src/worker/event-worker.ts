@@ -220,7 +220,8 @@ export class EventWorker {
   private async fail(event: ClaimedEvent, err: unknown, permanent: boolean): Promise<'dead'> {
     const { attempts, policy, options, metrics, logger, onDeadLetter } = this.deps
     const error = describeError(err)
-    const decision = decideAfterFailure(policy, event.attempt, permanent, retryAfterMsOf(err))
+    const ageMs = policy.maxRetryAgeMs !== null && !permanent ? await attempts.firstAttemptAgeMs(event) : undefined
+    const decision = decideAfterFailure(policy, event.attempt, permanent, retryAfterMsOf(err), undefined, ageMs)
     const log = logger.child({ eventId: event.id, provider: event.provider, type: event.type, attempt: event.attempt })
     if (decision.action === 'retry') {
       // The sweeper may take over if Redis loses the delayed job: give it the delay plus a lease.
