@@ -22,11 +22,11 @@ for i = 4, #ARGV, 2 do
   for _, key in ipairs(keys) do
     local st = redis.call('HMGET', base .. ':r:' .. key, 'state', 'openUntil', 'probe', 'probeUntil')
     local state, openUntil, probe, probeUntil = st[1], tonumber(st[2] or '0'), st[3], tonumber(st[4] or '0')
-    local until = 0
-    if state == 'open' and now < openUntil then until = openUntil
+    local till = 0
+    if state == 'open' and now < openUntil then till = openUntil
     elseif (state == 'open') or (state == 'half_open' and probe ~= id and now >= probeUntil) then table.insert(probes, key)
-    elseif state == 'half_open' and probe ~= id then until = probeUntil end
-    if until > holdUntil then holdUntil, holdKey = until, key end
+    elseif state == 'half_open' and probe ~= id then till = probeUntil end
+    if till > holdUntil then holdUntil, holdKey = till, key end
   end
   if holdUntil > 0 then
     redis.call('SADD', base .. ':held:' .. holdKey, id)
@@ -150,6 +150,11 @@ export class CircuitBreakers {
   async succeed(routes: readonly string[]): Promise<string[]> {
     if (routes.length === 0) return []
     return (await this.redis.eval(SUCCEED, 0, this.base, ...routes)) as string[]
+  }
+
+  /** The breakers an event of `route` is subject to: its own and those of the downstreams it calls. */
+  async keysOf(route: string): Promise<string[]> {
+    return [route, ...(await this.redis.smembers(`${this.base}:uses:${route}`)).sort()]
   }
 
   /** Every breaker that has counted a failure, by route. */

@@ -84,9 +84,13 @@ export class EventHolds {
     if (pause) return { reason: 'paused', since: pause.since, route: pause.type ? `${pause.provider}:${pause.type}` : pause.provider }
     const route = this.routeOf(event)
     if (route === undefined) return undefined
-    const breakers = await this.breakers.list().catch(() => [])
-    const open = breakers.find((b) => b.route === route && b.state !== 'closed')
-    if (open) return { reason: 'breaker', route, ...(open.openUntil ? { until: open.openUntil } : {}) }
+    try {
+      const keys = await this.breakers.keysOf(route)
+      const open = (await this.breakers.list()).find((b) => keys.includes(b.route) && b.state !== 'closed')
+      if (open) return { reason: 'breaker', route: open.route, ...(open.openUntil ? { until: open.openUntil } : {}) }
+    } catch {
+      // Unreadable breakers count as closed (see check).
+    }
     return undefined
   }
 }
