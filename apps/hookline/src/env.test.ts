@@ -1,5 +1,5 @@
 /** The service configuration: defaults, lists, durations, and one readable error for bad input. */
-import { DEFAULT_WORKER_OPTIONS } from '@hookline/core'
+import { DEFAULT_BREAKER_OPTIONS, DEFAULT_WORKER_OPTIONS } from '@hookline/core'
 import { describe, expect, it } from 'vitest'
 import { loadEnv } from './env.ts'
 
@@ -25,6 +25,9 @@ describe('loadEnv', () => {
 
   it("defaults the worker's tuning to the library's", () => {
     const env = loadEnv({})
+    expect(env.HOOKLINE_BREAKER_FAILURES).toBe(DEFAULT_BREAKER_OPTIONS.failures)
+    expect(env.HOOKLINE_BREAKER_COOLDOWN_MS).toBe(DEFAULT_BREAKER_OPTIONS.cooldownMs)
+    expect(env.HOOKLINE_BREAKER_MAX_COOLDOWN_MS).toBe(DEFAULT_BREAKER_OPTIONS.maxCooldownMs)
     expect(env.HOOKLINE_CONCURRENCY).toBe(DEFAULT_WORKER_OPTIONS.concurrency)
     expect(env.HOOKLINE_BATCH_SIZE).toBe(DEFAULT_WORKER_OPTIONS.batchSize)
   })
