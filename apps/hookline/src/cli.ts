@@ -12,6 +12,7 @@ import { Command } from 'commander'
 import { registerDlqCommands } from './commands/dlq.ts'
 import { CliError, EXIT, exitCodeOf } from './commands/errors.ts'
 import { registerEventsCommands } from './commands/events.ts'
+import { registerPauseCommands } from './commands/pauses.ts'
 import { registerReconcileCommand } from './commands/reconcile.ts'
 import { registerReplayCommand } from './commands/replay.ts'
 import { type Env, loadEnv } from './env.ts'
@@ -167,6 +168,7 @@ program
 registerEventsCommands(program)
 registerReplayCommand(program)
 registerDlqCommands(program)
+registerPauseCommands(program)
 registerReconcileCommand(program)
 
 program.parseAsync().catch((err: unknown) => {
