@@ -85,8 +85,9 @@ for i = 2, #ARGV do
       redis.call('HDEL', h, 'openUntil', 'probe', 'probeUntil')
       for _, id in ipairs(redis.call('SMEMBERS', base .. ':held:' .. key)) do table.insert(released, id) end
       redis.call('DEL', base .. ':held:' .. key)
-    elseif state == 'closed' and redis.call('HGET', h, 'failures') ~= '0' then
-      redis.call('HSET', h, 'failures', 0)
+    elseif state ~= 'open' then
+      local failures = redis.call('HGET', h, 'failures')
+      if failures and failures ~= '0' then redis.call('HSET', h, 'failures', 0) end
     end
   end
 end
@@ -115,6 +116,8 @@ export class CircuitBreakers {
     /** Prefix of every key (the queue's, so that tests and environments stay apart). */
     private readonly base: string,
     private readonly options: BreakerOptions,
+    /** The clock (injectable for tests); every process's should agree within a cool-down's margin. */
+    private readonly now: () => number = Date.now,
   ) {}
 
   /** Which of `events` an open breaker holds; a breaker past its cool-down takes its first event as probe. */
@@ -122,7 +125,7 @@ export class CircuitBreakers {
     const holds = new Map<string, BreakerHold>()
     if (events.length === 0) return holds
     const args = events.flatMap((e) => [e.id, e.route])
-    const out = (await this.redis.eval(CHECK, 0, this.base, Date.now(), probeLeaseMs, ...args)) as string[]
+    const out = (await this.redis.eval(CHECK, 0, this.base, this.now(), probeLeaseMs, ...args)) as string[]
     events.forEach((event, i) => {
       const until = Number(out[2 * i])
       if (until > 0) holds.set(event.id, { until: new Date(until), route: out[2 * i + 1]! })
@@ -142,7 +145,7 @@ export class CircuitBreakers {
   async fail(route: string, downstream: string | undefined): Promise<{ route: string; open: boolean; openUntil: Date | null; opened: boolean }> {
     const key = downstream ?? route
     const { failures, cooldownMs, maxCooldownMs } = this.options
-    const [state, until, opened] = (await this.redis.eval(FAIL, 0, this.base, key, Date.now(), failures, cooldownMs, maxCooldownMs, downstream ? route : '')) as [string, string, number]
+    const [state, until, opened] = (await this.redis.eval(FAIL, 0, this.base, key, this.now(), failures, cooldownMs, maxCooldownMs, downstream ? route : '')) as [string, string, number]
     return { route: key, open: state === 'open', openUntil: state === 'open' ? new Date(Number(until)) : null, opened: opened === 1 }
   }
 
