@@ -6,6 +6,7 @@
 import { type BreakerState, createHookline, DownstreamError, type Handler, type Hookline, PermanentError } from '@hookline/core'
 import { stripeAdapter } from '@hookline/stripe'
 import { STRIPE_TEST_SECRET, TEST_REDIS_URL, waitFor } from '@hookline/testkit'
+import { Redis } from 'ioredis'
 import { pino } from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
 import { type Harness, recordEffect, startHarness } from './support/harness.ts'
@@ -150,5 +151,30 @@ describe('circuit breaker', () => {
     for (let i = 0; i < 6; i++) ids.push(await h.sendStripeEvent({ type: 'customer.deleted' }))
     for (const id of ids) expect((await h.waitForStatus(id, 'dead')).attempts).toBe(1)
     expect(await h.hookline.breakers()).toEqual([])
+  })
+
+  it('loses no event when Redis loses the breaker state while it is open', async () => {
+    h = await withCrm({ handlers: handlers as never, retry: { maxAttempts: 3, backoffMs: 50 }, breaker: { ...BREAKER, cooldownMs: 60_000, maxCooldownMs: 60_000 } })
+    const ids: string[] = []
+    for (let i = 0; i < 6; i++) ids.push(await h.sendStripeEvent({ type: 'invoice.paid' }))
+    await waitFor(async () => (await h!.hookline.breakers()).some((b) => b.state === 'open'), { what: 'the breaker to open' })
+    await waitFor(async () => (await h!.count(`SELECT count(*)::int AS n FROM hookline.hookline_events WHERE status IN ('received', 'failed')`)) === ids.length, { what: 'every event held' })
+    // The breaker's state vanishes from Redis; the inbox in Postgres still has every held event.
+    const redis = new Redis(TEST_REDIS_URL)
+    try {
+      const keys = await redis.keys(`${h.queuePrefix}:*:breaker*`)
+      expect(keys.length).toBeGreaterThan(0)
+      await redis.del(...keys)
+    } finally {
+      redis.disconnect()
+    }
+    expect(await h.hookline.breakers()).toEqual([])
+    await setCrm(h, true)
+    // Held for the minute's cool-down, the events are due then: make that now, and run a sweeper pass.
+    await h.prisma.$executeRawUnsafe(`UPDATE hookline.hookline_due_events SET due_at = now()`)
+    await h.hookline.sweep()
+    await h.waitAllProcessed(30_000)
+    expect(await dead(h)).toBe(0)
+    expect(await h.count(`SELECT count(*)::int AS n FROM effects`)).toBe(ids.length)
   })
 })
