@@ -153,8 +153,9 @@ export class EventWorker {
   }
 
   /**
-   * Claims a batch of events in one statement, then runs the first attempts together in one
-   * transaction and hands the rest (retries, which may follow a crash) to the single-event queue.
+   * Claims a batch of events in one statement, puts back those a pause or an open breaker holds
+   * (see {@link EventHolds}), then runs the first attempts together in one transaction and hands
+   * the rest (retries, which may follow a crash) to the single-event queue.
    * Each entry settles when its event is finished (processed, skipped or dead) or rejects to retry;
    * the batch's slot is free again once its own transaction is done, whatever the singles take.
    */
@@ -162,18 +163,14 @@ export class EventWorker {
     const { attempts, options } = this.deps
     const claimed = new Map((await attempts.claimMany(batch.map((entry) => entry.item), options.handlerTimeoutMs + options.lockDurationMs)).map((e) => [e.id, e]))
     const holds = await this.deps.holds.check([...claimed.values()], options.handlerTimeoutMs)
-    if (holds.size > 0) {
-      // Committed before the others run, so that a later event of a held one's entity waits for it.
-      await this.hold([...holds].map(([id, hold]) => ({ event: claimed.get(id)!, hold })))
-      for (const entry of batch) {
-        if (!holds.has(entry.item)) continue
-        claimed.delete(entry.item)
-        entry.resolve('held')
-      }
-    }
+    // Committed before the others run, so that a later event of a held one's entity waits for it.
+    if (holds.size > 0) await this.hold([...holds].map(([id, hold]) => ({ event: claimed.get(id)!, hold })))
     const firsts: { event: ClaimedEvent; entry: BatchEntry<string, EventOutcome> }[] = []
     for (const entry of batch) {
-      if (holds.has(entry.item)) continue
+      if (holds.has(entry.item)) {
+        entry.resolve('held')
+        continue
+      }
       const event = claimed.get(entry.item)
       claimed.delete(entry.item)
       if (!event) entry.resolve('none')
