@@ -62,6 +62,8 @@ describe('named admin tokens', () => {
     expect((await api('GET', '/events?limit=5', VIEWER)).body.events.map((e: { id: string }) => e.id)).toEqual([id])
     expect((await api('GET', '/dlq', VIEWER)).body.depth).toBe(1)
     expect((await api('GET', '/stats', VIEWER)).status).toBe(200)
+    expect((await api('GET', '/pauses', VIEWER)).body).toEqual({ pauses: [] })
+    expect((await api('GET', '/breakers', VIEWER)).status).toBe(200)
   })
 
   it.each([
@@ -69,12 +71,15 @@ describe('named admin tokens', () => {
     ['ignore one', 'POST', () => `/events/${id}/ignore`, { note: 'not ours' }],
     ['bulk replay', 'POST', () => '/replay', { status: ['dead'], dryRun: false }],
     ['reconcile', 'POST', () => '/reconcile', { provider: 'stripe' }],
+    ['pause', 'POST', () => '/pause', { provider: 'stripe' }],
+    ['resume', 'POST', () => '/resume', { provider: 'stripe' }],
   ])("a viewer's %s → 403, nothing changed or audited", async (_, method, path, body) => {
     const res = await api(method, path(), VIEWER, { body })
     expect(res.status).toBe(403)
     expect(res.body.error.code).toBe('hookline.admin_forbidden')
     expect((await h.hookline.events.get(id)).status).toBe('dead')
     expect(await actors(id)).toEqual([])
+    expect(await h.hookline.pauses()).toEqual([])
   })
 
   it("an operator's replay is audited under the token's name, the declared actor a detail", async () => {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type Handler, PermanentError } from '@hookline/core'
 import { stripeAdapter } from '@hookline/stripe'
-import { type FakeStripeApi, listenOnFreePort, signedStripeDelivery, STRIPE_TEST_SECRET, startFakeStripeApi, stripeEvent } from '@hookline/testkit'
+import { type FakeStripeApi, listenOnFreePort, signedStripeDelivery, STRIPE_TEST_SECRET, startFakeStripeApi, stripeEvent, waitFor } from '@hookline/testkit'
 import { type BrowserContext, chromium, type Page } from 'playwright-core'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { createApp } from '../apps/hookline/src/service.ts'
@@ -180,6 +180,32 @@ it('starts a reconciliation and follows the run to what it recovered; Refresh sh
   await page.goto(`${server.url}/admin#/`)
   await page.getByRole('heading', { name: /Last reconciliations/ }).waitFor()
   await expect.poll(() => page.locator('table.runs tbody tr').count()).toBe(2)
+  expect(pageErrors).toEqual([])
+  expect(await cspViolations()).toBeUndefined()
+})
+
+it('pauses a provider from the Holds page, shows a held event as paused, and resumes it', async () => {
+  await page.goto(`${server.url}/admin#/holds`)
+  await page.getByRole('heading', { name: 'Holds' }).waitFor()
+  await expect.poll(() => page.locator('main').textContent()).toContain('Nothing is paused.')
+  await page.getByLabel('Provider').fill('stripe')
+  await page.getByLabel('Note').fill('crm migration')
+  await page.getByRole('button', { name: 'Pause', exact: true }).click()
+  await expect.poll(() => page.locator('main').textContent()).toContain('Paused stripe.')
+  expect(await page.locator('table.pauses tbody tr td').allTextContents()).toEqual(expect.arrayContaining(['stripe', 'all', 'crm migration']))
+
+  const event = stripeEvent({ account: 'acct_console_held', type: 'invoice.payment_failed' })
+  const { body, headers } = signedStripeDelivery(event)
+  const id = (await h.post('stripe', body, headers)).body.id as string
+  await waitFor(async () => (await h.count(`SELECT count(*)::int AS n FROM hookline.hookline_due_events WHERE event_id = $1::uuid AND waits > 0`, id)) === 1, { what: 'the event held' })
+  await page.goto(`${server.url}/admin#/events/${id}`)
+  await expect.poll(() => page.locator('#details').textContent()).toMatch(/Heldpaused \(stripe\) since \d{4}-/)
+
+  await page.goto(`${server.url}/admin#/holds`)
+  await page.getByRole('button', { name: 'Resume stripe' }).click()
+  await expect.poll(() => page.locator('main').textContent()).toContain('Resumed stripe: 1 held event(s) queued.')
+  await h.waitForStatus(id, 'processed')
+  expect(await h.hookline.pauses()).toEqual([])
   expect(pageErrors).toEqual([])
   expect(await cspViolations()).toBeUndefined()
 })

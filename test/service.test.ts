@@ -11,12 +11,15 @@ import { connect } from 'node:net'
 import { createPrismaClient, type PrismaClient } from '@hookline/db'
 import { freePort, signedStripeDelivery, STRIPE_TEST_SECRET, stripeEvent, TEST_REDIS_URL, testQueuePrefix, waitFor } from '@hookline/testkit'
 import { afterAll, beforeAll, expect, it } from 'vitest'
+import { loadEnv } from '../apps/hookline/src/env.ts'
+import { buildHookline } from '../apps/hookline/src/service.ts'
 import { WORKER_HEAP_GROWING_PERCENT } from '../apps/hookline/src/worker-heap.ts'
 import { ROOT_DIR, rootScript } from './support/root-script.ts'
 
 const dbName = `hookline_svc_${randomBytes(5).toString('hex')}`
 const databaseUrl = `postgresql://postgres@127.0.0.1:5432/${dbName}`
 const queue = testQueuePrefix()
+const ADMIN_TOKEN = 'service-admin-token-0123456789'
 let service: ChildProcess
 let baseUrl: string
 let output = ''
@@ -51,6 +54,9 @@ beforeAll(async () => {
       SLACK_SIGNING_SECRET: 'slack-secret',
       STANDARD_WEBHOOKS_SECRET: '',
       HOOKLINE_BACKOFF_MS: '10',
+      HOOKLINE_ADMIN_TOKEN: ADMIN_TOKEN,
+      HOOKLINE_BREAKER_FAILURES: '2',
+      HOOKLINE_BREAKER_COOLDOWN_MS: '120000',
       HOOKLINE_REQUEST_TIMEOUT_MS: '1500',
       HOOKLINE_HEADERS_TIMEOUT_MS: '1000',
     },
@@ -164,6 +170,33 @@ it('restarts a worker process that dies, and the new one processes events', asyn
   const { body, headers } = signedStripeDelivery(stripeEvent({ type: 'invoice.paid' }))
   const { id } = (await (await fetch(`${baseUrl}/webhooks/stripe`, { method: 'POST', body, headers })).json()) as { id: string }
   await waitFor(async () => (await prisma.event.findUnique({ where: { id } }))?.status === 'processed', { what: 'processed by the new worker process' })
+})
+
+it('opens a circuit breaker as HOOKLINE_BREAKER_FAILURES and _COOLDOWN_MS configure its worker process', async () => {
+  for (let i = 0; i < 2; i++) {
+    const { body, headers } = signedStripeDelivery(stripeEvent({ type: 'test.crm-down' }))
+    expect((await fetch(`${baseUrl}/webhooks/stripe`, { method: 'POST', body, headers })).status).toBe(200)
+  }
+  // Two failures open it (the default is 10), for the configured cool-down.
+  const breaker = await waitFor(
+    async () => {
+      const res = await fetch(`${baseUrl}/admin/api/breakers`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
+      return ((await res.json()) as { breakers: { route: string; state: string; cooldownMs: number }[] }).breakers.find((b) => b.route === 'stripe:*' && b.state === 'open')
+    },
+    { what: 'the stripe:* breaker open' },
+  )
+  expect(breaker.cooldownMs).toBe(120_000)
+  await waitFor(async () => /"route":"stripe:\*"[^\n]*"msg":"circuit breaker open"/.test(output), { what: `the breaker's log line:\n${output.slice(-2000)}` })
+  expect(await (await fetch(`${baseUrl}/metrics`)).text()).toMatch(/hookline_breaker_state\{route="stripe:\*"\} 2\n/)
+})
+
+it('reads HOOKLINE_MAX_RETRY_AGE into the retry policy', async () => {
+  const hookline = await buildHookline(loadEnv({ DATABASE_URL: databaseUrl, REDIS_URL: TEST_REDIS_URL, HOOKLINE_MAX_RETRY_AGE: '41h', HOOKLINE_LOG_LEVEL: 'silent' }))
+  try {
+    expect(hookline.policy.maxRetryAgeMs).toBe(41 * 3_600_000)
+  } finally {
+    await hookline.close()
+  }
 })
 
 it('stops cleanly on SIGTERM, its worker process with it', async () => {

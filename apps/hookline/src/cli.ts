@@ -13,6 +13,7 @@ import { registerDlqCommands } from './commands/dlq.ts'
 import { CliError, EXIT, exitCodeOf } from './commands/errors.ts'
 import { registerEventsCommands } from './commands/events.ts'
 import { registerPruneCommand } from './commands/prune.ts'
+import { registerPauseCommands } from './commands/pauses.ts'
 import { registerReconcileCommand } from './commands/reconcile.ts'
 import { registerReplayCommand } from './commands/replay.ts'
 import { type Env, loadEnv } from './env.ts'
@@ -172,6 +173,7 @@ program
 registerEventsCommands(program)
 registerReplayCommand(program)
 registerDlqCommands(program)
+registerPauseCommands(program)
 registerReconcileCommand(program)
 registerPruneCommand(program)
 

@@ -1,5 +1,5 @@
 /** The service configuration: defaults, lists, durations, and one readable error for bad input. */
-import { DEFAULT_RETENTION_OPTIONS, DEFAULT_WORKER_OPTIONS } from '@hookline/core'
+import { DEFAULT_BREAKER_OPTIONS, DEFAULT_RETENTION_OPTIONS, DEFAULT_WORKER_OPTIONS } from '@hookline/core'
 import { describe, expect, it } from 'vitest'
 import { loadEnv } from './env.ts'
 
@@ -35,6 +35,9 @@ describe('loadEnv', () => {
 
   it("defaults the worker's tuning to the library's", () => {
     const env = loadEnv({})
+    expect(env.HOOKLINE_BREAKER_FAILURES).toBe(DEFAULT_BREAKER_OPTIONS.failures)
+    expect(env.HOOKLINE_BREAKER_COOLDOWN_MS).toBe(DEFAULT_BREAKER_OPTIONS.cooldownMs)
+    expect(env.HOOKLINE_BREAKER_MAX_COOLDOWN_MS).toBe(DEFAULT_BREAKER_OPTIONS.maxCooldownMs)
     expect(env.HOOKLINE_CONCURRENCY).toBe(DEFAULT_WORKER_OPTIONS.concurrency)
     expect(env.HOOKLINE_BATCH_SIZE).toBe(DEFAULT_WORKER_OPTIONS.batchSize)
   })
@@ -61,6 +64,9 @@ describe('loadEnv', () => {
     const env = loadEnv({ STRIPE_WEBHOOK_SECRET: 'whsec_new, whsec_old,', HOOKLINE_RECONCILE_WINDOW: '3d' })
     expect(env.STRIPE_WEBHOOK_SECRET).toEqual(['whsec_new', 'whsec_old'])
     expect(env.HOOKLINE_RECONCILE_WINDOW).toBe(3 * 86_400_000)
+    expect(loadEnv({ HOOKLINE_MAX_RETRY_AGE: '41h' }).HOOKLINE_MAX_RETRY_AGE).toBe(41 * 3_600_000)
+    expect(loadEnv({}).HOOKLINE_MAX_RETRY_AGE).toBeUndefined()
+    expect(() => loadEnv({ HOOKLINE_MAX_RETRY_AGE: '41 hours' })).toThrow(/HOOKLINE_MAX_RETRY_AGE/)
   })
 
   it('reads STRIPE_THIN_EVENTS as a switch', () => {

@@ -52,6 +52,13 @@ const envSchema = z.object({
   HOOKLINE_HANDLERS: z.string().min(1).optional(),
   HOOKLINE_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(8),
   HOOKLINE_BACKOFF_MS: int(1000),
+  // Longest an event keeps retrying after its first attempt (default: no limit but the attempts).
+  HOOKLINE_MAX_RETRY_AGE: duration.optional(),
+  // Core's DEFAULT_BREAKER_OPTIONS: consecutive transient failures that open a route's breaker, and
+  // its first cool-down (doubling after each failed probe, up to the maximum).
+  HOOKLINE_BREAKER_FAILURES: z.coerce.number().int().min(1).default(10),
+  HOOKLINE_BREAKER_COOLDOWN_MS: z.coerce.number().int().min(100).default(60_000),
+  HOOKLINE_BREAKER_MAX_COOLDOWN_MS: z.coerce.number().int().min(100).default(900_000),
   // Core's DEFAULT_WORKER_OPTIONS (not imported: the CLI's support commands load no core).
   HOOKLINE_CONCURRENCY: z.coerce.number().int().min(1).default(400),
   HOOKLINE_BATCH_SIZE: z.coerce.number().int().min(1).default(100),

@@ -73,7 +73,11 @@ export async function buildHookline(env: Env): Promise<Hookline> {
     redisUrl: env.REDIS_URL,
     adapters: enabledAdapters(env),
     handlers: await loadHandlers(env.HOOKLINE_HANDLERS),
-    retry: { maxAttempts: env.HOOKLINE_MAX_ATTEMPTS, backoffMs: env.HOOKLINE_BACKOFF_MS },
+    retry: { maxAttempts: env.HOOKLINE_MAX_ATTEMPTS, backoffMs: env.HOOKLINE_BACKOFF_MS, maxRetryAgeMs: env.HOOKLINE_MAX_RETRY_AGE ?? null },
+    breaker: { failures: env.HOOKLINE_BREAKER_FAILURES, cooldownMs: env.HOOKLINE_BREAKER_COOLDOWN_MS, maxCooldownMs: Math.max(env.HOOKLINE_BREAKER_COOLDOWN_MS, env.HOOKLINE_BREAKER_MAX_COOLDOWN_MS) },
+    onBreakerOpen: (breaker) => {
+      logger.error({ route: breaker.route, openUntil: breaker.openUntil, failures: breaker.failures }, 'circuit breaker open')
+    },
     queue: { prefix: env.HOOKLINE_QUEUE_PREFIX },
     schema: env.HOOKLINE_SCHEMA,
     worker: {

@@ -152,6 +152,14 @@ export class OutboxEventError extends HooklineError {
   }
 }
 
+/** A resume of a provider (and type) that is not paused (HTTP 404). */
+export class PauseNotFoundError extends HooklineError {
+  constructor(provider: string, type: string | undefined) {
+    super('hookline.pause_not_found', `${provider}${type ? ` ${type}` : ''} is not paused`)
+    this.name = 'PauseNotFoundError'
+  }
+}
+
 /** An admin request whose token may not do what it asks: a viewer's write (HTTP 403). */
 export class AdminForbiddenError extends HooklineError {
   constructor(message: string) {
@@ -243,6 +251,32 @@ function retryAfterMs(header: string | undefined): number | undefined {
   return Number.isFinite(at) ? Math.max(0, at - Date.now()) : undefined
 }
 
+/**
+ * Thrown by a handler when a named downstream (a CRM, an email API) failed: the failure counts
+ * against that downstream's circuit breaker instead of the handler's route, so that every route
+ * calling it stops together while it is down. Retried like any other failure.
+ *
+ * @example
+ * try { await crm.upsert(contact) } catch (err) { throw new DownstreamError('crm', err) }
+ */
+export class DownstreamError extends Error {
+  /** The downstream's name: its breaker's route. */
+  readonly downstream: string
+
+  constructor(downstream: string, cause?: unknown) {
+    super(`${downstream} failed${cause instanceof Error ? `: ${cause.message}` : ''}`, { cause })
+    this.name = 'DownstreamError'
+    this.downstream = downstream
+  }
+}
+
+/** The downstream a handler named through {@link DownstreamError} (by name), else undefined. */
+export function downstreamOf(err: unknown): string | undefined {
+  if (!(err instanceof Error) || err.name !== 'DownstreamError') return undefined
+  const name = (err as { downstream?: unknown }).downstream
+  return typeof name === 'string' && name.length > 0 ? name : undefined
+}
+
 /** Names of errors that mean "retrying cannot help": the event goes to the dead-letter queue. */
 const PERMANENT_NAMES = new Set(['PermanentError', 'ZodError', 'PayloadValidationError', 'UnrecoverableError'])
 
@@ -271,6 +305,7 @@ const STATUS_BY_CODE: Record<string, number> = {
   'hookline.reconcile_run_not_found': 404,
   'hookline.event_state_conflict': 409,
   'hookline.request_invalid': 400,
+  'hookline.pause_not_found': 404,
   'hookline.admin_unauthorized': 401,
   'hookline.admin_forbidden': 403,
   'hookline.reconcile_busy': 409,

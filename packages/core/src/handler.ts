@@ -101,5 +101,11 @@ export type HandlerMap<Tx = TransactionClient> = Record<string, Handler<Tx>>
 
 /** The handler for an event, most specific key first; undefined when none matches. */
 export function resolveHandler<Tx>(handlers: HandlerMap<Tx>, provider: string, type: string): Handler<Tx> | undefined {
-  return handlers[`${provider}:${type}`] ?? handlers[`${provider}:*`] ?? handlers['*']
+  const key = handlerKeyOf(handlers, provider, type)
+  return key === undefined ? undefined : handlers[key]
+}
+
+/** The key of the handler an event matches (its route, e.g. `stripe:*`); undefined when none matches. */
+export function handlerKeyOf(handlers: Readonly<Record<string, unknown>>, provider: string, type: string): string | undefined {
+  return [`${provider}:${type}`, `${provider}:*`, '*'].find((key) => Object.hasOwn(handlers, key) && handlers[key] !== undefined)
 }

@@ -3,9 +3,13 @@
  * into the inbox, runs the worker and the sweeper, and exposes health and metrics.
  */
 import { createDatabase, type Database, DEFAULT_SCHEMA } from '@hookline/db'
+import { Redis } from 'ioredis'
 import { pino, type Logger } from 'pino'
 import type { ProviderAdapter, RawRequest } from './adapter.ts'
-import { ConfigError } from './errors.ts'
+import { ConfigError, PauseNotFoundError } from './errors.ts'
+import { type BreakerOpenHook, type BreakerOptions, type BreakerState, DEFAULT_BREAKER_OPTIONS } from './holds/breaker-options.ts'
+import { CircuitBreakers } from './holds/circuit-breakers.ts'
+import { EventHolds, type HeldReason } from './holds/event-holds.ts'
 import type { HandlerMap, TransactionClient } from './handler.ts'
 import { DEFAULT_INGEST_BATCH_OPTIONS, IngestBatcher, type IngestBatchOptions } from './ingest/ingest-batcher.ts'
 import { type ReceiveResult, WebhookReceiver } from './ingest/receiver.ts'
@@ -25,6 +29,7 @@ import { Attempts } from './store/attempts.ts'
 import { recordAudit } from './store/audit-log.ts'
 import { Inbox } from './store/inbox.ts'
 import { OutboxStore } from './store/outbox.ts'
+import { type Pause, Pauses } from './store/pauses.ts'
 import type { SqlClient, SqlTarget } from './store/sql-runner.ts'
 import { EventQuery } from './support/events-query.ts'
 import { DEFAULT_REPLAY_SETTINGS, Replayer, type ReplaySettings } from './support/replay.ts'
@@ -57,6 +62,10 @@ export interface HooklineOptions<Tx = TransactionClient> {
   sweeper?: Partial<SweeperOptions>
   /** Called for every dead-lettered event (alerting). */
   onDeadLetter?: DeadLetterHook
+  /** Circuit breakers per route (see {@link BreakerOptions}). */
+  breaker?: Partial<BreakerOptions>
+  /** Called each time a circuit breaker opens or reopens (alerting). */
+  onBreakerOpen?: BreakerOpenHook
   /**
    * Reconciliation against the providers' APIs: `cron` schedules it (a BullMQ job scheduler, so
    * that many instances run it once); `onAlert` is called when a run recovers events or fails.
@@ -130,6 +139,10 @@ export class Hookline {
   /** Support's write side: replay and ignore events (audited). */
   readonly replayer: Replayer
   private readonly sweeper: Sweeper
+  private readonly pauseStore: Pauses
+  private readonly breakerStore: CircuitBreakers
+  private readonly breakerRedis: Redis
+  private readonly holds: EventHolds
   private readonly attempts: Attempts
   private readonly receiver: WebhookReceiver
   private readonly sweeperOptions: SweeperOptions
@@ -164,8 +177,15 @@ export class Hookline {
     const graceMs = this.sweeperOptions.graceMs
     this.inbox = new Inbox(pool, schema)
     this.attempts = new Attempts(pool, schema)
+    this.pauseStore = new Pauses(pool, schema)
+    const queue = this.queueConfig()
+    // Like the dispatcher's: a breaker read never waits for a Redis that is down (it counts as closed).
+    this.breakerRedis = new Redis(queue.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000, retryStrategy: (n) => Math.min(n * 200, 2000) })
+    this.breakerRedis.on('error', () => undefined)
+    this.breakerStore = new CircuitBreakers(this.breakerRedis, `${queue.prefix}:${queue.name}:breaker`, { ...DEFAULT_BREAKER_OPTIONS, ...options.breaker })
+    this.holds = new EventHolds(this.pauseStore, this.breakerStore, options.handlers ?? {}, this.logger)
     const outbox = new OutboxStore(pool, schema)
-    this.metrics = new HooklineMetrics({ dlqDepth: () => this.inbox.countDead(), outboxLag: () => outbox.lagSeconds(), defaultMetrics: true })
+    this.metrics = new HooklineMetrics({ dlqDepth: () => this.inbox.countDead(), outboxLag: () => outbox.lagSeconds(), breakers: () => this.breakerStore.list(), defaultMetrics: true })
     this.emitter = outboxEmitter(schema, this.metrics)
     this.dispatcher = new Dispatcher(this.queueConfig(), this.policy)
     this.sweeper = new Sweeper(this.inbox, this.dispatcher, this.metrics, this.sweeperOptions)
@@ -271,6 +291,9 @@ export class Hookline {
         metrics: this.metrics,
         logger: this.logger,
         onDeadLetter: this.options.onDeadLetter,
+        holds: this.holds,
+        breakers: this.breakerStore,
+        onBreakerOpen: this.options.onBreakerOpen,
         dispatcher: this.dispatcher,
         maintenance: {
           [SWEEP_JOB]: () => this.sweeper.run(),
@@ -305,6 +328,47 @@ export class Hookline {
   /** Reconciliation runs, newest first. */
   reconcileRuns(options?: { limit?: number; provider?: string }): Promise<ReconcileRun[]> {
     return this.reconciler.list(options)
+  }
+
+  /**
+   * Holds the events of a provider (and a type, or a prefix ending in `*`): deliveries are still
+   * verified, stored and answered, but none of them runs, and none spends an attempt, until
+   * {@link resume}. Audited.
+   *
+   * @example
+   * await hookline.pause({ provider: 'stripe', type: 'invoice.*' }, { actor: 'ana', note: 'billing migration' })
+   */
+  pause(scope: { provider: string; type?: string | undefined }, by: { actor: string; note?: string | undefined }): Promise<Pause> {
+    return this.pauseStore.add(scope, by)
+  }
+
+  /**
+   * Lifts the pause of exactly this scope (audited) and queues the events it held, oldest first
+   * (events of one entity still run in their order); resolves with how many it released. Throws
+   * `PauseNotFoundError` when the scope is not paused.
+   */
+  async resume(scope: { provider: string; type?: string | undefined }, by: { actor: string; note?: string | undefined }): Promise<{ released: number }> {
+    const ids = await this.pauseStore.remove(scope, by, this.sweeperOptions.graceMs)
+    if (ids === undefined) throw new PauseNotFoundError(scope.provider, scope.type)
+    await this.dispatcher.enqueue(ids).catch((err: unknown) => {
+      this.logger.warn({ events: ids.length, err: (err as Error).message }, 'enqueue of resumed events failed; the sweeper will dispatch them')
+    })
+    return { released: ids.length }
+  }
+
+  /** The pauses in force, oldest first. */
+  pauses(): Promise<Pause[]> {
+    return this.pauseStore.list()
+  }
+
+  /** Every circuit breaker that has counted a failure, with its state. */
+  breakers(): Promise<BreakerState[]> {
+    return this.breakerStore.list()
+  }
+
+  /** Why an event would be held now (paused scope, open breaker), for its detail; undefined when it would run. */
+  heldReason(event: { provider: string; type: string; status: string }): Promise<HeldReason | undefined> {
+    return this.holds.reasonFor(event)
   }
 
   /** Runs one sweeper pass now; returns how many events were re-enqueued. */
@@ -359,6 +423,7 @@ export class Hookline {
       await this.relay.close()
       await this.worker?.close()
       await this.dispatcher.close()
+      this.breakerRedis.disconnect()
       await this.database.close()
     })())
   }

@@ -28,6 +28,8 @@ export { EVENT_STATUSES, eventFilterSchema, parseInput, parseTimeBound } from '.
 export { eventStats, statsRequestSchema } from './support/event-stats.ts'
 export { EventQuery, eventListSchema } from './support/events-query.ts'
 export { ignoreSchema, Replayer, replayManySchema, replayOneSchema } from './support/replay.ts'
+export { CircuitBreakers } from './holds/circuit-breakers.ts'
+export { pauseRequestSchema } from './holds/pause-request.ts'
 export { EventWorker } from './worker/event-worker.ts'
 export { decideAfterFailure, type FailureDecision } from './worker/retry-policy.ts'
 export { resolveHandler } from './handler.ts'

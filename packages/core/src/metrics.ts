@@ -24,6 +24,10 @@ export class HooklineMetrics {
   readonly processed = new Counter({ name: 'hookline_events_processed_total', help: 'Events processed', labelNames: ['provider', 'outcome'] as const, registers: [this.registry] })
   /** Events put back to wait for an earlier event of their entity (no attempt spent). */
   readonly waited = new Counter({ name: 'hookline_events_waited_total', help: 'Events put back to wait for an earlier unfinished event of their entity', labelNames: ['provider'] as const, registers: [this.registry] })
+  /** Events put back without spending an attempt because a pause or an open circuit breaker holds them. */
+  readonly held = new Counter({ name: 'hookline_events_held_total', help: 'Events held without spending an attempt, by reason (paused, breaker)', labelNames: ['provider', 'reason'] as const, registers: [this.registry] })
+  /** Circuit breakers opened (or reopened after a failed probe), by route. */
+  readonly breakerOpened = new Counter({ name: 'hookline_breaker_opened_total', help: 'Circuit breakers opened or reopened, by route', labelNames: ['route'] as const, registers: [this.registry] })
   /** Failed attempts that were scheduled for a retry. */
   readonly retried = new Counter({ name: 'hookline_events_retried_total', help: 'Failed attempts scheduled for a retry', labelNames: ['provider'] as const, registers: [this.registry] })
   /** Events dead-lettered. */
@@ -53,8 +57,26 @@ export class HooklineMetrics {
 
   private peers: () => Promise<MetricsSnapshot[]> = async () => []
 
-  constructor(options: { dlqDepth?: () => Promise<number>; outboxLag?: () => Promise<number>; defaultMetrics?: boolean } = {}) {
-    const { dlqDepth, outboxLag } = options
+  constructor(options: { dlqDepth?: () => Promise<number>; outboxLag?: () => Promise<number>; breakers?: () => Promise<{ route: string; state: string }[]>; defaultMetrics?: boolean } = {}) {
+    const { dlqDepth, outboxLag, breakers } = options
+    if (breakers) {
+      new Gauge({
+        name: 'hookline_breaker_state',
+        help: 'Circuit breaker state by route: 0 closed, 1 half-open (a probe runs), 2 open',
+        labelNames: ['route'] as const,
+        registers: [this.registry],
+        // Every process reads the same shared state: merged, it is one value per route.
+        aggregator: 'max',
+        async collect() {
+          await breakers().then(
+            (list) => {
+              for (const b of list) this.set({ route: b.route }, b.state === 'open' ? 2 : b.state === 'half_open' ? 1 : 0)
+            },
+            () => undefined,
+          )
+        },
+      })
+    }
     if (dlqDepth) {
       new Gauge({
         name: 'hookline_dlq_depth',

@@ -13,6 +13,7 @@ import {
   type Hookline,
   ignoreSchema,
   parseInput,
+  pauseRequestSchema,
   ReconcileRunNotFoundError,
   Redaction,
   pruneRequestSchema,
@@ -24,7 +25,7 @@ import {
 } from '@hookline/core/internal'
 import express, { type NextFunction, type Request, type RequestHandler, type Response, Router } from 'express'
 
-/** What a token may do: `viewer` reads; `operator` also replays, ignores and reconciles. */
+/** What a token may do: `viewer` reads; `operator` also replays, ignores, reconciles, pauses and resumes. */
 export type AdminRole = 'viewer' | 'operator'
 
 /** A named admin token: its name is the audit log's actor for what it does. */
@@ -77,6 +78,7 @@ export const ACTOR_HEADER = 'x-hookline-actor'
 /**
  * Mounts the admin API: `GET /admin/api/events`, `GET /admin/api/events/:id`,
  * `POST /admin/api/events/:id/replay`, `POST /admin/api/events/:id/ignore`, `POST /admin/api/replay`,
+ * `POST /admin/api/pause`, `POST /admin/api/resume`, `GET /admin/api/pauses`, `GET /admin/api/breakers`,
  * `GET /admin/api/dlq`, `GET /admin/api/stats`, `POST /admin/api/reconcile` (202 `{ runId }`),
  * `GET /admin/api/reconcile/runs` and `GET /admin/api/reconcile/runs/:id`. Every request needs one
  * of the tokens (401 otherwise), and every write an operator's (403). Mount it only when a token is
@@ -104,7 +106,11 @@ export function adminRouter(hookline: Hookline, options: AdminRouterOptions): Ro
 
   api.get('/events', handle(async (req) => hookline.events.list(parseInput(eventListSchema, req.query))))
 
-  api.get('/events/:id', handle(async (req) => hookline.events.get(String(req.params.id), { redaction })))
+  api.get('/events/:id', handle(async (req) => {
+    const detail = await hookline.events.get(String(req.params.id), { redaction })
+    const held = await hookline.heldReason(detail)
+    return held ? { ...detail, held } : detail
+  }))
 
   api.post('/events/:id/replay', handle(async (req, res) => {
     const { force, note } = parseInput(replayOneSchema, req.body)
@@ -120,6 +126,20 @@ export function adminRouter(hookline: Hookline, options: AdminRouterOptions): Ro
     const { note, ...request } = parseInput(replayManySchema, req.body)
     return hookline.replayer.replay(request, { actor: actorOf(req, res), note })
   }))
+
+  api.post('/pause', handle(async (req, res) => {
+    const { note, ...scope } = parseInput(pauseRequestSchema, req.body)
+    return { pause: await hookline.pause(scope, { actor: actorOf(req, res), note }) }
+  }))
+
+  api.post('/resume', handle(async (req, res) => {
+    const { note, ...scope } = parseInput(pauseRequestSchema, req.body)
+    return hookline.resume(scope, { actor: actorOf(req, res), note })
+  }))
+
+  api.get('/pauses', handle(async () => ({ pauses: await hookline.pauses() })))
+
+  api.get('/breakers', handle(async () => ({ breakers: await hookline.breakers() })))
 
   api.get('/dlq', handle(async (req) => {
     const request = parseInput(dlqListSchema, req.query)

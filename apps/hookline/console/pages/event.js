@@ -63,8 +63,15 @@ function details(event) {
     ['Stale', event.stale ? 'yes (a newer event of this entity was already applied)' : 'no'],
     ['Note', event.note ?? '–'],
     ['Last error', event.lastError ?? '–'],
+    ...(event.held ? [['Held', heldText(event.held)]] : []),
   ]
   return h('table', { class: 'kv', id: 'details' }, h('tbody', {}, rows.map(([k, v]) => h('tr', {}, h('th', {}, k), h('td', {}, v)))))
+}
+
+/** Why a held event waits: a pause (since when) or an open circuit breaker (until when). */
+function heldText(held) {
+  if (held.reason === 'paused') return `paused (${held.route}) since ${when(held.since)}`
+  return `circuit breaker ${held.route} ${held.until ? `open until ${when(held.until)}` : 'probing'}`
 }
 
 /** Attempts and support actions, oldest first. */

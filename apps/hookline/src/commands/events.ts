@@ -87,6 +87,13 @@ export function registerEventsCommands(program: Command): void {
     })
 }
 
+/** Why a held event waits: `breaker crm open until T`, `paused (stripe) since T`. */
+function heldText(held: EventDetail['held']): string | null {
+  if (!held) return null
+  if (held.reason === 'paused') return `paused (${held.route}) since ${held.since}`
+  return `breaker ${held.route} ${held.until ? `open until ${held.until}` : 'probing'}`
+}
+
 function printDetail(event: EventDetail): void {
   console.log(
     fields([
@@ -108,6 +115,7 @@ function printDetail(event: EventDetail): void {
       ['stale', event.stale],
       ['note', event.note],
       ['last error', event.lastError],
+      ['held', heldText(event.held)],
     ]),
   )
   console.log('\nattempts')

@@ -99,14 +99,15 @@ export class Dispatcher {
   /**
    * Adds one processing job per event that waited for an earlier one of its entity, named after
    * the wait it ends: the job it waited in may not be gone yet, and adding under that id would be
-   * a no-op. Rejects on Redis failure or timeout.
+   * a no-op. Event `i` runs after `delaysMs[i]` when given (a hold's end). Rejects on Redis failure
+   * or timeout.
    */
-  async wake(events: readonly { id: string; waits: number }[]): Promise<void> {
+  async wake(events: readonly { id: string; waits: number }[], delaysMs?: readonly number[]): Promise<void> {
     if (events.length === 0) return
-    const jobs = events.map(({ id, waits }) => ({
+    const jobs = events.map(({ id, waits }, i) => ({
       name: PROCESS_JOB,
       data: { id } satisfies ProcessJobData,
-      opts: { ...this.jobOptions(), jobId: `wake-${waits}-${id}` },
+      opts: { ...this.jobOptions(), jobId: `wake-${waits}-${id}`, delay: Math.max(0, delaysMs?.[i] ?? 0) },
     }))
     await withTimeout(this.queue.addBulk(jobs), this.timeoutMs, 'wake')
   }

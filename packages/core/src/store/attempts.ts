@@ -224,6 +224,37 @@ export class Attempts {
   }
 
   /**
+   * Puts events back without spending their attempts (a paused scope, an open circuit breaker):
+   * deletes their attempt rows, restores status and count as before the claim, and makes each due
+   * at its `until` (the sweeper's fallback should its wake-up be lost). `error`, when given, is the
+   * failure that opened the breaker, kept as the event's last error. Returns each held event with
+   * its new `waits` (what names its wake-up job).
+   */
+  async holdAttempts(held: readonly { event: ClaimedEvent; until: Date; error?: string | undefined }[]): Promise<WakeUp[]> {
+    if (held.length === 0) return []
+    return this.run<WakeUp>(
+      `WITH att AS (
+         DELETE FROM hookline.hookline_attempts WHERE id = ANY($2::text[]::bigint[])
+       ), ev AS (
+         UPDATE hookline.hookline_events AS e
+            SET attempts = e.attempts - 1, updated_at = now(), last_error = coalesce(u.error, e.last_error),
+                status = CASE WHEN e.attempts > 1 THEN 'failed' ELSE 'received' END::hookline.hookline_event_status
+           FROM unnest($1::uuid[], $4::text[]) AS u(id, error)
+          WHERE e.id = u.id AND e.status = 'processing'
+       )
+       UPDATE hookline.hookline_due_events AS d
+          SET waiting = false, waits = d.waits + 1, due_at = u.until
+         FROM unnest($1::uuid[], $3::timestamptz[]) AS u(id, until)
+        WHERE d.event_id = u.id
+       RETURNING d.event_id::text AS id, d.waits`,
+      held.map((h) => h.event.id),
+      held.map((h) => h.event.attemptId),
+      held.map((h) => h.until),
+      held.map((h) => h.error ?? null),
+    )
+  }
+
+  /**
    * Inside `tx`: withdraws attempts that found their event already finished by a concurrent one
    * (possible only when BullMQ re-ran a job whose worker was still alive).
    */
@@ -290,6 +321,20 @@ export class Attempts {
       entities.map((e) => e.provider),
       entities.map((e) => e.entityKey),
     )
+  }
+
+  /**
+   * How long ago the first attempt of the event's current generation started (by the database's
+   * clock, which every worker shares), in milliseconds: what the retry window is counted from.
+   */
+  async firstAttemptAgeMs(event: ClaimedEvent): Promise<number> {
+    const [row] = await this.run<{ ageMs: number }>(
+      `SELECT (extract(epoch FROM now() - min(started_at)) * 1000)::float8 AS "ageMs"
+         FROM hookline.hookline_attempts WHERE event_id = $1::uuid AND generation = $2`,
+      event.id,
+      event.generation,
+    )
+    return row?.ageMs ?? 0
   }
 
   /**

@@ -4,8 +4,12 @@
  */
 import { sqlRunner, type SqlTarget } from './sql-runner.ts'
 
-/** What support did: one event replayed, a bulk replay (the filter and its count), one event ignored. */
-export type AuditAction = 'replay' | 'replay.bulk' | 'ignore' | 'prune'
+/**
+ * What was done: one event replayed, a bulk replay (the filter and its count), one event ignored,
+ * a scope paused or resumed (its scope, and the events the resume released), a retention pass run
+ * by hand (what it removed).
+ */
+export type AuditAction = 'replay' | 'replay.bulk' | 'ignore' | 'pause' | 'resume' | 'prune'
 
 /** One audit row. */
 export interface AuditEntry {

@@ -5,6 +5,7 @@
 import { z } from 'zod'
 import { EventNotFoundError, InvalidRequestError } from '../errors.ts'
 import type { EventSource } from '../handler.ts'
+import type { HeldReason } from '../holds/event-holds.ts'
 import { MAX_PAYLOAD_DEPTH, nestsDeeperThan } from '../ingest/payload-depth.ts'
 import { auditTrail, type AuditEntry } from '../store/audit-log.ts'
 import { EventReads, type PageQuery } from '../store/event-reads.ts'
@@ -51,6 +52,11 @@ export interface AttemptRecord {
 
 /** An event with everything support needs to decide what to do with it. */
 export interface EventDetail extends EventSummary {
+  /**
+   * Why the unfinished event is not running now, when a pause or an open circuit breaker holds it
+   * (set by the admin API, which knows both).
+   */
+  held?: HeldReason
   occurredAt: Date | null
   lastDeliveredAt: Date
   /** True when a newer event of the same entity had already been applied. */

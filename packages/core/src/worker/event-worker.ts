@@ -5,7 +5,10 @@
  */
 import { type Job, Worker } from 'bullmq'
 import { Redis } from 'ioredis'
-import { isPermanentError, retryAfterMsOf } from '../errors.ts'
+import { downstreamOf, isPermanentError, retryAfterMsOf } from '../errors.ts'
+import type { BreakerOpenHook } from '../holds/breaker-options.ts'
+import type { CircuitBreakers } from '../holds/circuit-breakers.ts'
+import type { EventHolds, Hold } from '../holds/event-holds.ts'
 import { closeWhileConnected } from '../queue/bullmq-close.ts'
 import { type Dispatcher, PROCESS_BATCH_JOB, PROCESS_JOB, type ProcessBatchJobData, type ProcessJobData, type QueueConfig } from '../queue/dispatcher.ts'
 import type { ClaimedEvent, WakeUp } from '../store/attempts.ts'
@@ -25,12 +28,18 @@ class RetryScheduledError extends Error {
   }
 }
 
-type EventOutcome = Outcome | 'dead' | 'none'
+/** `held`: a pause or an open circuit breaker put the event back without spending an attempt. */
+type EventOutcome = Outcome | 'dead' | 'none' | 'held'
+type SingleOutcome = Outcome | 'dead' | 'held'
 
 /** What the worker needs from the rest of Hookline. */
 export interface EventWorkerDeps extends TransactionDeps {
   policy: RetryPolicy
   onDeadLetter?: DeadLetterHook | undefined
+  /** Pauses and circuit breakers: what must not run now. */
+  holds: EventHolds
+  breakers: CircuitBreakers
+  onBreakerOpen?: BreakerOpenHook | undefined
   /** Queues the retries of events that came in a batch job, each in a job of its own, and wake-ups. */
   dispatcher: Pick<Dispatcher, 'enqueue' | 'wake'>
   /** Processors of the maintenance jobs (sweeper, reconciliation), by job name. */
@@ -48,7 +57,7 @@ export class EventWorker {
   private worker: Worker | undefined
   private connection: Redis | undefined
   private readonly batcher: GroupBatcher<string, EventOutcome>
-  private readonly singles: GroupBatcher<ClaimedEvent, Outcome | 'dead'>
+  private readonly singles: GroupBatcher<ClaimedEvent, SingleOutcome>
   /** The jobs running now: what a close waits for when it cannot wait through BullMQ. */
   private readonly running = new Set<Promise<unknown>>()
 
@@ -144,16 +153,24 @@ export class EventWorker {
   }
 
   /**
-   * Claims a batch of events in one statement, then runs the first attempts together in one
-   * transaction and hands the rest (retries, which may follow a crash) to the single-event queue.
+   * Claims a batch of events in one statement, puts back those a pause or an open breaker holds
+   * (see {@link EventHolds}), then runs the first attempts together in one transaction and hands
+   * the rest (retries, which may follow a crash) to the single-event queue.
    * Each entry settles when its event is finished (processed, skipped or dead) or rejects to retry;
    * the batch's slot is free again once its own transaction is done, whatever the singles take.
    */
   private async processBatch(batch: BatchEntry<string, EventOutcome>[]): Promise<void> {
     const { attempts, options } = this.deps
     const claimed = new Map((await attempts.claimMany(batch.map((entry) => entry.item), options.handlerTimeoutMs + options.lockDurationMs)).map((e) => [e.id, e]))
+    const holds = await this.deps.holds.check([...claimed.values()], options.handlerTimeoutMs)
+    // Committed before the others run, so that a later event of a held one's entity waits for it.
+    if (holds.size > 0) await this.hold([...holds].map(([id, hold]) => ({ event: claimed.get(id)!, hold })))
     const firsts: { event: ClaimedEvent; entry: BatchEntry<string, EventOutcome> }[] = []
     for (const entry of batch) {
+      if (holds.has(entry.item)) {
+        entry.resolve('held')
+        continue
+      }
       const event = claimed.get(entry.item)
       claimed.delete(entry.item)
       if (!event) entry.resolve('none')
@@ -187,7 +204,7 @@ export class EventWorker {
   }
 
   /** One attempt at one claimed event. Resolves when finished (processed, skipped or dead); throws to retry. */
-  private async processOne(event: ClaimedEvent): Promise<Outcome | 'dead'> {
+  private async processOne(event: ClaimedEvent): Promise<SingleOutcome> {
     if (event.attempt > this.deps.policy.maxAttempts) {
       // Only reachable when workers died during earlier attempts (a handler that kills the process).
       return this.fail(event, new Error(`attempts exhausted: the worker stopped during ${event.attempt - 1} attempts`), true)
@@ -203,7 +220,70 @@ export class EventWorker {
   private async transact(events: readonly ClaimedEvent[]): Promise<Map<string, Outcome>> {
     const { outcomes, wake } = await processInTransaction(this.deps, events)
     this.wake(wake)
+    const routes = new Set<string>()
+    for (const event of events) {
+      const route = outcomes.get(event.id) === 'succeeded' ? this.deps.holds.routeOf(event) : undefined
+      if (route !== undefined) routes.add(route)
+    }
+    if (routes.size > 0) {
+      // A success resets its route's failure count; a probe's closes the breaker and frees what it held.
+      this.deps.breakers
+        .succeed([...routes])
+        .then((released) => this.deps.dispatcher.enqueue(released))
+        .catch((err: unknown) => this.deps.logger.warn({ err: describeError(err).message }, 'circuit breaker update failed'))
+    }
     return outcomes
+  }
+
+  /**
+   * Puts held events back without spending their attempts, due when their hold ends (a lease
+   * later for a breaker's, the sweeper's fallback to the wake-up job queued for that time).
+   */
+  private async hold(held: readonly { event: ClaimedEvent; hold: Hold; error?: string }[]): Promise<void> {
+    const { attempts, options, metrics } = this.deps
+    const woken = await attempts.holdAttempts(
+      held.map(({ event, hold, error }) => ({ event, error, until: hold.reason === 'breaker' ? new Date(hold.until.getTime() + options.lockDurationMs) : hold.until })),
+    )
+    for (const { event, hold } of held) metrics.held.inc({ provider: event.provider, reason: hold.reason })
+    const byId = new Map(held.map((h) => [h.event.id, h.hold]))
+    const timed = woken.filter((w) => byId.get(w.id)?.reason === 'breaker')
+    if (timed.length === 0) return
+    this.deps.dispatcher.wake(timed, timed.map((w) => byId.get(w.id)!.until.getTime() - Date.now())).catch((err: unknown) => {
+      this.deps.logger.warn({ events: timed.length, err: describeError(err).message }, 'wake-up of held events failed; the sweeper will dispatch them')
+    })
+  }
+
+  /**
+   * Counts a transient failure against its route's breaker (or the downstream it names). When the
+   * breaker is open after it (this failure opened it, or the event was its probe), the event is held
+   * instead of retried: its attempt is withdrawn, so that no event reaches the DLQ while the
+   * breaker is open. Resolves to whether it was held.
+   */
+  private async holdIfBroken(event: ClaimedEvent, err: unknown, error: { message: string }): Promise<boolean> {
+    const { breakers, holds, metrics, logger, onBreakerOpen } = this.deps
+    const route = holds.routeOf(event)
+    if (route === undefined) return false
+    let state: Awaited<ReturnType<CircuitBreakers['fail']>>
+    try {
+      state = await breakers.fail(route, downstreamOf(err))
+    } catch (breakerErr) {
+      logger.warn({ err: describeError(breakerErr).message }, 'circuit breaker unreachable; the failure is retried as usual')
+      return false
+    }
+    if (state.opened) {
+      metrics.breakerOpened.inc({ route: state.route })
+      const breaker = (await breakers.list().catch(() => [])).find((b) => b.route === state.route)
+      logger.warn({ route: state.route, openUntil: state.openUntil, err: error.message }, 'circuit breaker open')
+      try {
+        await onBreakerOpen?.(breaker ?? { route: state.route, state: 'open', failures: 0, openUntil: state.openUntil, cooldownMs: 0 })
+      } catch (hookErr) {
+        logger.error({ err: describeError(hookErr).message }, 'onBreakerOpen hook failed')
+      }
+    }
+    if (!state.open || !state.openUntil) return false
+    await this.hold([{ event, hold: { reason: 'breaker', until: state.openUntil, route: state.route }, error: error.message }])
+    await breakers.remember(state.route, [event.id]).catch(() => undefined)
+    return true
   }
 
   /**
@@ -217,10 +297,12 @@ export class EventWorker {
     })
   }
 
-  private async fail(event: ClaimedEvent, err: unknown, permanent: boolean): Promise<'dead'> {
+  private async fail(event: ClaimedEvent, err: unknown, permanent: boolean): Promise<'dead' | 'held'> {
     const { attempts, policy, options, metrics, logger, onDeadLetter } = this.deps
     const error = describeError(err)
-    const decision = decideAfterFailure(policy, event.attempt, permanent, retryAfterMsOf(err))
+    if (!permanent && (await this.holdIfBroken(event, err, error))) return 'held'
+    const ageMs = policy.maxRetryAgeMs !== null && !permanent ? await attempts.firstAttemptAgeMs(event) : undefined
+    const decision = decideAfterFailure(policy, event.attempt, permanent, retryAfterMsOf(err), undefined, ageMs)
     const log = logger.child({ eventId: event.id, provider: event.provider, type: event.type, attempt: event.attempt })
     if (decision.action === 'retry') {
       // The sweeper may take over if Redis loses the delayed job: give it the delay plus a lease.

@@ -5,11 +5,12 @@ import { backoffDelayMs, decideAfterFailure, retryPolicy } from './retry-policy.
 
 describe('retryPolicy', () => {
   it('fills the documented defaults', () => {
-    expect(retryPolicy()).toEqual({ maxAttempts: 8, backoffMs: 1000, jitter: 0.5, maxDelayMs: 3_600_000 })
+    expect(retryPolicy()).toEqual({ maxAttempts: 8, backoffMs: 1000, jitter: 0.5, maxDelayMs: 3_600_000, maxRetryAgeMs: null })
   })
   it('refuses nonsense', () => {
     expect(() => retryPolicy({ maxAttempts: 0 })).toThrow()
     expect(() => retryPolicy({ jitter: 2 })).toThrow()
+    expect(() => retryPolicy({ maxRetryAgeMs: 0 })).toThrow()
   })
 })
 
@@ -40,6 +41,13 @@ describe('decideAfterFailure', () => {
   it('waits at least as long as a downstream asked', () => {
     expect(decideAfterFailure(policy, 1, false, 5000)).toEqual({ action: 'retry', delayMs: 5000 })
     expect(decideAfterFailure(policy, 1, false, 10)).toEqual({ action: 'retry', delayMs: 100 })
+  })
+  it('dead-letters an event retried longer than maxRetryAgeMs, attempts left or not', () => {
+    const windowed = retryPolicy({ maxAttempts: 10, backoffMs: 100, jitter: 0, maxRetryAgeMs: 5000 })
+    expect(decideAfterFailure(windowed, 2, false, undefined, undefined, 4999)).toEqual({ action: 'retry', delayMs: 200 })
+    expect(decideAfterFailure(windowed, 2, false, undefined, undefined, 5000)).toEqual({ action: 'dead' })
+    // No limit by default, whatever the age.
+    expect(decideAfterFailure(policy, 1, false, undefined, undefined, 10 ** 9)).toEqual({ action: 'retry', delayMs: 100 })
   })
 })
 

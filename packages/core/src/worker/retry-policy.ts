@@ -27,23 +27,32 @@ export interface RetryPolicy {
    * @defaultValue 3_600_000 (one hour)
    */
   maxDelayMs: number
+  /**
+   * Longest an event may keep retrying, counted from its first attempt: a failure after that
+   * dead-letters it whatever attempts remain, so that a slow backoff cannot stretch retries past
+   * what the downstream or the business can use (a provider's own retry window, say). Null: no
+   * limit but `maxAttempts`.
+   * @defaultValue null
+   */
+  maxRetryAgeMs: number | null
 }
 
 /** The defaults of {@link RetryPolicy}. */
-export const DEFAULT_RETRY_POLICY: Readonly<RetryPolicy> = { maxAttempts: 8, backoffMs: 1000, jitter: 0.5, maxDelayMs: 3_600_000 }
+export const DEFAULT_RETRY_POLICY: Readonly<RetryPolicy> = { maxAttempts: 8, backoffMs: 1000, jitter: 0.5, maxDelayMs: 3_600_000, maxRetryAgeMs: null }
 
 const retryPolicySchema = z.object({
   maxAttempts: z.number().int().min(1).max(1000).default(DEFAULT_RETRY_POLICY.maxAttempts),
   backoffMs: z.number().int().min(0).default(DEFAULT_RETRY_POLICY.backoffMs),
   jitter: z.number().min(0).max(1).default(DEFAULT_RETRY_POLICY.jitter),
   maxDelayMs: z.number().int().min(0).default(DEFAULT_RETRY_POLICY.maxDelayMs),
+  maxRetryAgeMs: z.number().int().min(1).nullable().default(DEFAULT_RETRY_POLICY.maxRetryAgeMs),
 })
 
 /**
  * Fills defaults and validates a partial policy.
  *
  * @example
- * retryPolicy({ maxAttempts: 3 }) // { maxAttempts: 3, backoffMs: 1000, jitter: 0.5, maxDelayMs: 3600000 }
+ * retryPolicy({ maxAttempts: 3 }) // { maxAttempts: 3, backoffMs: 1000, jitter: 0.5, maxDelayMs: 3600000, maxRetryAgeMs: null }
  */
 export function retryPolicy(input: Partial<RetryPolicy> = {}): RetryPolicy {
   return retryPolicySchema.parse(input)
@@ -65,6 +74,8 @@ export type FailureDecision = { action: 'retry'; delayMs: number } | { action: '
 /**
  * Decides between another try and the dead-letter queue after failed attempt `attempt`.
  * `retryAfterMs` (a downstream's rate-limit hint) raises the delay; it never lowers it.
+ * `firstAttemptAgeMs` (how long ago the event's first attempt started) past `maxRetryAgeMs`
+ * dead-letters it.
  */
 export function decideAfterFailure(
   policy: RetryPolicy,
@@ -72,8 +83,10 @@ export function decideAfterFailure(
   permanent: boolean,
   retryAfterMs?: number,
   random?: () => number,
+  firstAttemptAgeMs?: number,
 ): FailureDecision {
   if (permanent || attempt >= policy.maxAttempts) return { action: 'dead' }
+  if (policy.maxRetryAgeMs !== null && firstAttemptAgeMs !== undefined && firstAttemptAgeMs >= policy.maxRetryAgeMs) return { action: 'dead' }
   const delayMs = Math.max(backoffDelayMs(policy, attempt, random), retryAfterMs ?? 0)
   return { action: 'retry', delayMs }
 }

@@ -1,0 +1,176 @@
+/**
+ * @module The circuit breakers' shared state, in Redis: every worker process reads and changes it
+ * with one atomic script per batch, failure or success.
+ */
+import type { Redis } from 'ioredis'
+import type { BreakerOptions, BreakerState } from './breaker-options.ts'
+
+/**
+ * Checks a batch. ARGV: base, now, probe lease, then (event id, route) pairs. Per event: the time it
+ * is held until (0: it runs) and the breaker holding it. An open breaker past its cool-down lets its
+ * first event through as the probe (half-open); while the probe runs, others are held until the
+ * probe's lease ends, and remembered to be released when it succeeds.
+ */
+const CHECK = `
+local base, now, lease = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local out = {}
+for i = 4, #ARGV, 2 do
+  local id, route = ARGV[i], ARGV[i + 1]
+  local keys = redis.call('SMEMBERS', base .. ':uses:' .. route)
+  table.insert(keys, route)
+  local holdUntil, holdKey, probes = 0, '', {}
+  for _, key in ipairs(keys) do
+    local st = redis.call('HMGET', base .. ':r:' .. key, 'state', 'openUntil', 'probe', 'probeUntil')
+    local state, openUntil, probe, probeUntil = st[1], tonumber(st[2] or '0'), st[3], tonumber(st[4] or '0')
+    local till = 0
+    if state == 'open' and now < openUntil then till = openUntil
+    elseif (state == 'open') or (state == 'half_open' and probe ~= id and now >= probeUntil) then table.insert(probes, key)
+    elseif state == 'half_open' and probe ~= id then till = probeUntil end
+    if till > holdUntil then holdUntil, holdKey = till, key end
+  end
+  if holdUntil > 0 then
+    redis.call('SADD', base .. ':held:' .. holdKey, id)
+  else
+    for _, key in ipairs(probes) do
+      redis.call('HSET', base .. ':r:' .. key, 'state', 'half_open', 'probe', id, 'probeUntil', now + lease)
+    end
+  end
+  table.insert(out, tostring(holdUntil))
+  table.insert(out, holdKey)
+end
+return out`
+
+/**
+ * Counts a transient failure. ARGV: base, key, now, failures, cool-down, max cool-down, route (when
+ * the key is a downstream the route called). Returns state, openUntil and 1 when this failure
+ * opened the breaker.
+ */
+const FAIL = `
+local base, key, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local threshold, cooldown, maxCooldown = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local h = base .. ':r:' .. key
+redis.call('SADD', base .. ':routes', key)
+if ARGV[7] ~= '' then redis.call('SADD', base .. ':uses:' .. ARGV[7], key) end
+local st = redis.call('HMGET', h, 'state', 'openUntil', 'cooldownMs')
+local state, openUntil, current = st[1] or 'closed', tonumber(st[2] or '0'), tonumber(st[3] or '0')
+local failures = redis.call('HINCRBY', h, 'failures', 1)
+if state == 'open' and now < openUntil then return {'open', tostring(openUntil), 0} end
+if state ~= 'closed' then
+  local next = math.min(math.max(current, cooldown) * 2, maxCooldown)
+  redis.call('HSET', h, 'state', 'open', 'openUntil', now + next, 'cooldownMs', next)
+  redis.call('HDEL', h, 'probe', 'probeUntil')
+  return {'open', tostring(now + next), 1}
+end
+if failures >= threshold then
+  redis.call('HSET', h, 'state', 'open', 'openUntil', now + cooldown, 'cooldownMs', cooldown)
+  return {'open', tostring(now + cooldown), 1}
+end
+return {'closed', '0', 0}`
+
+/**
+ * Counts successes. ARGV: base, then routes. Resets each route's (and its downstreams') failure
+ * count; a half-open breaker closes. Returns the ids of the events its breakers held, to release.
+ */
+const SUCCEED = `
+local base = ARGV[1]
+local released = {}
+for i = 2, #ARGV do
+  local keys = redis.call('SMEMBERS', base .. ':uses:' .. ARGV[i])
+  table.insert(keys, ARGV[i])
+  for _, key in ipairs(keys) do
+    local h = base .. ':r:' .. key
+    local state = redis.call('HGET', h, 'state')
+    if state == 'half_open' then
+      redis.call('HSET', h, 'state', 'closed', 'failures', 0, 'cooldownMs', 0)
+      redis.call('HDEL', h, 'openUntil', 'probe', 'probeUntil')
+      for _, id in ipairs(redis.call('SMEMBERS', base .. ':held:' .. key)) do table.insert(released, id) end
+      redis.call('DEL', base .. ':held:' .. key)
+    elseif state ~= 'open' then
+      local failures = redis.call('HGET', h, 'failures')
+      if failures and failures ~= '0' then redis.call('HSET', h, 'failures', 0) end
+    end
+  end
+end
+return released`
+
+/** A held event: until when, and by which breaker. */
+export interface BreakerHold {
+  until: Date
+  route: string
+}
+
+/**
+ * Per-route circuit breakers shared by every process of a deployment. The state lives in Redis
+ * rather than Postgres: every batch consults it, which must cost one round trip and no row lock
+ * or write in the inbox's database, and it is the kind of state Redis can lose without harm — a
+ * lost breaker is a closed one, so its events simply run (and fail, and retry) as without a
+ * breaker, while the inbox in Postgres keeps every event and its due time.
+ *
+ * @example
+ * const breakers = new CircuitBreakers(redis, 'hookline:events', DEFAULT_BREAKER_OPTIONS)
+ * const holds = await breakers.check([{ id, route: 'stripe:*' }], 30_000)
+ */
+export class CircuitBreakers {
+  constructor(
+    private readonly redis: Redis,
+    /** Prefix of every key (the queue's, so that tests and environments stay apart). */
+    private readonly base: string,
+    private readonly options: BreakerOptions,
+    /** The clock (injectable for tests); every process's should agree within a cool-down's margin. */
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Which of `events` an open breaker holds; a breaker past its cool-down takes its first event as probe. */
+  async check(events: readonly { id: string; route: string }[], probeLeaseMs: number): Promise<Map<string, BreakerHold>> {
+    const holds = new Map<string, BreakerHold>()
+    if (events.length === 0) return holds
+    const args = events.flatMap((e) => [e.id, e.route])
+    const out = (await this.redis.eval(CHECK, 0, this.base, this.now(), probeLeaseMs, ...args)) as string[]
+    events.forEach((event, i) => {
+      const until = Number(out[2 * i])
+      if (until > 0) holds.set(event.id, { until: new Date(until), route: out[2 * i + 1]! })
+    })
+    return holds
+  }
+
+  /** Remembers held events that did not go through {@link check} (the failure that opened the breaker). */
+  async remember(route: string, ids: readonly string[]): Promise<void> {
+    if (ids.length > 0) await this.redis.sadd(`${this.base}:held:${route}`, ...ids)
+  }
+
+  /**
+   * Counts a transient failure of `route` (or of `downstream`, which `route` is then known to call);
+   * returns the breaker's state after it, and whether this failure opened it.
+   */
+  async fail(route: string, downstream: string | undefined): Promise<{ route: string; open: boolean; openUntil: Date | null; opened: boolean }> {
+    const key = downstream ?? route
+    const { failures, cooldownMs, maxCooldownMs } = this.options
+    const [state, until, opened] = (await this.redis.eval(FAIL, 0, this.base, key, this.now(), failures, cooldownMs, maxCooldownMs, downstream ? route : '')) as [string, string, number]
+    return { route: key, open: state === 'open', openUntil: state === 'open' ? new Date(Number(until)) : null, opened: opened === 1 }
+  }
+
+  /** Counts successes of `routes`; returns the ids of events held by the breakers that closed. */
+  async succeed(routes: readonly string[]): Promise<string[]> {
+    if (routes.length === 0) return []
+    return (await this.redis.eval(SUCCEED, 0, this.base, ...routes)) as string[]
+  }
+
+  /** The breakers an event of `route` is subject to: its own and those of the downstreams it calls. */
+  async keysOf(route: string): Promise<string[]> {
+    return [route, ...(await this.redis.smembers(`${this.base}:uses:${route}`)).sort()]
+  }
+
+  /** Every breaker that has counted a failure, by route. */
+  async list(): Promise<BreakerState[]> {
+    const routes = (await this.redis.smembers(`${this.base}:routes`)).sort()
+    if (routes.length === 0) return []
+    const pipeline = this.redis.pipeline()
+    for (const route of routes) pipeline.hgetall(`${this.base}:r:${route}`)
+    const results = (await pipeline.exec()) ?? []
+    return routes.map((route, i) => {
+      const h = (results[i]?.[1] ?? {}) as Record<string, string>
+      const state = h.state === 'open' || h.state === 'half_open' ? h.state : 'closed'
+      return { route, state, failures: Number(h.failures ?? 0), openUntil: state === 'open' && h.openUntil ? new Date(Number(h.openUntil)) : null, cooldownMs: Number(h.cooldownMs ?? 0) }
+    })
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * @module Which claimed events must not run now, and why: a pause of their provider (and type), or
+ * the open circuit breaker of their route. Held events are put back without spending an attempt.
+ */
+import type { Logger } from 'pino'
+import { handlerKeyOf } from '../handler.ts'
+import { type Pause, pauseCovers, type Pauses } from '../store/pauses.ts'
+import type { CircuitBreakers } from './circuit-breakers.ts'
+
+/**
+ * How often a paused event is looked at again should its resume's wake-up be lost (a resume
+ * queues the events it releases itself).
+ */
+export const PAUSE_RECHECK_MS = 3_600_000
+
+/** Why an event waits without running: the answer's `held` in an event's detail. */
+export interface HeldReason {
+  reason: 'breaker' | 'paused'
+  /** When the breaker's cool-down ends. */
+  until?: Date
+  /** When the pause began. */
+  since?: Date
+  /** The breaker's route, or the pause's scope. */
+  route?: string
+}
+
+/** A claimed event's verdict: held by `reason` until `until`. */
+export interface Hold {
+  reason: 'breaker' | 'paused'
+  until: Date
+  /** The breaker's route (breaker holds). */
+  route?: string
+}
+
+/**
+ * Decides holds for batches of events.
+ *
+ * @example
+ * const holds = await eventHolds.check(claimed, 30_000) // Map<id, Hold>
+ */
+export class EventHolds {
+  constructor(
+    private readonly pauses: Pauses,
+    private readonly breakers: CircuitBreakers,
+    private readonly handlers: Readonly<Record<string, unknown>>,
+    private readonly logger: Logger,
+  ) {}
+
+  /** The route (handler key) of an event; undefined for one without a handler (it only gets recorded). */
+  routeOf(event: { provider: string; type: string }): string | undefined {
+    return handlerKeyOf(this.handlers, event.provider, event.type)
+  }
+
+  /**
+   * The holds of `events`: paused ones first (a pause needs no probe), then the breakers' verdict
+   * on the rest. Should Redis not answer, the breakers count as closed (their events run and retry
+   * as without them); a pause is read from Postgres and always holds.
+   */
+  async check(events: readonly { id: string; provider: string; type: string }[], probeLeaseMs: number): Promise<Map<string, Hold>> {
+    const holds = new Map<string, Hold>()
+    if (events.length === 0) return holds
+    const pauses = await this.pauses.list()
+    const routed: { id: string; route: string }[] = []
+    for (const event of events) {
+      if (pauses.some((pause) => pauseCovers(pause, event.provider, event.type))) {
+        holds.set(event.id, { reason: 'paused', until: new Date(Date.now() + PAUSE_RECHECK_MS) })
+        continue
+      }
+      const route = this.routeOf(event)
+      if (route !== undefined) routed.push({ id: event.id, route })
+    }
+    try {
+      for (const [id, hold] of await this.breakers.check(routed, probeLeaseMs)) holds.set(id, { reason: 'breaker', until: hold.until, route: hold.route })
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message }, 'circuit breakers unreadable; events run as if they were closed')
+    }
+    return holds
+  }
+
+  /** Why an unfinished event would be held now (for its detail); undefined when it would run. */
+  async reasonFor(event: { provider: string; type: string; status: string }): Promise<HeldReason | undefined> {
+    if (!['received', 'failed', 'processing'].includes(event.status)) return undefined
+    const pause = (await this.pauses.list()).find((p: Pause) => pauseCovers(p, event.provider, event.type))
+    if (pause) return { reason: 'paused', since: pause.since, route: pause.type ? `${pause.provider}:${pause.type}` : pause.provider }
+    const route = this.routeOf(event)
+    if (route === undefined) return undefined
+    try {
+      const keys = await this.breakers.keysOf(route)
+      const open = (await this.breakers.list()).find((b) => keys.includes(b.route) && b.state !== 'closed')
+      if (open) return { reason: 'breaker', route: open.route, ...(open.openUntil ? { until: open.openUntil } : {}) }
+    } catch {
+      // Unreadable breakers count as closed (see check).
+    }
+    return undefined
+  }
+}
