@@ -91,5 +91,14 @@ export type HandlerMap<Tx = TransactionClient> = Record<string, Handler<Tx>>
 
 /** The handler for an event, most specific key first; undefined when none matches. */
 export function resolveHandler<Tx>(handlers: HandlerMap<Tx>, provider: string, type: string): Handler<Tx> | undefined {
-  return handlers[`${provider}:${type}`] ?? handlers[`${provider}:*`] ?? handlers['*']
+  const key = handlerKeyOf(handlers, provider, type)
+  return key === undefined ? undefined : handlers[key]
+}
+
+/**
+ * The key of the handler {@link resolveHandler} picks (`stripe:invoice.paid`, `stripe:*`, `*`):
+ * the route a failure is grouped by. Undefined when none matches.
+ */
+export function handlerKeyOf(handlers: HandlerMap<unknown>, provider: string, type: string): string | undefined {
+  return [`${provider}:${type}`, `${provider}:*`, '*'].find((key) => handlers[key] !== undefined)
 }
