@@ -99,6 +99,6 @@ export function resolveHandler<Tx>(handlers: HandlerMap<Tx>, provider: string, t
  * The key of the handler {@link resolveHandler} picks (`stripe:invoice.paid`, `stripe:*`, `*`):
  * the route a failure is grouped by. Undefined when none matches.
  */
-export function handlerKeyOf(handlers: HandlerMap<unknown>, provider: string, type: string): string | undefined {
+export function handlerKeyOf(handlers: Readonly<Record<string, unknown>>, provider: string, type: string): string | undefined {
   return [`${provider}:${type}`, `${provider}:*`, '*'].find((key) => handlers[key] !== undefined)
 }

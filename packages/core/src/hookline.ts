@@ -20,8 +20,10 @@ import { Attempts } from './store/attempts.ts'
 import { Inbox } from './store/inbox.ts'
 import type { SqlClient } from './store/sql-runner.ts'
 import { EventQuery } from './support/events-query.ts'
+import { FailureIssues } from './support/failure-issues.ts'
 import { DEFAULT_REPLAY_SETTINGS, Replayer, type ReplaySettings } from './support/replay.ts'
 import { EventWorker } from './worker/event-worker.ts'
+import type { IssueHook } from './worker/issue-hook.ts'
 import { retryPolicy, type RetryPolicy } from './worker/retry-policy.ts'
 import { type DeadLetterHook, DEFAULT_WORKER_OPTIONS, type WorkerOptions } from './worker/worker-options.ts'
 
@@ -50,6 +52,8 @@ export interface HooklineOptions<Tx = TransactionClient> {
   sweeper?: Partial<SweeperOptions>
   /** Called for every dead-lettered event (alerting). */
   onDeadLetter?: DeadLetterHook
+  /** Called when a failure opens a new issue or reopens a resolved one (alerting). */
+  onIssue?: IssueHook
   /**
    * Reconciliation against the providers' APIs: `cron` schedules it (a BullMQ job scheduler, so
    * that many instances run it once); `onAlert` is called when a run recovers events or fails.
@@ -115,6 +119,8 @@ export class Hookline {
   readonly events: EventQuery
   /** Support's write side: replay and ignore events (audited). */
   readonly replayer: Replayer
+  /** Failures grouped into issues: list, inspect, replay and resolve them (audited). */
+  readonly issues: FailureIssues
   private readonly sweeper: Sweeper
   private readonly attempts: Attempts
   private readonly receiver: WebhookReceiver
@@ -141,7 +147,7 @@ export class Hookline {
     const graceMs = this.sweeperOptions.graceMs
     this.inbox = new Inbox(pool, schema)
     this.attempts = new Attempts(pool, schema)
-    this.metrics = new HooklineMetrics({ dlqDepth: () => this.inbox.countDead(), defaultMetrics: true })
+    this.metrics = new HooklineMetrics({ dlqDepth: () => this.inbox.countDead(), openIssues: () => this.issues.countOpen(), defaultMetrics: true })
     this.dispatcher = new Dispatcher(this.queueConfig(), this.policy)
     this.sweeper = new Sweeper(this.inbox, this.dispatcher, this.metrics, this.sweeperOptions)
     const enqueueDeps = { dispatcher: this.dispatcher, inbox: this.inbox, metrics: this.metrics, logger: this.logger }
@@ -160,6 +166,7 @@ export class Hookline {
     })
     this.events = new EventQuery(pool, undefined, schema)
     this.replayer = new Replayer({ db: pool, schema, dispatcher: this.dispatcher, logger: this.logger, graceMs, settings: { ...DEFAULT_REPLAY_SETTINGS, ...options.replay } })
+    this.issues = new FailureIssues(pool, schema, this.events, this.replayer)
   }
 
   /** Verifies, parses and durably stores one delivery, then queues it (see {@link WebhookReceiver.receive}). */
@@ -208,6 +215,7 @@ export class Hookline {
         metrics: this.metrics,
         logger: this.logger,
         onDeadLetter: this.options.onDeadLetter,
+        onIssue: this.options.onIssue,
         dispatcher: this.dispatcher,
         maintenance: {
           [SWEEP_JOB]: () => this.sweeper.run(),

@@ -45,8 +45,8 @@ export class HooklineMetrics {
 
   private peers: () => Promise<MetricsSnapshot[]> = async () => []
 
-  constructor(options: { dlqDepth?: () => Promise<number>; defaultMetrics?: boolean } = {}) {
-    const { dlqDepth } = options
+  constructor(options: { dlqDepth?: () => Promise<number>; openIssues?: () => Promise<number>; defaultMetrics?: boolean } = {}) {
+    const { dlqDepth, openIssues } = options
     if (dlqDepth) {
       new Gauge({
         name: 'hookline_dlq_depth',
@@ -57,6 +57,17 @@ export class HooklineMetrics {
         async collect() {
           // A scrape while the database is down keeps the last value instead of failing /metrics.
           await dlqDepth().then((n) => this.set(n), () => undefined)
+        },
+      })
+    }
+    if (openIssues) {
+      new Gauge({
+        name: 'hookline_open_issues',
+        help: 'Issues (failures grouped by route, error class and message) open now',
+        registers: [this.registry],
+        aggregator: 'max',
+        async collect() {
+          await openIssues().then((n) => this.set(n), () => undefined)
         },
       })
     }

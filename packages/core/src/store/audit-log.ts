@@ -4,8 +4,8 @@
  */
 import { sqlRunner, type SqlTarget } from './sql-runner.ts'
 
-/** What support did: one event replayed, a bulk replay (the filter and its count), one event ignored. */
-export type AuditAction = 'replay' | 'replay.bulk' | 'ignore'
+/** What support did: one event replayed, a bulk replay (the filter and its count), one event ignored, an issue resolved. */
+export type AuditAction = 'replay' | 'replay.bulk' | 'ignore' | 'issue.resolve'
 
 /** One audit row. */
 export interface AuditEntry {

@@ -13,6 +13,8 @@ import { type BatchEntry, GroupBatcher } from '../queue/group-batcher.ts'
 import { type Outcome, processInTransaction, publicEvent, type TransactionDeps } from './handler-transaction.ts'
 import { backoffDelayMs, decideAfterFailure, type RetryPolicy } from './retry-policy.ts'
 import type { DeadLetterHook } from './worker-options.ts'
+import { fingerprintFailure } from '../support/failure-fingerprint.ts'
+import { failureRoute, type IssueHook, noticeIssue } from './issue-hook.ts'
 
 /** The error a failed attempt is rethrown as, carrying the delay the retry policy chose. */
 class RetryScheduledError extends Error {
@@ -31,6 +33,8 @@ type EventOutcome = Outcome | 'dead' | 'none'
 export interface EventWorkerDeps extends TransactionDeps {
   policy: RetryPolicy
   onDeadLetter?: DeadLetterHook | undefined
+  /** Told when a failure opens or reopens an issue. */
+  onIssue?: IssueHook | undefined
   /** Queues the retries of events that came in a batch job, each in a job of its own, and wake-ups. */
   dispatcher: Pick<Dispatcher, 'enqueue' | 'wake'>
   /** Processors of the maintenance jobs (sweeper, reconciliation), by job name. */
@@ -218,19 +222,22 @@ export class EventWorker {
   }
 
   private async fail(event: ClaimedEvent, err: unknown, permanent: boolean): Promise<'dead'> {
-    const { attempts, policy, options, metrics, logger, onDeadLetter } = this.deps
+    const { attempts, policy, options, metrics, logger, onDeadLetter, onIssue } = this.deps
     const error = describeError(err)
+    const failure = fingerprintFailure(failureRoute(this.deps.handlers, event), err)
     const decision = decideAfterFailure(policy, event.attempt, permanent, retryAfterMsOf(err))
     const log = logger.child({ eventId: event.id, provider: event.provider, type: event.type, attempt: event.attempt })
     if (decision.action === 'retry') {
       // The sweeper may take over if Redis loses the delayed job: give it the delay plus a lease.
-      await attempts.recordFailure(event, 'failed', error, decision.delayMs + options.lockDurationMs)
+      const { issue } = await attempts.recordFailure(event, 'failed', error, decision.delayMs + options.lockDurationMs, failure)
+      await noticeIssue(onIssue, issue, failure, publicEvent(event), log)
       metrics.retried.inc({ provider: event.provider })
       log.warn({ err: error.message, retryInMs: decision.delayMs }, 'handler failed; retry scheduled')
       throw new RetryScheduledError(error.message, decision.delayMs)
     }
-    const { recorded, wake } = await attempts.recordFailure(event, 'dead', error, 0)
+    const { recorded, wake, issue } = await attempts.recordFailure(event, 'dead', error, 0, failure)
     this.wake(wake)
+    await noticeIssue(onIssue, issue, failure, publicEvent(event), log)
     if (recorded) {
       metrics.dead.inc({ provider: event.provider })
       log.error({ err: error.message }, 'event dead-lettered')
