@@ -214,7 +214,7 @@ describe('bad input', () => {
     expect((await api('POST', `/issues/${crm.fingerprint}/resolve`, {}, VIEWER)).status).toBe(403)
     expect((await api('GET', '/issues', undefined, VIEWER)).status).toBe(200)
     const cli = await hookline(['issues', 'show', '0123456789abcdef'])
-    expect(cli.code).not.toBe(0)
+    expect(cli.code).toBe(3)
     expect(cli.stderr).toContain('no issue with fingerprint 0123456789abcdef')
   })
 })
