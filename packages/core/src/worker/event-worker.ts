@@ -1,7 +1,7 @@
 /**
  * @module The worker: a BullMQ `Worker` whose jobs claim inbox events (a committed batch's, or one
  * event's), run their handlers and write the processed marks in one transaction, and turn failures
- * into retries (a job of the event's own) or dead letters.
+ * into retries (a job of the event's own) or dead letters, each counted in its issue.
  */
 import { type Job, Worker } from 'bullmq'
 import { Redis } from 'ioredis'
@@ -10,11 +10,11 @@ import { closeWhileConnected } from '../queue/bullmq-close.ts'
 import { type Dispatcher, PROCESS_BATCH_JOB, PROCESS_JOB, type ProcessBatchJobData, type ProcessJobData, type QueueConfig } from '../queue/dispatcher.ts'
 import type { ClaimedEvent, WakeUp } from '../store/attempts.ts'
 import { type BatchEntry, GroupBatcher } from '../queue/group-batcher.ts'
+import { fingerprintFailure } from '../support/failure-fingerprint.ts'
 import { type Outcome, processInTransaction, publicEvent, type TransactionDeps } from './handler-transaction.ts'
+import { failureRoute, type IssueHook, noticeIssue } from './issue-hook.ts'
 import { backoffDelayMs, decideAfterFailure, type RetryPolicy } from './retry-policy.ts'
 import type { DeadLetterHook } from './worker-options.ts'
-import { fingerprintFailure } from '../support/failure-fingerprint.ts'
-import { failureRoute, type IssueHook, noticeIssue } from './issue-hook.ts'
 
 /** The error a failed attempt is rethrown as, carrying the delay the retry policy chose. */
 class RetryScheduledError extends Error {
