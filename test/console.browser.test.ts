@@ -2,7 +2,8 @@
  * The support console in headless Chromium (Debian's `chromium`, driven by playwright-core; no
  * browser download), served by the service's own app against real Postgres and Redis: sign in,
  * the overview, filter to one tenant, open a dead event, replay it and see it processed; a
- * payload holding `<script>` renders as text; a DLQ bulk replay after a dry-run count.
+ * payload holding `<script>` renders as text; a DLQ bulk replay after a dry-run count; an issue
+ * replayed after a dry-run count, then resolved.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -206,6 +207,37 @@ it('pauses a provider from the Holds page, shows a held event as paused, and res
   await expect.poll(() => page.locator('main').textContent()).toContain('Resumed stripe: 1 held event(s) queued.')
   await h.waitForStatus(id, 'processed')
   expect(await h.hookline.pauses()).toEqual([])
+  expect(pageErrors).toEqual([])
+  expect(await cspViolations()).toBeUndefined()
+})
+
+it('lists issues, replays one issue after a dry-run count and resolves it', async () => {
+  const a = await deliver('acct_console_issue', { fail: true })
+  const b = await deliver('acct_console_issue', { fail: true })
+  await page.goto(`${server.url}/admin#/issues`)
+  await page.getByRole('heading', { name: 'Issues' }).waitFor()
+  const row = page.locator('table.issues tbody tr', { hasText: 'PermanentError' })
+  await expect.poll(() => row.locator('td.error-cell').textContent()).toBe('downstream refused')
+  await row.locator('a').click()
+  await page.getByRole('heading', { name: /^Issue/ }).waitFor()
+  await expect.poll(() => page.locator('table.events tbody tr', { hasText: 'acct_console_issue' }).count()).toBe(2)
+
+  await page.getByRole('button', { name: 'Count replayable (dry run)' }).click()
+  await expect.poll(() => page.locator('.bulk-result').textContent()).toMatch(/^2 of this issue's \d+ event\(s\) are dead or failed and would be replayed\.$/)
+  broken.delete(a.key)
+  broken.delete(b.key)
+  await page.getByRole('button', { name: 'Replay 2 event(s)' }).click()
+  await expect.poll(() => page.locator('.bulk-result').textContent()).toContain('Replayed 2 event(s)')
+  await h.waitForStatus(a.id, 'processed')
+  await h.waitForStatus(b.id, 'processed')
+
+  await page.getByLabel('Note').fill('downstream fixed')
+  await page.getByRole('button', { name: 'Resolve' }).click()
+  await expect.poll(() => page.locator('h1 .badge').textContent()).toBe('resolved')
+  const [issue] = await h.prisma.issue.findMany({ where: { errorClass: 'PermanentError' } })
+  expect(issue).toMatchObject({ status: 'resolved', message: 'downstream refused' })
+  await page.goto(`${server.url}/admin#/issues?status=resolved`)
+  await expect.poll(() => page.locator('table.issues tbody tr').count()).toBe(1)
   expect(pageErrors).toEqual([])
   expect(await cspViolations()).toBeUndefined()
 })

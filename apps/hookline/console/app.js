@@ -1,6 +1,6 @@
 /**
  * @module The console's entry point: hash routes (`#/`, `#/events`, `#/events/:id`, `#/dlq`,
- * `#/reconcile`, `#/holds`),
+ * `#/reconcile`, `#/issues`, `#/issues/:fingerprint`, `#/holds`),
  * sign-in when there is no session or the token is refused.
  */
 import { ApiError, session, signOut } from './lib/api.js'
@@ -9,6 +9,7 @@ import { dlqPage } from './pages/dlq.js'
 import { eventPage } from './pages/event.js'
 import { eventsPage } from './pages/events.js'
 import { holdsPage } from './pages/holds.js'
+import { issuePage, issuesPage } from './pages/issues.js'
 import { overviewPage } from './pages/overview.js'
 import { reconcilePage } from './pages/reconcile.js'
 import { signInPage } from './pages/signin.js'
@@ -45,6 +46,8 @@ async function render() {
     else if (path === '/dlq') await dlqPage(main, query)
     else if (path === '/reconcile') await reconcilePage(main)
     else if (path === '/holds') await holdsPage(main)
+    else if (path === '/issues') await issuesPage(main, query)
+    else if (/^\/issues\/[0-9a-f]{16}$/.test(path)) await issuePage(main, path.slice('/issues/'.length), query)
     else await overviewPage(main)
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) {

@@ -2,7 +2,7 @@
 /**
  * @module The `hookline` command line: `migrate`, `serve`, `work`, and `start` (all of them: the
  * ingress and its worker processes under a supervisor, what `pnpm start` runs); and the support
- * commands `events`, `replay`, `dlq` and `reconcile`, which talk to the admin API of the running
+ * commands `events`, `replay`, `dlq`, `issues` and `reconcile`, which talk to the admin API of the running
  * service.
  */
 import { createServer, type Server } from 'node:http'
@@ -12,8 +12,9 @@ import { Command } from 'commander'
 import { registerDlqCommands } from './commands/dlq.ts'
 import { CliError, EXIT, exitCodeOf } from './commands/errors.ts'
 import { registerEventsCommands } from './commands/events.ts'
-import { registerPruneCommand } from './commands/prune.ts'
+import { registerIssuesCommands } from './commands/issues.ts'
 import { registerPauseCommands } from './commands/pauses.ts'
+import { registerPruneCommand } from './commands/prune.ts'
 import { registerReconcileCommand } from './commands/reconcile.ts'
 import { registerReplayCommand } from './commands/replay.ts'
 import { type Env, loadEnv } from './env.ts'
@@ -174,6 +175,7 @@ registerEventsCommands(program)
 registerReplayCommand(program)
 registerDlqCommands(program)
 registerPauseCommands(program)
+registerIssuesCommands(program)
 registerReconcileCommand(program)
 registerPruneCommand(program)
 

@@ -124,6 +124,14 @@ export class EventNotFoundError extends HooklineError {
   }
 }
 
+/** An admin request named an issue (a failure fingerprint) that was never recorded (HTTP 404). */
+export class IssueNotFoundError extends HooklineError {
+  constructor(fingerprint: string) {
+    super('hookline.issue_not_found', `no issue with fingerprint ${fingerprint}`)
+    this.name = 'IssueNotFoundError'
+  }
+}
+
 /** A support action does not apply to the event in its current status (HTTP 409). */
 export class EventStateError extends HooklineError {
   /** The event's status when the action was refused. */
@@ -302,6 +310,7 @@ const STATUS_BY_CODE: Record<string, number> = {
   'hookline.unsupported_media_type': 415,
   'hookline.store_unavailable': 503,
   'hookline.event_not_found': 404,
+  'hookline.issue_not_found': 404,
   'hookline.reconcile_run_not_found': 404,
   'hookline.event_state_conflict': 409,
   'hookline.request_invalid': 400,

@@ -105,7 +105,10 @@ export function resolveHandler<Tx>(handlers: HandlerMap<Tx>, provider: string, t
   return key === undefined ? undefined : handlers[key]
 }
 
-/** The key of the handler an event matches (its route, e.g. `stripe:*`); undefined when none matches. */
+/**
+ * The key of the handler {@link resolveHandler} picks (`stripe:invoice.paid`, `stripe:*`, `*`):
+ * its route, by which circuit breakers count and failures are grouped. Undefined when none matches.
+ */
 export function handlerKeyOf(handlers: Readonly<Record<string, unknown>>, provider: string, type: string): string | undefined {
   return [`${provider}:${type}`, `${provider}:*`, '*'].find((key) => Object.hasOwn(handlers, key) && handlers[key] !== undefined)
 }

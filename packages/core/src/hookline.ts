@@ -32,8 +32,10 @@ import { OutboxStore } from './store/outbox.ts'
 import { type Pause, Pauses } from './store/pauses.ts'
 import type { SqlClient, SqlTarget } from './store/sql-runner.ts'
 import { EventQuery } from './support/events-query.ts'
+import { FailureIssues } from './support/failure-issues.ts'
 import { DEFAULT_REPLAY_SETTINGS, Replayer, type ReplaySettings } from './support/replay.ts'
 import { EventWorker } from './worker/event-worker.ts'
+import type { IssueHook } from './worker/issue-hook.ts'
 import { retryPolicy, type RetryPolicy } from './worker/retry-policy.ts'
 import { type DeadLetterHook, DEFAULT_WORKER_OPTIONS, type WorkerOptions } from './worker/worker-options.ts'
 
@@ -66,6 +68,8 @@ export interface HooklineOptions<Tx = TransactionClient> {
   breaker?: Partial<BreakerOptions>
   /** Called each time a circuit breaker opens or reopens (alerting). */
   onBreakerOpen?: BreakerOpenHook
+  /** Called when a failure opens a new issue or reopens a resolved one (alerting). */
+  onIssue?: IssueHook
   /**
    * Reconciliation against the providers' APIs: `cron` schedules it (a BullMQ job scheduler, so
    * that many instances run it once); `onAlert` is called when a run recovers events or fails.
@@ -138,6 +142,8 @@ export class Hookline {
   readonly events: EventQuery
   /** Support's write side: replay and ignore events (audited). */
   readonly replayer: Replayer
+  /** Failures grouped into issues: list, inspect, replay and resolve them (audited). */
+  readonly issues: FailureIssues
   private readonly sweeper: Sweeper
   private readonly pauseStore: Pauses
   private readonly breakerStore: CircuitBreakers
@@ -185,7 +191,13 @@ export class Hookline {
     this.breakerStore = new CircuitBreakers(this.breakerRedis, `${queue.prefix}:${queue.name}:breaker`, { ...DEFAULT_BREAKER_OPTIONS, ...options.breaker })
     this.holds = new EventHolds(this.pauseStore, this.breakerStore, options.handlers ?? {}, this.logger)
     const outbox = new OutboxStore(pool, schema)
-    this.metrics = new HooklineMetrics({ dlqDepth: () => this.inbox.countDead(), outboxLag: () => outbox.lagSeconds(), breakers: () => this.breakerStore.list(), defaultMetrics: true })
+    this.metrics = new HooklineMetrics({
+      dlqDepth: () => this.inbox.countDead(),
+      outboxLag: () => outbox.lagSeconds(),
+      breakers: () => this.breakerStore.list(),
+      openIssues: () => this.issues.countOpen(),
+      defaultMetrics: true,
+    })
     this.emitter = outboxEmitter(schema, this.metrics)
     this.dispatcher = new Dispatcher(this.queueConfig(), this.policy)
     this.sweeper = new Sweeper(this.inbox, this.dispatcher, this.metrics, this.sweeperOptions)
@@ -217,6 +229,7 @@ export class Hookline {
     this.pruner = new Pruner(pool, schema, this.retention, this.metrics, this.logger)
     this.events = new EventQuery(pool, undefined, schema)
     this.replayer = new Replayer({ db: pool, schema, dispatcher: this.dispatcher, logger: this.logger, graceMs, settings: { ...DEFAULT_REPLAY_SETTINGS, ...options.replay } })
+    this.issues = new FailureIssues(pool, schema, this.events, this.replayer)
   }
 
   /** Verifies, parses and durably stores one delivery, then queues it (see {@link WebhookReceiver.receive}). */
@@ -294,6 +307,7 @@ export class Hookline {
         holds: this.holds,
         breakers: this.breakerStore,
         onBreakerOpen: this.options.onBreakerOpen,
+        onIssue: this.options.onIssue,
         dispatcher: this.dispatcher,
         maintenance: {
           [SWEEP_JOB]: () => this.sweeper.run(),

@@ -57,8 +57,16 @@ export class HooklineMetrics {
 
   private peers: () => Promise<MetricsSnapshot[]> = async () => []
 
-  constructor(options: { dlqDepth?: () => Promise<number>; outboxLag?: () => Promise<number>; breakers?: () => Promise<{ route: string; state: string }[]>; defaultMetrics?: boolean } = {}) {
-    const { dlqDepth, outboxLag, breakers } = options
+  constructor(
+    options: {
+      dlqDepth?: () => Promise<number>
+      outboxLag?: () => Promise<number>
+      breakers?: () => Promise<{ route: string; state: string }[]>
+      openIssues?: () => Promise<number>
+      defaultMetrics?: boolean
+    } = {},
+  ) {
+    const { dlqDepth, outboxLag, breakers, openIssues } = options
     if (breakers) {
       new Gauge({
         name: 'hookline_breaker_state',
@@ -98,6 +106,17 @@ export class HooklineMetrics {
         aggregator: 'max',
         async collect() {
           await outboxLag().then((s) => this.set(s), () => undefined)
+        },
+      })
+    }
+    if (openIssues) {
+      new Gauge({
+        name: 'hookline_open_issues',
+        help: 'Issues (failures grouped by route, error class and message) open now',
+        registers: [this.registry],
+        aggregator: 'max',
+        async collect() {
+          await openIssues().then((n) => this.set(n), () => undefined)
         },
       })
     }

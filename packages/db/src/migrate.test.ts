@@ -22,7 +22,7 @@ const committed = (await readdir(MIGRATIONS_DIR, { withFileTypes: true }))
   .sort()
 
 /** Hookline's tables, schema-qualified, in name order. */
-const HOOKLINE_TABLES = ['attempts', 'audit_log', 'due_events', 'entity_versions', 'events', 'outbox', 'pauses', 'prune_cursors', 'reconcile_cursors', 'reconcile_runs'].map((t) => `hookline.hookline_${t}`)
+const HOOKLINE_TABLES = ['attempts', 'audit_log', 'due_events', 'entity_versions', 'events', 'issues', 'outbox', 'pauses', 'prune_cursors', 'reconcile_cursors', 'reconcile_runs'].map((t) => `hookline.hookline_${t}`)
 
 const databases: string[] = []
 const tempDirs: string[] = []
@@ -263,7 +263,7 @@ describe('migrate', () => {
     const tables = await query<{ at: string }>(db.url, `SELECT schemaname || '.' || tablename AS at FROM pg_tables WHERE tablename LIKE 'hookline\\_%' OR tablename = 'customers' ORDER BY 1`)
     expect(tables.map((t) => t.at)).toEqual([...HOOKLINE_TABLES, 'public.customers'])
     const types = await query<{ at: string }>(db.url, `SELECT n.nspname || '.' || t.typname AS at FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.typname LIKE 'hookline\\_%' AND t.typtype = 'e' ORDER BY 1`)
-    expect(types.map((t) => t.at)).toEqual(['hookline.hookline_attempt_outcome', 'hookline.hookline_event_source', 'hookline.hookline_event_status', 'hookline.hookline_reconcile_status'])
+    expect(types.map((t) => t.at)).toEqual(['hookline.hookline_attempt_outcome', 'hookline.hookline_event_source', 'hookline.hookline_event_status', 'hookline.hookline_issue_status', 'hookline.hookline_reconcile_status'])
     expect((await migrationRows(db.url)).map((row) => row.migration_name)).toEqual(committed)
     expect(await query(db.url, `SELECT migration_name FROM public."_prisma_migrations"`)).toEqual([{ migration_name: '20260101000000_app_init' }])
     // The rows came along, and new ids are still UUID v7 (the default's function moved too).

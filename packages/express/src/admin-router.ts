@@ -12,6 +12,10 @@ import {
   eventListSchema,
   type Hookline,
   ignoreSchema,
+  issueEventsSchema,
+  issueListSchema,
+  issueReplaySchema,
+  issueResolveSchema,
   parseInput,
   pauseRequestSchema,
   ReconcileRunNotFoundError,
@@ -80,7 +84,8 @@ export const ACTOR_HEADER = 'x-hookline-actor'
  * `POST /admin/api/events/:id/replay`, `POST /admin/api/events/:id/ignore`, `POST /admin/api/replay`,
  * `POST /admin/api/pause`, `POST /admin/api/resume`, `GET /admin/api/pauses`, `GET /admin/api/breakers`,
  * `GET /admin/api/dlq`, `GET /admin/api/stats`, `POST /admin/api/reconcile` (202 `{ runId }`),
- * `GET /admin/api/reconcile/runs` and `GET /admin/api/reconcile/runs/:id`. Every request needs one
+ * `GET /admin/api/reconcile/runs`, `GET /admin/api/reconcile/runs/:id`, `GET /admin/api/issues`,
+ * `GET /admin/api/issues/:fp`, `POST /admin/api/issues/:fp/replay` and `POST /admin/api/issues/:fp/resolve`. Every request needs one
  * of the tokens (401 otherwise), and every write an operator's (403). Mount it only when a token is
  * configured: without one the admin API does not exist.
  *
@@ -167,6 +172,20 @@ export function adminRouter(hookline: Hookline, options: AdminRouterOptions): Ro
     const run = await hookline.reconciler.get(String(req.params.id))
     if (!run) throw new ReconcileRunNotFoundError(String(req.params.id))
     return run
+  }))
+
+  api.get('/issues', handle(async (req) => hookline.issues.list(parseInput(issueListSchema, req.query))))
+
+  api.get('/issues/:fp', handle(async (req) => hookline.issues.get(String(req.params.fp), parseInput(issueEventsSchema, req.query))))
+
+  api.post('/issues/:fp/replay', handle(async (req, res) => {
+    const { note, ...request } = parseInput(issueReplaySchema, req.body)
+    return hookline.issues.replay(String(req.params.fp), request, { actor: actorOf(req, res), note })
+  }))
+
+  api.post('/issues/:fp/resolve', handle(async (req, res) => {
+    const { note } = parseInput(issueResolveSchema, req.body)
+    return hookline.issues.resolve(String(req.params.fp), { actor: actorOf(req, res), note })
   }))
 
   api.use((req, res) => {

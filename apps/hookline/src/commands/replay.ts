@@ -41,10 +41,11 @@ export interface ReplayOptions {
 /**
  * Replays by ids and/or filter: counts with a dry run, prints the counts, asks for confirmation
  * (unless `yes`), then replays. Throws {@link CliError} with {@link EXIT.aborted} when declined.
+ * `path` is the replay route: `/replay`, or an issue's (which takes no filter and no `force`).
  */
-export async function bulkReplay(client: AdminClient, request: ApiFilter & { ids?: string[] }, options: ReplayOptions): Promise<void> {
-  const body = { ...request, force: options.force === true, ...(options.note ? { note: options.note } : {}) }
-  const preview = await client.post<ReplayManyResult>('/replay', { ...body, dryRun: true })
+export async function bulkReplay(client: AdminClient, request: ApiFilter & { ids?: string[] }, options: ReplayOptions, path = '/replay'): Promise<void> {
+  const body = { ...request, ...(path === '/replay' ? { force: options.force === true } : {}), ...(options.note ? { note: options.note } : {}) }
+  const preview = await client.post<ReplayManyResult>(path, { ...body, dryRun: true })
   if (options.dryRun) {
     print(preview, options.json)
     return
@@ -61,7 +62,7 @@ export async function bulkReplay(client: AdminClient, request: ApiFilter & { ids
       throw new CliError('hookline.cli.aborted', EXIT.aborted, 'aborted: nothing was replayed')
     }
   }
-  const result = await client.post<ReplayManyResult>('/replay', { ...body, dryRun: false })
+  const result = await client.post<ReplayManyResult>(path, { ...body, dryRun: false })
   print(result, options.json)
 }
 

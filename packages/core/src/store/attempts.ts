@@ -5,7 +5,9 @@
  * Prisma client's.
  */
 import type { HooklineEvent, TransactionClient } from '../handler.ts'
+import type { FailureFingerprint } from '../support/failure-fingerprint.ts'
 import { compareKeys, PAYLOAD_JSON } from './inbox.ts'
+import { ISSUE_UPSERT, type IssueChange } from './issues.ts'
 import { type ConnectionPool, inPoolTransaction } from './pool-transaction.ts'
 import { type Sql, sqlRunner } from './sql-runner.ts'
 
@@ -339,18 +341,22 @@ export class Attempts {
 
   /**
    * Records a failed attempt: `failed` with the time after which the sweeper may re-enqueue it, or
-   * `dead`. Does nothing when the event is no longer `processing` (another attempt finished it).
-   * Returns whether the row was updated and, for a dead event, the waiting events of its entity
-   * that may run now: it holds the entity's lock meanwhile, so that an event set waiting for it
-   * concurrently is seen (a dead event keeps no one waiting).
+   * `dead`. Does nothing to the event when it is no longer `processing` (another attempt finished
+   * it). In the same statement the attempt gets its fingerprint and the failure is counted in its
+   * issue (see `store/issues.ts`), which it opens, or reopens when support had resolved it.
+   * Returns whether the event row was updated, what the failure did to its issue and, for a dead
+   * event, the waiting events of its entity that may run now: it holds the entity's lock
+   * meanwhile, so that an event set waiting for it concurrently is seen (a dead event keeps no
+   * one waiting).
    */
   async recordFailure(
     event: ClaimedEvent,
     outcome: 'failed' | 'dead',
     error: { message: string; stack: string | null },
     retryDueInMs: number,
-  ): Promise<{ recorded: boolean; wake: WakeUp[] }> {
-    const values = [event.id, outcome, error.message, retryDueInMs, error.stack, event.attemptId]
+    failure: FailureFingerprint,
+  ): Promise<{ recorded: boolean; wake: WakeUp[]; issue: IssueChange }> {
+    const values = [event.id, outcome, error.message, retryDueInMs, error.stack, event.attemptId, failure.fingerprint, failure.route, failure.errorClass, failure.message]
     const update = `WITH ev AS (
          UPDATE hookline.hookline_events
             SET status = $2::hookline.hookline_event_status, last_error = $3, updated_at = now()
@@ -362,13 +368,18 @@ export class Attempts {
           WHERE event_id IN (SELECT id FROM ev)
        ), att AS (
          UPDATE hookline.hookline_attempts
-            SET finished_at = now(), outcome = $2::text::hookline.hookline_attempt_outcome, error = $3, stack = $5
+            SET finished_at = now(), outcome = $2::text::hookline.hookline_attempt_outcome, error = $3, stack = $5, fingerprint = $7
           WHERE id = $6::bigint
-       )`
-    if (outcome === 'failed' || event.entityKey === null) {
-      const rows = await this.run<{ id: string }>(`${update} SELECT id::text FROM ev`, ...values)
-      return { recorded: rows.length > 0, wake: [] }
-    }
+          RETURNING id
+       ), ${ISSUE_UPSERT}`
+    const kinds = `SELECT 'event' AS kind, id::text AS id, 0 AS waits FROM ev
+       UNION ALL SELECT CASE WHEN opened THEN 'new' WHEN reopened THEN 'reopened' ELSE 'seen' END, NULL, 0 FROM iss`
+    const result = (rows: { kind: string; id: string | null; waits: number }[]) => ({
+      recorded: rows.some((row) => row.kind === 'event'),
+      wake: rows.filter((row) => row.kind === 'wake').map(({ id, waits }) => ({ id: id!, waits })),
+      issue: (rows.find((row) => row.kind === 'new' || row.kind === 'reopened')?.kind ?? null) as IssueChange,
+    })
+    if (outcome === 'failed' || event.entityKey === null) return result(await this.run(`${update} ${kinds}`, ...values))
     return inPoolTransaction(this.pool, async (connection) => {
       const run = sqlRunner(connection, this.schema)
       await run(
@@ -379,16 +390,16 @@ export class Attempts {
         event.entityKey,
         event.id,
       )
-      const rows = await run<WakeUp & { dead: boolean }>(
+      const rows = await run<{ kind: string; id: string | null; waits: number }>(
         `${update}, wake AS (
-           ${wakeStatement('ARRAY[$1::uuid]', '$7', '$8')}
+           ${wakeStatement('ARRAY[$1::uuid]', '$11', '$12')}
          )
-         SELECT id::text, 0 AS waits, true AS dead FROM ev UNION ALL SELECT id, waits, false FROM wake`,
+         ${kinds} UNION ALL SELECT 'wake', id, waits FROM wake`,
         ...values,
         [event.provider],
         [event.entityKey],
       )
-      return { recorded: rows.some((row) => row.dead), wake: rows.filter((row) => !row.dead).map(({ id, waits }) => ({ id, waits })) }
+      return result(rows)
     })
   }
 }

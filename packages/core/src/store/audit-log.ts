@@ -6,10 +6,10 @@ import { sqlRunner, type SqlTarget } from './sql-runner.ts'
 
 /**
  * What was done: one event replayed, a bulk replay (the filter and its count), one event ignored,
- * a scope paused or resumed (its scope, and the events the resume released), a retention pass run
- * by hand (what it removed).
+ * a scope paused or resumed (its scope, and the events the resume released), an issue resolved,
+ * a retention pass run by hand (what it removed).
  */
-export type AuditAction = 'replay' | 'replay.bulk' | 'ignore' | 'pause' | 'resume' | 'prune'
+export type AuditAction = 'replay' | 'replay.bulk' | 'ignore' | 'pause' | 'resume' | 'issue.resolve' | 'prune'
 
 /** One audit row. */
 export interface AuditEntry {

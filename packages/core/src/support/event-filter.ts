@@ -28,6 +28,8 @@ export interface EventFilter {
   q?: string | undefined
   /** Exactly these inbox ids. */
   ids?: string[] | undefined
+  /** Events with a failed attempt of this issue (its fingerprint). */
+  issue?: string | undefined
 }
 
 const RELATIVE_TIME = /^(\d+)\s*(m|h|d|w)$/
@@ -92,6 +94,7 @@ export const eventFilterSchema = z.strictObject({
   until: timeBound.optional(),
   q: text.optional(),
   ids: listOf(z.uuid()).optional(),
+  issue: z.string().regex(/^[0-9a-f]{16}$/, 'expected an issue fingerprint (16 hex characters)').optional(),
 })
 
 /**

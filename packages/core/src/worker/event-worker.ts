@@ -1,7 +1,7 @@
 /**
  * @module The worker: a BullMQ `Worker` whose jobs claim inbox events (a committed batch's, or one
  * event's), run their handlers and write the processed marks in one transaction, and turn failures
- * into retries (a job of the event's own) or dead letters.
+ * into retries (a job of the event's own) or dead letters, each counted in its issue.
  */
 import { type Job, Worker } from 'bullmq'
 import { Redis } from 'ioredis'
@@ -13,7 +13,9 @@ import { closeWhileConnected } from '../queue/bullmq-close.ts'
 import { type Dispatcher, PROCESS_BATCH_JOB, PROCESS_JOB, type ProcessBatchJobData, type ProcessJobData, type QueueConfig } from '../queue/dispatcher.ts'
 import type { ClaimedEvent, WakeUp } from '../store/attempts.ts'
 import { type BatchEntry, GroupBatcher } from '../queue/group-batcher.ts'
+import { fingerprintFailure } from '../support/failure-fingerprint.ts'
 import { type Outcome, processInTransaction, publicEvent, type TransactionDeps } from './handler-transaction.ts'
+import { failureRoute, type IssueHook, noticeIssue } from './issue-hook.ts'
 import { backoffDelayMs, decideAfterFailure, type RetryPolicy } from './retry-policy.ts'
 import type { DeadLetterHook } from './worker-options.ts'
 
@@ -40,6 +42,8 @@ export interface EventWorkerDeps extends TransactionDeps {
   holds: EventHolds
   breakers: CircuitBreakers
   onBreakerOpen?: BreakerOpenHook | undefined
+  /** Told when a failure opens or reopens an issue. */
+  onIssue?: IssueHook | undefined
   /** Queues the retries of events that came in a batch job, each in a job of its own, and wake-ups. */
   dispatcher: Pick<Dispatcher, 'enqueue' | 'wake'>
   /** Processors of the maintenance jobs (sweeper, reconciliation), by job name. */
@@ -298,21 +302,24 @@ export class EventWorker {
   }
 
   private async fail(event: ClaimedEvent, err: unknown, permanent: boolean): Promise<'dead' | 'held'> {
-    const { attempts, policy, options, metrics, logger, onDeadLetter } = this.deps
+    const { attempts, policy, options, metrics, logger, onDeadLetter, onIssue } = this.deps
     const error = describeError(err)
     if (!permanent && (await this.holdIfBroken(event, err, error))) return 'held'
+    const failure = fingerprintFailure(failureRoute(this.deps.handlers, event), err)
     const ageMs = policy.maxRetryAgeMs !== null && !permanent ? await attempts.firstAttemptAgeMs(event) : undefined
     const decision = decideAfterFailure(policy, event.attempt, permanent, retryAfterMsOf(err), undefined, ageMs)
     const log = logger.child({ eventId: event.id, provider: event.provider, type: event.type, attempt: event.attempt })
     if (decision.action === 'retry') {
       // The sweeper may take over if Redis loses the delayed job: give it the delay plus a lease.
-      await attempts.recordFailure(event, 'failed', error, decision.delayMs + options.lockDurationMs)
+      const { issue } = await attempts.recordFailure(event, 'failed', error, decision.delayMs + options.lockDurationMs, failure)
+      await noticeIssue(onIssue, issue, failure, publicEvent(event), log)
       metrics.retried.inc({ provider: event.provider })
       log.warn({ err: error.message, retryInMs: decision.delayMs }, 'handler failed; retry scheduled')
       throw new RetryScheduledError(error.message, decision.delayMs)
     }
-    const { recorded, wake } = await attempts.recordFailure(event, 'dead', error, 0)
+    const { recorded, wake, issue } = await attempts.recordFailure(event, 'dead', error, 0, failure)
     this.wake(wake)
+    await noticeIssue(onIssue, issue, failure, publicEvent(event), log)
     if (recorded) {
       metrics.dead.inc({ provider: event.provider })
       log.error({ err: error.message }, 'event dead-lettered')
