@@ -5,6 +5,10 @@
 import { createDatabase, type Database, DEFAULT_SCHEMA } from '@hookline/db'
 import { pino, type Logger } from 'pino'
 import type { ProviderAdapter, RawRequest } from './adapter.ts'
+import type { AlertOccurrence } from './alerts/alert.ts'
+import { AlertWorker } from './alerts/alert-worker.ts'
+import { Alerter } from './alerts/alerter.ts'
+import { type AlertOptions, DEFAULT_ALERT_OPTIONS } from './alerts/alert-options.ts'
 import { ConfigError } from './errors.ts'
 import type { HandlerMap, TransactionClient } from './handler.ts'
 import { DEFAULT_INGEST_BATCH_OPTIONS, IngestBatcher, type IngestBatchOptions } from './ingest/ingest-batcher.ts'
@@ -16,6 +20,7 @@ import { enqueueStored } from './queue/enqueue-stored.ts'
 import { DEFAULT_SWEEPER_OPTIONS, Sweeper, type SweeperOptions } from './queue/sweeper.ts'
 import { DEFAULT_RECONCILE_SETTINGS, type ReconcileAlertHook, type ReconcileRequest, type ReconcileRun, type ReconcileSettings } from './reconcile/reconcile-types.ts'
 import { Reconciler } from './reconcile/reconciler.ts'
+import { AlertReads } from './store/alert-reads.ts'
 import { Attempts } from './store/attempts.ts'
 import { Inbox } from './store/inbox.ts'
 import type { SqlClient } from './store/sql-runner.ts'
@@ -48,8 +53,13 @@ export interface HooklineOptions<Tx = TransactionClient> {
   worker?: Partial<WorkerOptions>
   /** Sweeper tuning (see {@link SweeperOptions}). */
   sweeper?: Partial<SweeperOptions>
-  /** Called for every dead-lettered event (alerting). */
+  /** Called for every dead-lettered event. */
   onDeadLetter?: DeadLetterHook
+  /**
+   * Alerts (see {@link AlertOptions}): `sinks` (e.g. `alertSinksFromUrls(urls, secret)`) and
+   * `onAlert` receive grouped, rate-limited alerts, delivered by the worker processes.
+   */
+  alerts?: Partial<AlertOptions>
   /**
    * Reconciliation against the providers' APIs: `cron` schedules it (a BullMQ job scheduler, so
    * that many instances run it once); `onAlert` is called when a run recovers events or fails.
@@ -121,6 +131,9 @@ export class Hookline {
   private readonly sweeperOptions: SweeperOptions
   private readonly workerOptions: WorkerOptions
   private worker: EventWorker | undefined
+  /** Groups alerts and routes them to the sinks. */
+  readonly alerter: Alerter
+  private alertWorker: AlertWorker | undefined
   private closing: Promise<void> | undefined
 
   constructor(private readonly options: HooklineOptions<any>) {
@@ -143,10 +156,19 @@ export class Hookline {
     this.attempts = new Attempts(pool, schema)
     this.metrics = new HooklineMetrics({ dlqDepth: () => this.inbox.countDead(), defaultMetrics: true })
     this.dispatcher = new Dispatcher(this.queueConfig(), this.policy)
+    this.alerter = new Alerter(this.queueConfig(), { ...DEFAULT_ALERT_OPTIONS, ...options.alerts }, this.logger)
     this.sweeper = new Sweeper(this.inbox, this.dispatcher, this.metrics, this.sweeperOptions)
     const enqueueDeps = { dispatcher: this.dispatcher, inbox: this.inbox, metrics: this.metrics, logger: this.logger }
     const batcher = new IngestBatcher(this.inbox, graceMs, (stored) => enqueueStored(enqueueDeps, stored, 'webhook'), { ...DEFAULT_INGEST_BATCH_OPTIONS, ...options.ingest })
-    this.receiver = new WebhookReceiver({ adapters, batcher, metrics: this.metrics, logger: this.logger })
+    this.receiver = new WebhookReceiver({
+      adapters,
+      batcher,
+      metrics: this.metrics,
+      logger: this.logger,
+      onRejected: (provider, reason) => {
+        if (reason === 'hookline.signature_invalid') this.alerter.countRejection(provider)
+      },
+    })
     this.reconciler = new Reconciler({
       pool,
       schema,
@@ -156,10 +178,25 @@ export class Hookline {
       logger: this.logger,
       graceMs,
       settings: { ...DEFAULT_RECONCILE_SETTINGS, ...options.reconcile },
-      onAlert: options.reconcile?.onAlert,
+      onAlert: async (run) => {
+        if (run.status === 'failed') this.raise({ type: 'reconcile_failed', provider: run.provider, ids: [run.id], details: { tenant: run.tenant, error: run.lastError, recovered: run.recovered } })
+        else this.raise({ type: 'reconcile_recovered', provider: run.provider, count: run.recovered, ids: [run.id], details: { tenant: run.tenant, scanned: run.scanned } })
+        await options.reconcile?.onAlert?.(run)
+      },
     })
     this.events = new EventQuery(pool, undefined, schema)
     this.replayer = new Replayer({ db: pool, schema, dispatcher: this.dispatcher, logger: this.logger, graceMs, settings: { ...DEFAULT_REPLAY_SETTINGS, ...options.replay } })
+  }
+
+  /**
+   * Raises an alert occurrence (grouped with others of its type and provider, then sent to the
+   * sinks by a worker); returns at once. No-op without sinks or for a disabled kind.
+   *
+   * @example
+   * hookline.raise({ type: 'dead_letter', provider: 'stripe', ids: [id], details: { error: 'boom' } })
+   */
+  raise(occurrence: AlertOccurrence): void {
+    this.alerter.raise(occurrence)
   }
 
   /** Verifies, parses and durably stores one delivery, then queues it (see {@link WebhookReceiver.receive}). */
@@ -207,7 +244,10 @@ export class Hookline {
         options: this.workerOptions,
         metrics: this.metrics,
         logger: this.logger,
-        onDeadLetter: this.options.onDeadLetter,
+        onDeadLetter: async (event, error) => {
+          this.raise({ type: 'dead_letter', provider: event.provider, ids: [event.id], details: { eventType: event.type, error: error.message } })
+          await this.options.onDeadLetter?.(event, error)
+        },
         dispatcher: this.dispatcher,
         maintenance: {
           [SWEEP_JOB]: () => this.sweeper.run(),
@@ -218,6 +258,11 @@ export class Hookline {
         },
       })
     await this.worker.start()
+    if (this.alerter.sinks.size > 0) {
+      const reads = new AlertReads(this.database.pool, this.options.schema ?? DEFAULT_HOOKLINE_OPTIONS.schema)
+      this.alertWorker = new AlertWorker(this.queueConfig(), { alerter: this.alerter, inbox: this.inbox, reads, providers: [...this.adapters.keys()], metrics: this.metrics, logger: this.logger })
+      await this.alertWorker.start()
+    }
     await this.recoverDispatch()
     // Redis may come back empty (it keeps nothing on disk): restore the scheduler and re-dispatch.
     this.dispatcher.onReconnect(() => void this.recoverDispatch())
@@ -274,6 +319,8 @@ export class Hookline {
   close(): Promise<void> {
     return (this.closing ??= (async () => {
       await this.worker?.close()
+      await this.alertWorker?.close()
+      await this.alerter.close()
       await this.dispatcher.close()
       await this.database.close()
     })())
