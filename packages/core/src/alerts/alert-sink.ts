@@ -28,7 +28,7 @@ const SLACK_HOST = 'hooks.slack.com'
  * @example
  * alertSinksFromUrls(['https://hooks.slack.com/services/T/B/x', 'https://ops.example.com/hooks'], 'whsec_…')
  */
-export function alertSinksFromUrls(urls: readonly string[], secret: string | undefined): AlertSink[] {
+export function alertSinksFromUrls(urls: readonly string[], secret?: string): AlertSink[] {
   return urls.map((text, i) => {
     const slack = text.startsWith('slack+')
     const url = parseUrl(slack ? text.slice('slack+'.length) : text, i)
