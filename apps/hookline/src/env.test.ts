@@ -33,6 +33,18 @@ describe('loadEnv', () => {
     expect(() => loadEnv({ HOOKLINE_RETAIN_PAYLOADS: 'forever' })).toThrow(/HOOKLINE_RETAIN_PAYLOADS/)
   })
 
+  it('reads the alert settings, and wants a secret for URLs other than Slack', () => {
+    expect(loadEnv({})).toMatchObject({ HOOKLINE_ALERT_URLS: [], HOOKLINE_ALERT_DIGEST_MS: 60_000, HOOKLINE_ALERT_DLQ_DEPTH: 100, HOOKLINE_ALERT_REJECTIONS: 20, HOOKLINE_ALERT_DISABLE: [] })
+    expect(loadEnv({}).HOOKLINE_ALERT_SILENCE).toBeUndefined()
+    const env = loadEnv({ HOOKLINE_ALERT_URLS: 'https://hooks.slack.com/services/T/B/x, slack+https://chat.example.com/hook', HOOKLINE_ALERT_SILENCE: '90m', HOOKLINE_ALERT_DISABLE: 'provider_silent' })
+    expect(env.HOOKLINE_ALERT_URLS).toHaveLength(2)
+    expect(env.HOOKLINE_ALERT_SILENCE).toBe(90 * 60_000)
+    expect(env.HOOKLINE_ALERT_DISABLE).toEqual(['provider_silent'])
+    expect(() => loadEnv({ HOOKLINE_ALERT_URLS: 'https://ops.example.com/alerts' })).toThrow(/HOOKLINE_ALERT_SECRET/)
+    expect(() => loadEnv({ HOOKLINE_ALERT_URLS: 'not a url', HOOKLINE_ALERT_SECRET: 'whsec_x' })).toThrow(/HOOKLINE_ALERT_URLS: entry #0 is not a URL/)
+    expect(() => loadEnv({ HOOKLINE_ALERT_DISABLE: 'dead_letters' })).toThrow(/HOOKLINE_ALERT_DISABLE/)
+  })
+
   it("defaults the worker's tuning to the library's", () => {
     const env = loadEnv({})
     expect(env.HOOKLINE_BREAKER_FAILURES).toBe(DEFAULT_BREAKER_OPTIONS.failures)

@@ -88,6 +88,21 @@ const envSchema = z.object({
   HOOKLINE_OUTBOX_PROVIDER: z.string().regex(/^[a-z0-9-]+$/).default('app'),
   HOOKLINE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   HOOKLINE_REPLAY_RATE: z.coerce.number().positive().default(50),
+  // Where alerts go: Slack incoming webhooks (hooks.slack.com, or slack+https://…) and URLs that
+  // receive signed Standard Webhooks (HOOKLINE_ALERT_SECRET, whsec_…).
+  HOOKLINE_ALERT_URLS: secretList.superRefine((urls, ctx) => {
+    for (const [i, url] of urls.entries()) {
+      if (!URL.canParse(url.replace(/^slack\+/, ''))) ctx.addIssue({ code: 'custom', message: `entry #${i} is not a URL` })
+    }
+  }),
+  HOOKLINE_ALERT_SECRET: z.string().min(1).optional(),
+  // Kinds not raised (core's AlertKind; not imported: the CLI's support commands load no core).
+  HOOKLINE_ALERT_DISABLE: secretList.pipe(z.array(z.enum(['dead_letter', 'dlq_depth', 'rejection_spike', 'reconcile_recovered', 'reconcile_failed', 'provider_silent', 'breaker_open', 'issue_new', 'issue_reopened']))),
+  HOOKLINE_ALERT_DIGEST_MS: z.coerce.number().int().min(100).default(60_000),
+  HOOKLINE_ALERT_DLQ_DEPTH: int(100),
+  HOOKLINE_ALERT_REJECTIONS: z.coerce.number().int().min(1).default(20),
+  // No webhook from an enabled provider for this long raises provider_silent (unset: off).
+  HOOKLINE_ALERT_SILENCE: duration.optional(),
   HOOKLINE_RECONCILE_CRON: z.string().min(1).default('0 3 * * *'),
   HOOKLINE_RECONCILE_WINDOW: duration.default(25 * 3_600_000),
   STRIPE_WEBHOOK_SECRET: secretList,
@@ -131,6 +146,10 @@ export function loadEnv(source: NodeJS.ProcessEnv = readProcessEnv()): Env {
     .refine((env) => (env.SLACK_BOT_TOKEN === undefined) === (env.SLACK_CHANNELS.length === 0), {
       message: 'Slack reconciliation needs both SLACK_BOT_TOKEN and SLACK_CHANNELS (or neither)',
       path: ['SLACK_CHANNELS'],
+    })
+    .refine((env) => env.HOOKLINE_ALERT_SECRET !== undefined || env.HOOKLINE_ALERT_URLS.every((url) => url.startsWith('slack+') || !URL.canParse(url) || new URL(url).hostname === 'hooks.slack.com'), {
+      message: 'alert URLs other than Slack receive signed webhooks: set HOOKLINE_ALERT_SECRET (whsec_…)',
+      path: ['HOOKLINE_ALERT_SECRET'],
     })
     .safeParse(source)
   if (!result.success) {

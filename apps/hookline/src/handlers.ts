@@ -3,23 +3,31 @@
  */
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { ConfigError, type HandlerMap } from '@hookline/core'
+import { type AlertHook, ConfigError, type HandlerMap } from '@hookline/core'
 
 const TYPESCRIPT = /\.[cm]?ts$/
 
+/** What a `HOOKLINE_HANDLERS` module gives the service. */
+export interface HandlerModule {
+  handlers: HandlerMap
+  /** Its `onAlert` export: called with every alert, like a sink. */
+  onAlert?: AlertHook
+}
+
 /**
- * Imports `path` (relative to the working directory; JavaScript, or TypeScript through tsx) and
- * returns its default export, a map from `provider:type`, `provider:*` or `*` to handler
- * functions. Without a path, no handler runs and events are only recorded as processed.
+ * Imports `path` (relative to the working directory; JavaScript, or TypeScript through tsx): its
+ * default export is a map from `provider:type`, `provider:*` or `*` to handler functions, and it
+ * may export `onAlert`. Without a path, no handler runs and events are only recorded as processed.
  *
  * @example
  * // handlers.mjs
  * export default { 'stripe:invoice.paid': async (event, { tx }) => { … } }
+ * export const onAlert = async (alert) => { … }
  */
-export async function loadHandlers(path: string | undefined): Promise<HandlerMap> {
-  if (!path) return {}
+export async function loadHandlers(path: string | undefined): Promise<HandlerModule> {
+  if (!path) return { handlers: {} }
   const url = pathToFileURL(resolve(process.cwd(), path)).href
-  let mod: { default?: unknown }
+  let mod: { default?: unknown; onAlert?: unknown }
   try {
     // A TypeScript module is compiled on the fly by tsx, loaded only then (it costs memory).
     mod = TYPESCRIPT.test(path) ? await (await import('tsx/esm/api')).tsImport(url, import.meta.url) : await import(url)
@@ -33,5 +41,6 @@ export async function loadHandlers(path: string | undefined): Promise<HandlerMap
   for (const [key, handler] of Object.entries(map)) {
     if (typeof handler !== 'function') throw new ConfigError(`HOOKLINE_HANDLERS: "${key}" in ${path} is not a function`)
   }
-  return map as HandlerMap
+  if (mod.onAlert !== undefined && typeof mod.onAlert !== 'function') throw new ConfigError(`HOOKLINE_HANDLERS: onAlert in ${path} is not a function`)
+  return { handlers: map as HandlerMap, ...(mod.onAlert ? { onAlert: mod.onAlert as AlertHook } : {}) }
 }

@@ -2,7 +2,7 @@
  * @module Builds the service from its configuration: the Hookline instance with the providers
  * whose secrets are set, and the Express app that serves it.
  */
-import { createHookline, type Hookline, type ProviderAdapter } from '@hookline/core'
+import { alertSinksFromUrls, createHookline, type Hookline, type ProviderAdapter } from '@hookline/core'
 import { adminRouter, type AdminToken, opsRouter, webhookRouter } from '@hookline/express'
 import { githubAdapter } from '@hookline/github'
 import { slackAdapter } from '@hookline/slack'
@@ -68,11 +68,21 @@ export function enabledAdapters(env: Env): ProviderAdapter<any>[] {
  */
 export async function buildHookline(env: Env): Promise<Hookline> {
   const logger = createLogger(env)
+  const { handlers, onAlert } = await loadHandlers(env.HOOKLINE_HANDLERS)
   return createHookline({
     databaseUrl: env.DATABASE_URL,
     redisUrl: env.REDIS_URL,
     adapters: enabledAdapters(env),
-    handlers: await loadHandlers(env.HOOKLINE_HANDLERS),
+    handlers,
+    alerts: {
+      sinks: alertSinksFromUrls(env.HOOKLINE_ALERT_URLS, env.HOOKLINE_ALERT_SECRET),
+      onAlert,
+      disabled: env.HOOKLINE_ALERT_DISABLE,
+      digestMs: env.HOOKLINE_ALERT_DIGEST_MS,
+      dlqDepth: env.HOOKLINE_ALERT_DLQ_DEPTH,
+      rejections: env.HOOKLINE_ALERT_REJECTIONS,
+      silenceMs: env.HOOKLINE_ALERT_SILENCE ?? 0,
+    },
     retry: { maxAttempts: env.HOOKLINE_MAX_ATTEMPTS, backoffMs: env.HOOKLINE_BACKOFF_MS, maxRetryAgeMs: env.HOOKLINE_MAX_RETRY_AGE ?? null },
     breaker: { failures: env.HOOKLINE_BREAKER_FAILURES, cooldownMs: env.HOOKLINE_BREAKER_COOLDOWN_MS, maxCooldownMs: Math.max(env.HOOKLINE_BREAKER_COOLDOWN_MS, env.HOOKLINE_BREAKER_MAX_COOLDOWN_MS) },
     onBreakerOpen: (breaker) => {

@@ -217,6 +217,18 @@ export class RetryAfterError extends Error {
   }
 }
 
+/** An alert sink refused an alert or did not answer; the delivery is retried with backoff. */
+export class AlertDeliveryError extends HooklineError {
+  /** The sink's name (`slack#0`, `webhook#1`, `onAlert`, …). */
+  readonly sink: string
+
+  constructor(sink: string, message: string, options?: { cause?: unknown }) {
+    super('hookline.alert_delivery_failed', `alert sink ${sink}: ${message}`, options)
+    this.name = 'AlertDeliveryError'
+    this.sink = sink
+  }
+}
+
 /**
  * A provider API call made for a handler (`ctx.fetch()`, `ctx.fetchCurrent()`) failed in a way a
  * later attempt may not: a 4xx other than 404/410, or a 429/5xx without `Retry-After`. Not

@@ -6,6 +6,10 @@ import { createDatabase, type Database, DEFAULT_SCHEMA } from '@hookline/db'
 import { Redis } from 'ioredis'
 import { pino, type Logger } from 'pino'
 import type { ProviderAdapter, RawRequest } from './adapter.ts'
+import type { AlertOccurrence } from './alerts/alert.ts'
+import { AlertWorker } from './alerts/alert-worker.ts'
+import { Alerter } from './alerts/alerter.ts'
+import { type AlertOptions, DEFAULT_ALERT_OPTIONS } from './alerts/alert-options.ts'
 import { ConfigError, PauseNotFoundError } from './errors.ts'
 import { type BreakerOpenHook, type BreakerOptions, type BreakerState, DEFAULT_BREAKER_OPTIONS } from './holds/breaker-options.ts'
 import { CircuitBreakers } from './holds/circuit-breakers.ts'
@@ -25,6 +29,7 @@ import { DEFAULT_RECONCILE_SETTINGS, type ReconcileAlertHook, type ReconcileRequ
 import { Reconciler } from './reconcile/reconciler.ts'
 import { type PruneResult, Pruner } from './retention/pruner.ts'
 import { checkRetention, DEFAULT_RETENTION_OPTIONS, type RetentionOptions } from './retention/retention-options.ts'
+import { AlertReads } from './store/alert-reads.ts'
 import { Attempts } from './store/attempts.ts'
 import { recordAudit } from './store/audit-log.ts'
 import { Inbox } from './store/inbox.ts'
@@ -62,7 +67,7 @@ export interface HooklineOptions<Tx = TransactionClient> {
   worker?: Partial<WorkerOptions>
   /** Sweeper tuning (see {@link SweeperOptions}). */
   sweeper?: Partial<SweeperOptions>
-  /** Called for every dead-lettered event (alerting). */
+  /** Called for every dead-lettered event. */
   onDeadLetter?: DeadLetterHook
   /** Circuit breakers per route (see {@link BreakerOptions}). */
   breaker?: Partial<BreakerOptions>
@@ -70,6 +75,11 @@ export interface HooklineOptions<Tx = TransactionClient> {
   onBreakerOpen?: BreakerOpenHook
   /** Called when a failure opens a new issue or reopens a resolved one (alerting). */
   onIssue?: IssueHook
+  /**
+   * Alerts (see {@link AlertOptions}): `sinks` (e.g. `alertSinksFromUrls(urls, secret)`) and
+   * `onAlert` receive grouped, rate-limited alerts, delivered by the worker processes.
+   */
+  alerts?: Partial<AlertOptions>
   /**
    * Reconciliation against the providers' APIs: `cron` schedules it (a BullMQ job scheduler, so
    * that many instances run it once); `onAlert` is called when a run recovers events or fails.
@@ -159,6 +169,9 @@ export class Hookline {
   private readonly retention: RetentionOptions
   private readonly pruner: Pruner
   private worker: EventWorker | undefined
+  /** Groups alerts and routes them to the sinks. */
+  readonly alerter: Alerter
+  private alertWorker: AlertWorker | undefined
   private closing: Promise<void> | undefined
 
   constructor(private readonly options: HooklineOptions<any>) {
@@ -200,10 +213,19 @@ export class Hookline {
     })
     this.emitter = outboxEmitter(schema, this.metrics)
     this.dispatcher = new Dispatcher(this.queueConfig(), this.policy)
+    this.alerter = new Alerter(this.queueConfig(), { ...DEFAULT_ALERT_OPTIONS, ...options.alerts }, this.logger)
     this.sweeper = new Sweeper(this.inbox, this.dispatcher, this.metrics, this.sweeperOptions)
     const enqueueDeps = { dispatcher: this.dispatcher, inbox: this.inbox, metrics: this.metrics, logger: this.logger }
     const batcher = new IngestBatcher(this.inbox, graceMs, (stored) => enqueueStored(enqueueDeps, stored, 'webhook'), { ...DEFAULT_INGEST_BATCH_OPTIONS, ...options.ingest })
-    this.receiver = new WebhookReceiver({ adapters, batcher, metrics: this.metrics, logger: this.logger })
+    this.receiver = new WebhookReceiver({
+      adapters,
+      batcher,
+      metrics: this.metrics,
+      logger: this.logger,
+      onRejected: (provider, reason) => {
+        if (reason === 'hookline.signature_invalid') this.alerter.countRejection(provider)
+      },
+    })
     this.reconciler = new Reconciler({
       pool,
       schema,
@@ -213,7 +235,11 @@ export class Hookline {
       logger: this.logger,
       graceMs,
       settings: { ...DEFAULT_RECONCILE_SETTINGS, ...options.reconcile },
-      onAlert: options.reconcile?.onAlert,
+      onAlert: async (run) => {
+        if (run.status === 'failed') this.raise({ type: 'reconcile_failed', provider: run.provider, ids: [run.id], details: { tenant: run.tenant, error: run.lastError, recovered: run.recovered } })
+        else this.raise({ type: 'reconcile_recovered', provider: run.provider, count: run.recovered, ids: [run.id], details: { tenant: run.tenant, scanned: run.scanned } })
+        await options.reconcile?.onAlert?.(run)
+      },
     })
     this.relay = new OutboxRelay({
       pool,
@@ -230,6 +256,17 @@ export class Hookline {
     this.events = new EventQuery(pool, undefined, schema)
     this.replayer = new Replayer({ db: pool, schema, dispatcher: this.dispatcher, logger: this.logger, graceMs, settings: { ...DEFAULT_REPLAY_SETTINGS, ...options.replay } })
     this.issues = new FailureIssues(pool, schema, this.events, this.replayer)
+  }
+
+  /**
+   * Raises an alert occurrence (grouped with others of its type and provider, then sent to the
+   * sinks by a worker); returns at once. No-op without sinks or for a disabled kind.
+   *
+   * @example
+   * hookline.raise({ type: 'dead_letter', provider: 'stripe', ids: [id], details: { error: 'boom' } })
+   */
+  raise(occurrence: AlertOccurrence): void {
+    this.alerter.raise(occurrence)
   }
 
   /** Verifies, parses and durably stores one delivery, then queues it (see {@link WebhookReceiver.receive}). */
@@ -303,11 +340,21 @@ export class Hookline {
         options: this.workerOptions,
         metrics: this.metrics,
         logger: this.logger,
-        onDeadLetter: this.options.onDeadLetter,
+        onDeadLetter: async (event, error) => {
+          this.raise({ type: 'dead_letter', provider: event.provider, ids: [event.id], details: { eventType: event.type, error: error.message } })
+          await this.options.onDeadLetter?.(event, error)
+        },
         holds: this.holds,
         breakers: this.breakerStore,
-        onBreakerOpen: this.options.onBreakerOpen,
-        onIssue: this.options.onIssue,
+        onBreakerOpen: async (breaker) => {
+          this.raise({ type: 'breaker_open', key: breaker.route, ids: [], details: { route: breaker.route, openUntil: breaker.openUntil?.toISOString() ?? null, failures: breaker.failures } })
+          await this.options.onBreakerOpen?.(breaker)
+        },
+        onIssue: async (issue, event) => {
+          const { fingerprint, route, errorClass, message } = issue
+          this.raise({ type: issue.change === 'new' ? 'issue_new' : 'issue_reopened', provider: event.provider, key: fingerprint, ids: [event.id], details: { fingerprint, route, errorClass, message } })
+          await this.options.onIssue?.(issue, event)
+        },
         dispatcher: this.dispatcher,
         maintenance: {
           [SWEEP_JOB]: () => this.sweeper.run(),
@@ -320,6 +367,11 @@ export class Hookline {
       })
     await this.worker.start()
     if (this.outboxOptions.relay) await this.startRelay()
+    if (this.alerter.sinks.size > 0) {
+      const reads = new AlertReads(this.database.pool, this.options.schema ?? DEFAULT_HOOKLINE_OPTIONS.schema)
+      this.alertWorker = new AlertWorker(this.queueConfig(), { alerter: this.alerter, inbox: this.inbox, reads, providers: [...this.adapters.keys()], metrics: this.metrics, logger: this.logger })
+      await this.alertWorker.start()
+    }
     await this.recoverDispatch()
     // Redis may come back empty (it keeps nothing on disk): restore the scheduler and re-dispatch.
     this.dispatcher.onReconnect(() => void this.recoverDispatch())
@@ -436,6 +488,8 @@ export class Hookline {
     return (this.closing ??= (async () => {
       await this.relay.close()
       await this.worker?.close()
+      await this.alertWorker?.close()
+      await this.alerter.close()
       await this.dispatcher.close()
       this.breakerRedis.disconnect()
       await this.database.close()

@@ -9,6 +9,11 @@
  */
 export { DEFAULT_SCHEMA, migrate, type MigrateOptions, type MigrateResult } from '@hookline/db'
 export type { ImmediateReply, ParsedEvent, ProviderAdapter, RawRequest, ReconcileContext, ReconcilePage } from './adapter.ts'
+export type { Alert, AlertDetails, AlertHook, AlertKind, AlertLink, AlertOccurrence, AlertSeverity } from './alerts/alert.ts'
+export { ALERT_KINDS } from './alerts/alert-kinds.ts'
+export { DEFAULT_ALERT_OPTIONS, type AlertOptions } from './alerts/alert-options.ts'
+export { alertSinksFromUrls, hookSink, type AlertSink } from './alerts/alert-sink.ts'
+export { slackMessage } from './alerts/slack-sink.ts'
 export * from './errors.ts'
 export type { EventSource, Handler, HandlerContext, HandlerMap, HooklineEvent, TransactionClient } from './handler.ts'
 export { DEFAULT_BREAKER_OPTIONS, type BreakerOpenHook, type BreakerOptions, type BreakerState } from './holds/breaker-options.ts'

@@ -40,6 +40,10 @@ export class HooklineMetrics {
   readonly reconcileScanned = new Counter({ name: 'hookline_reconcile_scanned_total', help: 'Provider events looked at by reconciliation', labelNames: ['provider'] as const, registers: [this.registry] })
   /** Events reconciliation found missing from the inbox: evidence that the webhook path lost them. */
   readonly reconcileRecovered = new Counter({ name: 'hookline_reconcile_recovered_total', help: 'Events recovered by reconciliation (missed by the webhook path)', labelNames: ['provider'] as const, registers: [this.registry] })
+  /** Alerts delivered to a sink, by alert type. */
+  readonly alertsDelivered = new Counter({ name: 'hookline_alerts_delivered_total', help: 'Alerts delivered to a sink, by alert type', labelNames: ['type'] as const, registers: [this.registry] })
+  /** Failed tries of an alert delivery (each is retried with backoff). */
+  readonly alertDeliveryFailures = new Counter({ name: 'hookline_alert_delivery_failures_total', help: 'Failed tries of an alert delivery, by sink', labelNames: ['sink'] as const, registers: [this.registry] })
   /** Time from request arrival to the durable insert. */
   readonly ingestDuration = new Histogram({ name: 'hookline_ingest_duration_seconds', help: 'Verify + parse + durable insert of one delivery', labelNames: ['provider'] as const, buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [this.registry] })
   /** Time of one processing attempt. */

@@ -22,6 +22,8 @@ export interface ReceiverDeps {
   batcher: Pick<IngestBatcher, 'submit'>
   metrics: HooklineMetrics
   logger: Logger
+  /** Told of each refused request of a known provider, with its error code (alerting counts them). */
+  onRejected?: ((provider: string, reason: string) => void) | undefined
 }
 
 /** Headers never stored with an event (credentials of the hop, not of the provider). */
@@ -81,6 +83,7 @@ export class WebhookReceiver {
     const reason = errorCodeOf(err)
     const label = this.deps.adapters.has(provider) ? provider : 'unknown'
     this.deps.metrics.rejected.inc({ provider: label, reason })
+    if (label !== 'unknown') this.deps.onRejected?.(provider, reason)
     const cause = err instanceof StoreUnavailableError && err.cause instanceof Error ? err.cause.message : undefined
     this.deps.logger.warn({ provider: label, reason, message: err instanceof Error ? err.message : String(err), cause }, 'webhook rejected')
     return err
