@@ -3,7 +3,7 @@
  * @module The `hookline` command line: `migrate`, `serve`, `work`, and `start` (all of them: the
  * ingress and its worker processes under a supervisor, what `pnpm start` runs); and the support
  * commands `events`, `replay`, `dlq` and `reconcile`, which talk to the admin API of the running
- * service.
+ * service; and `send`, which posts signed sample events to it.
  */
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -14,6 +14,7 @@ import { CliError, EXIT, exitCodeOf } from './commands/errors.ts'
 import { registerEventsCommands } from './commands/events.ts'
 import { registerReconcileCommand } from './commands/reconcile.ts'
 import { registerReplayCommand } from './commands/replay.ts'
+import { registerSendCommand } from './commands/send.ts'
 import { type Env, loadEnv } from './env.ts'
 import { loadDatabase, loadLogger, loadService } from './lazy-service.ts'
 import { exitOnUncaughtError } from './process-failure.ts'
@@ -168,6 +169,7 @@ registerEventsCommands(program)
 registerReplayCommand(program)
 registerDlqCommands(program)
 registerReconcileCommand(program)
+registerSendCommand(program)
 
 program.parseAsync().catch((err: unknown) => {
   console.error(err instanceof Error ? err.message : String(err))
