@@ -28,6 +28,7 @@ export const EVENT_COLUMNS: Column<EventRow>[] = [
   { title: 'ATT', value: (e) => e.attempts },
   { title: 'DLV', value: (e) => e.deliveries },
   { title: 'ERROR', value: (e) => e.lastError, max: 60 },
+  { title: 'KEY', value: (e) => e.eventKey, max: 48 },
 ]
 
 /**
@@ -74,11 +75,12 @@ export function registerEventsCommands(program: Command): void {
   events
     .command('show')
     .description('show one event: payload, kept headers, every attempt with its error, replays and ignores')
-    .argument('<id>', 'inbox id of the event')
+    .argument('<id>', "inbox id of the event, or the provider's event key (evt_…, a GitHub delivery GUID, a Slack key)")
+    .option('--provider <name>', 'the provider of the event key, when several providers have it')
     .option('--json', 'print the API answer as JSON')
-    .action(async (id: string, options: { json?: boolean }) => {
+    .action(async (id: string, options: { json?: boolean; provider?: string }) => {
       const client = adminClient(loadEnv())
-      const event = await client.get<EventDetail>(`/events/${encodeURIComponent(id)}`)
+      const event = await client.get<EventDetail>(`/events/${encodeURIComponent(id)}`, { provider: options.provider })
       if (options.json) {
         console.log(json(event))
         return

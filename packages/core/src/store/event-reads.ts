@@ -91,6 +91,19 @@ export class EventReads {
     return row
   }
 
+  /**
+   * The events a provider's key names among `providers` (at most 10), through the unique
+   * (provider, event_key) index.
+   */
+  byKey(key: string, providers: readonly string[]): Promise<{ provider: string; id: string }[]> {
+    return this.run(
+      `SELECT provider, id::text AS id FROM hookline.hookline_events
+        WHERE provider = ANY($2::text[]) AND event_key = $1 ORDER BY provider LIMIT 10`,
+      key,
+      [...providers],
+    )
+  }
+
   /** Every attempt at one event, oldest first. */
   async attempts(id: string): Promise<AttemptRecord[]> {
     const rows = await this.run<Omit<AttemptRecord, 'durationMs'>>(

@@ -3,7 +3,7 @@
  * detail (payload, kept headers, every attempt, the support actions taken on it), and the counts.
  */
 import { z } from 'zod'
-import { EventNotFoundError, InvalidRequestError } from '../errors.ts'
+import { EventKeyAmbiguousError, EventNotFoundError, InvalidRequestError } from '../errors.ts'
 import type { EventSource } from '../handler.ts'
 import { MAX_PAYLOAD_DEPTH, nestsDeeperThan } from '../ingest/payload-depth.ts'
 import { auditTrail, type AuditEntry } from '../store/audit-log.ts'
@@ -154,6 +154,26 @@ export class EventQuery {
     // reader can handle; that text cannot be redacted field by field, so a match hides it whole.
     const shown = nestsDeeperThan(payload, MAX_PAYLOAD_DEPTH) ? (redacted ? REDACTED : event.payload) : payload
     return { ...event, payload: shown, headers, attemptLog, audit }
+  }
+
+  /**
+   * The inbox id an event reference names: an inbox id as it is, else the provider's own event
+   * key (`evt_…`, a GitHub delivery GUID, a Slack key) among `providers`, since that is the id a
+   * customer quotes. Throws {@link EventNotFoundError}, or {@link EventKeyAmbiguousError} when
+   * the key names events of several providers.
+   *
+   * @example
+   * const id = await hookline.events.resolve('evt_1NqX', ['stripe', 'standard'])
+   */
+  async resolve(ref: string, providers: readonly string[]): Promise<string> {
+    if (UUID.test(ref)) {
+      // A GUID can be an inbox id or a GitHub delivery: the inbox id wins when both exist.
+      if (await this.reads.event(ref)) return ref
+    }
+    const found = await this.reads.byKey(ref, providers)
+    if (found.length === 0) throw new EventNotFoundError(ref)
+    if (found.length > 1) throw new EventKeyAmbiguousError(ref, found)
+    return found[0]!.id
   }
 
   /** The overview's counts since `since`, in buckets of `bucketSeconds` (see {@link eventStats}). */
