@@ -158,7 +158,7 @@ export class Hookline {
       settings: { ...DEFAULT_RECONCILE_SETTINGS, ...options.reconcile },
       onAlert: options.reconcile?.onAlert,
     })
-    this.events = new EventQuery(pool, undefined, schema)
+    this.events = new EventQuery(pool, undefined, schema, this.policy.maxAttempts)
     this.replayer = new Replayer({ db: pool, schema, dispatcher: this.dispatcher, logger: this.logger, graceMs, settings: { ...DEFAULT_REPLAY_SETTINGS, ...options.replay } })
   }
 

@@ -6,7 +6,7 @@ import type { Command } from 'commander'
 import { loadEnv } from '../env.ts'
 import { adminClient, type Wire } from './admin-client.ts'
 import { apiFilter, type FilterOptions, withFilterOptions } from './filter-options.ts'
-import { type Column, fields, json, table } from './output.ts'
+import { type Column, fields, json, table, terminalSafe } from './output.ts'
 
 /** An event as the admin API lists it. */
 export type EventRow = Wire<EventSummary>
@@ -100,7 +100,8 @@ function printDetail(event: EventDetail): void {
       ['entity', event.entityKey],
       ['status', event.status],
       ['generation', event.generation],
-      ['attempts', event.attempts],
+      ['attempts', `${event.attempts} of ${event.maxAttempts}`],
+      ['next attempt', event.nextAttemptAt],
       ['deliveries', event.deliveries],
       ['source', event.source],
       ['occurred', event.occurredAt],
@@ -125,6 +126,11 @@ function printDetail(event: EventDetail): void {
           { title: 'ERROR', value: (a) => a.error, max: 100 },
         ]),
   )
+  const stacks = event.attemptLog.filter((a) => a.stack)
+  if (stacks.length > 0) {
+    console.log('\nstack traces')
+    for (const a of stacks) console.log(`gen ${a.generation} #${a.n}\n${a.stack!.split('\n').map(terminalSafe).join('\n')}`)
+  }
   if (event.audit.length > 0) {
     console.log('\nsupport actions')
     console.log(table(event.audit, [
