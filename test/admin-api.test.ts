@@ -116,6 +116,8 @@ describe('listing and detail', () => {
       processedAt: null,
       generation: 1,
       lastError: 'PermanentError: downstream refused the invoice',
+      nextAttemptAt: null,
+      maxAttempts: expect.any(Number),
     })
 
     const dead = await api('GET', '/events?tenant=acct_list_a&status=dead')
@@ -184,6 +186,7 @@ describe('listing and detail', () => {
         durationMs: expect.any(Number),
         outcome: 'dead',
         error: 'PermanentError: downstream refused the invoice',
+        stack: expect.stringMatching(/^PermanentError: downstream refused the invoice\n\s+at /),
       },
     ])
     expect(res.body.audit).toEqual([])

@@ -92,6 +92,7 @@ function isRunning(pid: number): boolean {
 it('creates and migrates its database, logs the providers its secrets enable, and starts its worker process with its heap bounded', async () => {
   expect(output).toMatch(/applied migrations: \d+_init/)
   expect(output).toContain('"providers":["stripe","github","slack"]')
+  expect(output).toContain('handlers loaded from test/fixtures/record-handlers.mjs: stripe:invoice.paid, stripe:customer.created, app:*, stripe:*')
   await waitFor(async () => workerPids().length === 1, { what: `the worker process:\n${output}` })
   expect(workerPids()[0]).not.toBe(service.pid)
   // The worker process bounds its heap's growth; the ingress keeps V8's default.

@@ -2,8 +2,9 @@
 /**
  * @module The `hookline` command line: `migrate`, `serve`, `work`, and `start` (all of them: the
  * ingress and its worker processes under a supervisor, what `pnpm start` runs); and the support
- * commands `events`, `replay`, `dlq`, `issues` and `reconcile`, which talk to the admin API of the running
- * service.
+ * commands `events`, `replay`, `dlq`, `issues`, `pause`, `resume`, `pauses`, `breakers`,
+ * `reconcile` and `prune`, which talk to the admin API of the running service; and `send`, which
+ * posts signed sample events to it.
  */
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -17,6 +18,7 @@ import { registerPauseCommands } from './commands/pauses.ts'
 import { registerPruneCommand } from './commands/prune.ts'
 import { registerReconcileCommand } from './commands/reconcile.ts'
 import { registerReplayCommand } from './commands/replay.ts'
+import { registerSendCommand } from './commands/send.ts'
 import { type Env, loadEnv } from './env.ts'
 import { loadDatabase, loadLogger, loadService } from './lazy-service.ts'
 import { exitOnUncaughtError } from './process-failure.ts'
@@ -178,6 +180,7 @@ registerPauseCommands(program)
 registerIssuesCommands(program)
 registerReconcileCommand(program)
 registerPruneCommand(program)
+registerSendCommand(program)
 
 program.parseAsync().catch((err: unknown) => {
   console.error(err instanceof Error ? err.message : String(err))

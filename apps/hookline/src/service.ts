@@ -69,6 +69,9 @@ export function enabledAdapters(env: Env): ProviderAdapter<any>[] {
 export async function buildHookline(env: Env): Promise<Hookline> {
   const logger = createLogger(env)
   const { handlers, onAlert } = await loadHandlers(env.HOOKLINE_HANDLERS)
+  // Says which module and keys are live, so a typo in a path or a handler key shows at start.
+  if (env.HOOKLINE_HANDLERS) logger.info({ module: env.HOOKLINE_HANDLERS, handlers: Object.keys(handlers) }, `handlers loaded from ${env.HOOKLINE_HANDLERS}: ${Object.keys(handlers).join(', ') || 'none'}`)
+  else logger.info({ handlers: [] }, 'no HOOKLINE_HANDLERS module: events are recorded as processed without a handler')
   return createHookline({
     databaseUrl: env.DATABASE_URL,
     redisUrl: env.REDIS_URL,

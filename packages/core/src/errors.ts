@@ -132,6 +132,21 @@ export class IssueNotFoundError extends HooklineError {
   }
 }
 
+/**
+ * A provider's event key names events of several providers (HTTP 409): the caller must say which
+ * provider; the message lists the candidates.
+ */
+export class EventKeyAmbiguousError extends HooklineError {
+  /** The events the key names, as `provider` and inbox `id`. */
+  readonly candidates: { provider: string; id: string }[]
+
+  constructor(key: string, candidates: { provider: string; id: string }[]) {
+    super('hookline.event_key_ambiguous', `event key ${key} names ${candidates.length} events: ${candidates.map((c) => `${c.provider} ${c.id}`).join(', ')}; say which provider (?provider= or --provider)`)
+    this.name = 'EventKeyAmbiguousError'
+    this.candidates = candidates
+  }
+}
+
 /** A support action does not apply to the event in its current status (HTTP 409). */
 export class EventStateError extends HooklineError {
   /** The event's status when the action was refused. */
@@ -325,6 +340,7 @@ const STATUS_BY_CODE: Record<string, number> = {
   'hookline.issue_not_found': 404,
   'hookline.reconcile_run_not_found': 404,
   'hookline.event_state_conflict': 409,
+  'hookline.event_key_ambiguous': 409,
   'hookline.request_invalid': 400,
   'hookline.pause_not_found': 404,
   'hookline.admin_unauthorized': 401,

@@ -253,7 +253,7 @@ export class Hookline {
       graceMs,
     })
     this.pruner = new Pruner(pool, schema, this.retention, this.metrics, this.logger)
-    this.events = new EventQuery(pool, undefined, schema)
+    this.events = new EventQuery(pool, undefined, schema, this.policy.maxAttempts)
     this.replayer = new Replayer({ db: pool, schema, dispatcher: this.dispatcher, logger: this.logger, graceMs, settings: { ...DEFAULT_REPLAY_SETTINGS, ...options.replay } })
     this.issues = new FailureIssues(pool, schema, this.events, this.replayer)
   }
@@ -292,6 +292,11 @@ export class Hookline {
    */
   rejectWebhook(provider: string, err: unknown, options?: ReplyOptions): WebhookReply {
     return this.receiver.rejectWebhook(provider, err, options)
+  }
+
+  /** The provider name of the application's own events in the inbox (see `outbox.provider`). */
+  get outboxProvider(): string {
+    return this.outboxOptions.provider
   }
 
   /**

@@ -111,20 +111,26 @@ export function adminRouter(hookline: Hookline, options: AdminRouterOptions): Ro
 
   api.get('/events', handle(async (req) => hookline.events.list(parseInput(eventListSchema, req.query))))
 
+  // `:id` is an inbox id or the provider's own event key; `?provider=` picks one when several match.
+  const eventId = (req: Request) => {
+    const provider = typeof req.query.provider === 'string' && req.query.provider ? [req.query.provider] : [...hookline.adapters.keys(), hookline.outboxProvider]
+    return hookline.events.resolve(String(req.params.id), provider)
+  }
+
   api.get('/events/:id', handle(async (req) => {
-    const detail = await hookline.events.get(String(req.params.id), { redaction })
+    const detail = await hookline.events.get(await eventId(req), { redaction })
     const held = await hookline.heldReason(detail)
     return held ? { ...detail, held } : detail
   }))
 
   api.post('/events/:id/replay', handle(async (req, res) => {
     const { force, note } = parseInput(replayOneSchema, req.body)
-    return hookline.replayer.replayEvent(String(req.params.id), { force }, { actor: actorOf(req, res), note })
+    return hookline.replayer.replayEvent(await eventId(req), { force }, { actor: actorOf(req, res), note })
   }))
 
   api.post('/events/:id/ignore', handle(async (req, res) => {
     const { note } = parseInput(ignoreSchema, req.body)
-    return hookline.replayer.ignore(String(req.params.id), { actor: actorOf(req, res), note })
+    return hookline.replayer.ignore(await eventId(req), { actor: actorOf(req, res), note })
   }))
 
   api.post('/replay', handle(async (req, res) => {

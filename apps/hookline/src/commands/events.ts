@@ -6,7 +6,7 @@ import type { Command } from 'commander'
 import { loadEnv } from '../env.ts'
 import { adminClient, type Wire } from './admin-client.ts'
 import { apiFilter, type FilterOptions, withFilterOptions } from './filter-options.ts'
-import { type Column, fields, json, table } from './output.ts'
+import { type Column, fields, json, table, terminalSafe } from './output.ts'
 
 /** An event as the admin API lists it. */
 export type EventRow = Wire<EventSummary>
@@ -28,6 +28,7 @@ export const EVENT_COLUMNS: Column<EventRow>[] = [
   { title: 'ATT', value: (e) => e.attempts },
   { title: 'DLV', value: (e) => e.deliveries },
   { title: 'ERROR', value: (e) => e.lastError, max: 60 },
+  { title: 'KEY', value: (e) => e.eventKey, max: 48 },
 ]
 
 /**
@@ -74,11 +75,12 @@ export function registerEventsCommands(program: Command): void {
   events
     .command('show')
     .description('show one event: payload, kept headers, every attempt with its error, replays and ignores')
-    .argument('<id>', 'inbox id of the event')
+    .argument('<id>', "inbox id of the event, or the provider's event key (evt_…, a GitHub delivery GUID, a Slack key)")
+    .option('--provider <name>', 'the provider of the event key, when several providers have it')
     .option('--json', 'print the API answer as JSON')
-    .action(async (id: string, options: { json?: boolean }) => {
+    .action(async (id: string, options: { json?: boolean; provider?: string }) => {
       const client = adminClient(loadEnv())
-      const event = await client.get<EventDetail>(`/events/${encodeURIComponent(id)}`)
+      const event = await client.get<EventDetail>(`/events/${encodeURIComponent(id)}`, { provider: options.provider })
       if (options.json) {
         console.log(json(event))
         return
@@ -105,7 +107,8 @@ function printDetail(event: EventDetail): void {
       ['entity', event.entityKey],
       ['status', event.status],
       ['generation', event.generation],
-      ['attempts', event.attempts],
+      ['attempts', `${event.attempts} of ${event.maxAttempts}`],
+      ['next attempt', event.nextAttemptAt],
       ['deliveries', event.deliveries],
       ['source', event.source],
       ['occurred', event.occurredAt],
@@ -131,6 +134,11 @@ function printDetail(event: EventDetail): void {
           { title: 'ERROR', value: (a) => a.error, max: 100 },
         ]),
   )
+  const stacks = event.attemptLog.filter((a) => a.stack)
+  if (stacks.length > 0) {
+    console.log('\nstack traces')
+    for (const a of stacks) console.log(`gen ${a.generation} #${a.n}\n${a.stack!.split('\n').map(terminalSafe).join('\n')}`)
+  }
   if (event.audit.length > 0) {
     console.log('\nsupport actions')
     console.log(table(event.audit, [

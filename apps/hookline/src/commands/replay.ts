@@ -99,7 +99,7 @@ export function registerReplayCommand(program: Command): void {
     program
       .command('replay')
       .description('replay events by id or by filter: dead, failed (and ignored, by id) events run again; processed ones only with --force')
-      .argument('[ids...]', 'inbox ids of the events'),
+      .argument('[ids...]', "inbox ids of the events (one event: its id or the provider's event key, with --provider when several providers have it)"),
   )
     .option('--force', 'also run already processed events again, as a new generation that handlers see')
     .option('--dry-run', 'only count what would be replayed, by status')
@@ -122,16 +122,19 @@ export function registerReplayCommand(program: Command): void {
       }
       const client = adminClient(loadEnv())
       const [only] = ids
-      if (only !== undefined && ids.length === 1 && Object.keys(filter).length === 0 && !options.dryRun) {
-        await replayOne(client, only, options)
+      // One id, alone or with only --provider (which then says whose event key it is).
+      const { provider, ...rest } = filter
+      if (only !== undefined && ids.length === 1 && Object.keys(rest).length === 0 && !options.dryRun) {
+        await replayOne(client, only, options, provider)
         return
       }
       await bulkReplay(client, { ...filter, ...(ids.length > 0 ? { ids } : {}) }, options)
     })
 }
 
-async function replayOne(client: AdminClient, id: string, options: ReplayOptions): Promise<void> {
-  const result = await client.post<ReplayOneResult>(`/events/${encodeURIComponent(id)}/replay`, {
+async function replayOne(client: AdminClient, id: string, options: ReplayOptions, provider: unknown): Promise<void> {
+  const query = typeof provider === 'string' ? `?provider=${encodeURIComponent(provider)}` : ''
+  const result = await client.post<ReplayOneResult>(`/events/${encodeURIComponent(id)}/replay${query}`, {
     force: options.force === true,
     ...(options.note ? { note: options.note } : {}),
   })

@@ -9,9 +9,17 @@ import { filterCondition } from './event-filter-sql.ts'
 import { PAYLOAD_JSON } from './inbox.ts'
 import { type Sql, sqlRunner, type SqlTarget } from './sql-runner.ts'
 
+// In the subquery, `id` and `status` are the outer row's (the work list has neither column), so
+// the columns work over the inbox table and over a subquery of it alike.
+
+/** An event summary as stored (the retry policy's `maxAttempts` is not a column). */
+export type SummaryRow = Omit<EventSummary, 'maxAttempts'>
+
 const SUMMARY_COLUMNS = `id::text AS id, provider, event_key AS "eventKey", type, tenant, entity_key AS "entityKey",
   status::text AS status, attempts, deliveries, source::text AS source, received_at AS "receivedAt",
-  processed_at AS "processedAt", generation, last_error AS "lastError"`
+  processed_at AS "processedAt", generation, last_error AS "lastError",
+  (SELECT d.due_at FROM hookline.hookline_due_events d
+    WHERE d.event_id = id AND status IN ('received', 'failed')) AS "nextAttemptAt"`
 
 /** A page request as SQL: the filter (without its free text), the position after which to read, and the size. */
 export interface PageQuery {
@@ -31,9 +39,9 @@ export class EventReads {
   }
 
   /** The newest events matching `query`, newest first. */
-  page(query: PageQuery): Promise<EventSummary[]> {
+  page(query: PageQuery): Promise<SummaryRow[]> {
     const { where, limit, params } = pageCondition(query)
-    return this.run<EventSummary>(`SELECT ${SUMMARY_COLUMNS} FROM hookline.hookline_events WHERE ${where} ORDER BY received_at DESC, id DESC LIMIT ${limit}`, ...params)
+    return this.run<SummaryRow>(`SELECT ${SUMMARY_COLUMNS} FROM hookline.hookline_events WHERE ${where} ORDER BY received_at DESC, id DESC LIMIT ${limit}`, ...params)
   }
 
   /**
@@ -41,10 +49,10 @@ export class EventReads {
    * match the rest, newest first. Ordered as the window is, so the walk stops at the last row of a
    * full page; Postgres reads only the window's columns the outer query uses.
    */
-  searchWindow(query: PageQuery, q: string, windowRows: number): Promise<EventSummary[]> {
+  searchWindow(query: PageQuery, q: string, windowRows: number): Promise<SummaryRow[]> {
     const { where, limit, params } = pageCondition(query)
     const matches = filterCondition({ q }, params)
-    return this.run<EventSummary>(
+    return this.run<SummaryRow>(
       `SELECT ${SUMMARY_COLUMNS}
          FROM (SELECT * FROM hookline.hookline_events WHERE ${where}
                 ORDER BY received_at DESC, id DESC LIMIT ${windowRows}) AS recent
@@ -68,10 +76,10 @@ export class EventReads {
    * The page when matches of `q` are sparse: every match found first (MATERIALIZED keeps the
    * planner from walking the arrival index again), the newest of them sorted, then read.
    */
-  matchesFirst(query: PageQuery, q: string): Promise<EventSummary[]> {
+  matchesFirst(query: PageQuery, q: string): Promise<SummaryRow[]> {
     const { where, limit, params } = pageCondition(query)
     const matches = filterCondition({ q }, params)
-    return this.run<EventSummary>(
+    return this.run<SummaryRow>(
       `WITH m AS MATERIALIZED (SELECT id, received_at FROM hookline.hookline_events WHERE ${where} AND ${matches})
        SELECT ${SUMMARY_COLUMNS} FROM hookline.hookline_events
         WHERE id IN (SELECT id FROM m ORDER BY received_at DESC, id DESC LIMIT ${limit})
@@ -81,8 +89,8 @@ export class EventReads {
   }
 
   /** One event without its attempts and audit trail, its payload as JSON text, or undefined. */
-  async event(id: string): Promise<(Omit<EventDetail, 'attemptLog' | 'audit' | 'payload'> & { payload: string }) | undefined> {
-    const [row] = await this.run<Omit<EventDetail, 'attemptLog' | 'audit' | 'payload'> & { payload: string }>(
+  async event(id: string): Promise<(Omit<EventDetail, 'attemptLog' | 'audit' | 'payload' | 'maxAttempts'> & { payload: string }) | undefined> {
+    const [row] = await this.run<Omit<EventDetail, 'attemptLog' | 'audit' | 'payload' | 'maxAttempts'> & { payload: string }>(
       `SELECT ${SUMMARY_COLUMNS}, occurred_at AS "occurredAt", last_delivered_at AS "lastDeliveredAt", stale, note,
               ${PAYLOAD_JSON} AS payload, headers, payload_pruned_at IS NOT NULL AS "payloadPruned"
          FROM hookline.hookline_events WHERE id = $1::uuid`,
@@ -91,10 +99,23 @@ export class EventReads {
     return row
   }
 
+  /**
+   * The events a provider's key names among `providers` (at most 10), through the unique
+   * (provider, event_key) index.
+   */
+  byKey(key: string, providers: readonly string[]): Promise<{ provider: string; id: string }[]> {
+    return this.run(
+      `SELECT provider, id::text AS id FROM hookline.hookline_events
+        WHERE provider = ANY($2::text[]) AND event_key = $1 ORDER BY provider LIMIT 10`,
+      key,
+      [...providers],
+    )
+  }
+
   /** Every attempt at one event, oldest first. */
   async attempts(id: string): Promise<AttemptRecord[]> {
     const rows = await this.run<Omit<AttemptRecord, 'durationMs'>>(
-      `SELECT n, generation, started_at AS "startedAt", finished_at AS "finishedAt", outcome::text AS outcome, error
+      `SELECT n, generation, started_at AS "startedAt", finished_at AS "finishedAt", outcome::text AS outcome, error, stack
          FROM hookline.hookline_attempts WHERE event_id = $1::uuid ORDER BY id`,
       id,
     )

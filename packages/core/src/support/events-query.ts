@@ -3,12 +3,12 @@
  * detail (payload, kept headers, every attempt, the support actions taken on it), and the counts.
  */
 import { z } from 'zod'
-import { EventNotFoundError, InvalidRequestError } from '../errors.ts'
+import { EventKeyAmbiguousError, EventNotFoundError, InvalidRequestError } from '../errors.ts'
 import type { EventSource } from '../handler.ts'
 import type { HeldReason } from '../holds/event-holds.ts'
 import { MAX_PAYLOAD_DEPTH, nestsDeeperThan } from '../ingest/payload-depth.ts'
 import { auditTrail, type AuditEntry } from '../store/audit-log.ts'
-import { EventReads, type PageQuery } from '../store/event-reads.ts'
+import { EventReads, type PageQuery, type SummaryRow } from '../store/event-reads.ts'
 import type { SqlTarget } from '../store/sql-runner.ts'
 import { type EventFilter, eventFilterSchema, type EventStatus, isFilterTime } from './event-filter.ts'
 import { eventStats, type EventStats } from './event-stats.ts'
@@ -35,6 +35,10 @@ export interface EventSummary {
   generation: number
   /** Error of the latest failed attempt, until the event is processed. */
   lastError: string | null
+  /** When the next attempt is due; null unless the event will run again (queued, or failed and waiting to retry). */
+  nextAttemptAt: Date | null
+  /** Attempts a run gets before the event is dead (the retry policy's `maxAttempts`). */
+  maxAttempts: number
 }
 
 /** One processing attempt of an event. */
@@ -48,6 +52,8 @@ export interface AttemptRecord {
   /** `succeeded`, `stale`, `failed` or `dead`; null while running. */
   outcome: string | null
   error: string | null
+  /** The error's stack trace as the handler threw it, when there was one. */
+  stack: string | null
 }
 
 /** An event with everything support needs to decide what to do with it. */
@@ -110,11 +116,13 @@ export class EventQuery {
    * @param searchWindowRows how many of the newest rows meeting the rest of a filter a free-text
    * listing looks through before it finds the matches first (see {@link EventQuery.list}).
    * @param schema the schema of Hookline's tables.
+   * @param maxAttempts the retry policy's attempts per run, shown with each event.
    */
   constructor(
     private readonly db: SqlTarget,
     private readonly searchWindowRows = 10_000,
     private readonly schema?: string,
+    private readonly maxAttempts = 8,
   ) {
     if (!Number.isSafeInteger(searchWindowRows) || searchWindowRows < 1) throw new TypeError('searchWindowRows must be a positive integer')
     this.reads = new EventReads(db, schema)
@@ -134,14 +142,14 @@ export class EventQuery {
   async list(request: EventListRequest): Promise<EventPage> {
     const { limit, cursor, q, ...filter } = request
     const query: PageQuery = { filter, after: cursor === undefined ? undefined : decodeCursor(cursor), limit: limit + 1 }
-    let rows: EventSummary[]
+    let rows: SummaryRow[]
     if (q === undefined) rows = await this.reads.page(query)
     else {
       rows = await this.reads.searchWindow(query, q, this.searchWindowRows)
       // Not a full page, and rows beyond the window: the matches are sparse, find them first.
       if (rows.length <= limit && (await this.reads.beyondWindow(query, this.searchWindowRows))) rows = await this.reads.matchesFirst(query, q)
     }
-    const page = rows.slice(0, limit)
+    const page = rows.slice(0, limit).map((row) => ({ ...row, maxAttempts: this.maxAttempts }))
     const last = page.at(-1)
     return { events: page, nextCursor: rows.length > limit && last ? encodeCursor(last.receivedAt, last.id) : null }
   }
@@ -161,7 +169,27 @@ export class EventQuery {
     // Stored before the ingress refused such payloads, it is served as its JSON text, which any
     // reader can handle; that text cannot be redacted field by field, so a match hides it whole.
     const shown = nestsDeeperThan(payload, MAX_PAYLOAD_DEPTH) ? (redacted ? REDACTED : event.payload) : payload
-    return { ...event, payload: shown, headers, attemptLog, audit }
+    return { ...event, maxAttempts: this.maxAttempts, payload: shown, headers, attemptLog, audit }
+  }
+
+  /**
+   * The inbox id an event reference names: an inbox id as it is, else the provider's own event
+   * key (`evt_…`, a GitHub delivery GUID, a Slack key) among `providers`, since that is the id a
+   * customer quotes. Throws {@link EventNotFoundError}, or {@link EventKeyAmbiguousError} when
+   * the key names events of several providers.
+   *
+   * @example
+   * const id = await hookline.events.resolve('evt_1NqX', ['stripe', 'standard'])
+   */
+  async resolve(ref: string, providers: readonly string[]): Promise<string> {
+    if (UUID.test(ref)) {
+      // A GUID can be an inbox id or a GitHub delivery: the inbox id wins when both exist.
+      if (await this.reads.event(ref)) return ref
+    }
+    const found = await this.reads.byKey(ref, providers)
+    if (found.length === 0) throw new EventNotFoundError(ref)
+    if (found.length > 1) throw new EventKeyAmbiguousError(ref, found)
+    return found[0]!.id
   }
 
   /** The overview's counts since `since`, in buckets of `bucketSeconds` (see {@link eventStats}). */
