@@ -10,7 +10,10 @@
  *
  * Not run, because they cannot run inside a test: `pnpm install` (the network), `pnpm start` with
  * or without a secret in front (the service itself, which this test starts the same way) and
- * `pnpm test` (this very suite). Placeholders become real values: `<id>` an event's inbox id
+ * `pnpm test` (this very suite). A command that cannot run offline or does not end by itself (a
+ * listener, say) is marked in the markdown with `<!-- docs-check: skip -->`: on the line before its
+ * fenced block, or at the end of its table row; a command still running after
+ * {@link COMMAND_TIMEOUT_MS} fails with that hint. Placeholders become real values: `<id>` an event's inbox id
  * (a processed one for `events show` and `--force`, a dead one otherwise), `[<id> …]` and a
  * trailing `…` nothing, and the README's `localhost:3000` the service's address. A trailing
  * `# {…}` comment is the JSON the command prints.
@@ -32,6 +35,10 @@ const TENANT = 'acct_1MqX'
 
 /** Commands of the docs that this test does not run (see the header). */
 const NOT_RUN = [/^pnpm install\b/, /(^|\s)pnpm start$/, /^pnpm test\b/]
+/** The marker that leaves a fenced block or a table row out. */
+const SKIP = '<!-- docs-check: skip -->'
+/** How long one documented command may run. */
+const COMMAND_TIMEOUT_MS = 20_000
 
 let service: ChildProcess
 let stripeApi: FakeStripeApi
@@ -45,15 +52,15 @@ interface DocCommand {
   line: string
 }
 
-/** The lines of the `sh` fenced blocks of `markdown`. */
+/** The lines of the `sh` fenced blocks of `markdown`, but those of blocks marked {@link SKIP}. */
 function fencedShellLines(markdown: string, where: string): DocCommand[] {
-  const blocks = [...markdown.matchAll(/^```(?:sh|bash|shell)\n([\s\S]*?)^```$/gm)]
-  return blocks.flatMap((block) => block[1]!.split('\n').filter((line) => line.trim() !== '').map((line) => ({ where, line: line.trim() })))
+  const blocks = [...markdown.matchAll(/^(<!-- docs-check: skip -->\n)?```(?:sh|bash|shell)\n([\s\S]*?)^```$/gm)].filter((block) => !block[1])
+  return blocks.flatMap((block) => block[2]!.split('\n').filter((line) => line.trim() !== '').map((line) => ({ where, line: line.trim() })))
 }
 
-/** The `pnpm hookline …` and `curl …` code spans of `markdown`'s table rows. */
+/** The `pnpm hookline …` and `curl …` code spans of `markdown`'s table rows not marked {@link SKIP}. */
 function tableCommands(markdown: string, where: string): DocCommand[] {
-  const rows = markdown.split('\n').filter((line) => line.startsWith('|'))
+  const rows = markdown.split('\n').filter((line) => line.startsWith('|') && !line.includes(SKIP))
   return rows.flatMap((row) => [...row.matchAll(/`((?:pnpm hookline|curl) [^`]+)`/g)].map((m) => ({ where, line: m[1]! })))
 }
 
@@ -106,7 +113,16 @@ function run(line: string): Promise<{ code: number | null; stdout: string; stder
   child.stdout.on('data', (d) => (stdout += d))
   child.stderr.on('data', (d) => (stderr += d))
   child.stdin.end('')
-  return new Promise((done) => child.on('close', (code) => done({ code, stdout, stderr })))
+  const timer = setTimeout(() => {
+    stderr += `\n(still running after ${COMMAND_TIMEOUT_MS} ms: a command that does not end by itself needs ${SKIP})`
+    child.kill('SIGKILL')
+  }, COMMAND_TIMEOUT_MS)
+  return new Promise((done) =>
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      done({ code, stdout, stderr })
+    }),
+  )
 }
 
 async function deliver(type: string): Promise<string> {
