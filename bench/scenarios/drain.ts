@@ -22,8 +22,8 @@ export interface DrainSettings {
   /** Jobs per worker process. */
   concurrency: number
   /**
-   * Events per queued job for each Hookline drain: what a group commit holds (the ingress's
-   * commits averaged ~19 deliveries at 50 connections in the ninth session), or 1.
+   * Events per queued job for each Hookline drain: what a group commit holds (an ingress
+   * commit holds ~19 deliveries on average at 50 connections), or 1.
    */
   eventsPerJob: number[]
 }

@@ -40,7 +40,7 @@ export interface EndToEndResult {
   processed: number
   /**
    * Events received and not yet processed (the inbox's work list), sampled each second while the
-   * load ran: [seconds, depth]. Runs before the ninth session counted queued jobs, then one per event.
+   * load ran: [seconds, depth].
    */
   depth: [number, number][]
   maxDepth: number
@@ -49,8 +49,8 @@ export interface EndToEndResult {
   /** Peak RSS of each service process (the ingress first). */
   servicePeakRss: number[]
   /**
-   * Where the CPU went from the first request to the end of the load (Linux only; absent from
-   * runs before the fourteenth session): `target` is the ingress, `worker` the worker process.
+   * Where the CPU went from the first request to the end of the load (Linux only): `target` is the
+   * ingress, `worker` the worker process.
    */
   cpu?: CpuUse
 }
