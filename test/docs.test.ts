@@ -15,7 +15,7 @@
  * fenced block, or at the end of its table row; a command still running after
  * {@link COMMAND_TIMEOUT_MS} fails with that hint. Placeholders become real values: `<id>` an event's inbox id
  * (a processed one for `events show` and `--force`, a dead one otherwise), `[<id> …]` and a
- * trailing `…` nothing, and the README's `localhost:3000` the service's address. A trailing
+ * trailing `…` nothing, `<fingerprint>` the issue the dead events opened, and the README's `localhost:3000` the service's address. A trailing
  * `# {…}` comment is the JSON the command prints.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
@@ -31,6 +31,7 @@ const dbName = `hookline_docs_${randomBytes(5).toString('hex')}`
 const databaseUrl = `postgresql://postgres@127.0.0.1:5432/${dbName}`
 const queue = testQueuePrefix()
 const ADMIN_TOKEN = 'docs-admin-token-0123456789abcdef'
+const GITHUB_SECRET = 'docs-github-secret'
 const TENANT = 'acct_1MqX'
 
 /** Commands of the docs that this test does not run (see the header). */
@@ -45,6 +46,8 @@ let stripeApi: FakeStripeApi
 let port: number
 let output = ''
 const ids: { processed: string[]; dead: string[] } = { processed: [], dead: [] }
+/** The issue the dead events opened (what `<fingerprint>` becomes). */
+let fingerprint = ''
 
 /** One documented command: where it is, and the line as written. */
 interface DocCommand {
@@ -91,6 +94,7 @@ function concrete(line: string): string {
       if (!id) throw new Error(`no event id left for: ${line}`)
       return id
     })
+    .replace(/<fingerprint>/g, fingerprint)
     .replace(/localhost:3000/g, `127.0.0.1:${port}`)
 }
 
@@ -99,14 +103,15 @@ function concrete(line: string): string {
  * before it replays, and this test answers nothing, so 5; else 0.
  */
 function expectedCode(line: string): number {
-  const bulk = /^pnpm hookline (dlq )?replay\b/.test(line) && (line.match(/<id>/g) ?? []).length !== 1
+  const bulk = (/^pnpm hookline (dlq )?replay\b/.test(line) && (line.match(/<id>/g) ?? []).length !== 1) || /^pnpm hookline issues replay\b/.test(line)
   return bulk && !/--yes|--dry-run/.test(line) ? 5 : 0
 }
 
 function run(line: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn('bash', ['-c', line], {
     cwd: ROOT_DIR,
-    env: { ...process.env, HOOKLINE_URL: `http://127.0.0.1:${port}`, HOOKLINE_ADMIN_TOKEN: ADMIN_TOKEN, DATABASE_URL: databaseUrl, REDIS_URL: TEST_REDIS_URL, HOOKLINE_QUEUE_PREFIX: queue.prefix },
+    // The environment the service runs with, as a user who runs the commands beside it has it.
+    env: { ...process.env, HOOKLINE_URL: `http://127.0.0.1:${port}`, HOOKLINE_ADMIN_TOKEN: ADMIN_TOKEN, DATABASE_URL: databaseUrl, REDIS_URL: TEST_REDIS_URL, HOOKLINE_QUEUE_PREFIX: queue.prefix, STRIPE_WEBHOOK_SECRET: STRIPE_TEST_SECRET, GITHUB_WEBHOOK_SECRET: GITHUB_SECRET },
   })
   let stdout = ''
   let stderr = ''
@@ -158,7 +163,7 @@ beforeAll(async () => {
       STRIPE_WEBHOOK_SECRET: STRIPE_TEST_SECRET,
       STRIPE_API_KEY: 'sk_test_docs',
       STRIPE_API_BASE: stripeApi.url,
-      GITHUB_WEBHOOK_SECRET: '',
+      GITHUB_WEBHOOK_SECRET: GITHUB_SECRET,
       SLACK_SIGNING_SECRET: '',
       STANDARD_WEBHOOKS_SECRET: '',
       HOOKLINE_ADMIN_TOKEN: ADMIN_TOKEN,
@@ -178,6 +183,8 @@ beforeAll(async () => {
   } finally {
     await prisma.$disconnect()
   }
+  const issues = (await (await fetch(`http://127.0.0.1:${port}/admin/api/issues`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as { issues: { fingerprint: string }[] }
+  fingerprint = issues.issues[0]!.fingerprint
 }, 90_000)
 
 afterAll(async () => {
