@@ -80,8 +80,9 @@ beforeAll(async () => {
 
   const packed = await timed('pack', () => packPackages(join(workDir, 'tarballs')))
   await cp(EXAMPLE_DIR, appDir, { recursive: true, filter: (source) => !NOT_COPIED.has(relative(EXAMPLE_DIR, source)) })
-  // The testkit is for Hookline's own tests; every other package is what the app pulls in.
-  const tarballs = packed.filter((p) => p.name !== '@hookline/testkit').map((p) => p.tarball)
+  // Every package: the CLI's `send` signs the testkit's sample events (its vitest peer, for the
+  // conformance suite only, is optional).
+  const tarballs = packed.map((p) => p.tarball)
   const npmEnv = cleanEnv({})
   // --ignore-scripts: no install script is needed (Prisma's engines download could not run here).
   await timed('npm install', () =>

@@ -3,7 +3,7 @@
  * configured with it, every firing produces exactly one run.
  */
 import { Writable } from 'node:stream'
-import { createHookline, type Hookline, RECONCILE_SCHEDULER_ID, SWEEPER_SCHEDULER_ID } from '@hookline/core'
+import { createHookline, type Hookline, PRUNE_SCHEDULER_ID, RECONCILE_SCHEDULER_ID, SWEEPER_SCHEDULER_ID } from '@hookline/core'
 import { stripeAdapter } from '@hookline/stripe'
 import { type FakeStripeApi, STRIPE_TEST_SECRET, startFakeStripeApi, stripeEvent, TEST_REDIS_URL, waitFor } from '@hookline/testkit'
 import { pino } from 'pino'
@@ -44,8 +44,8 @@ it('two instances with the scheduler on run each scheduled reconciliation once',
   const [a, b] = [instance(), instance()]
   await Promise.all([a.startWorker(), b.startWorker()])
   const schedulers = await a.dispatcher.queue.getJobSchedulers()
-  // Both instances upserted the same two schedulers: one of each exists.
-  expect(schedulers.map((s) => s.key).sort()).toEqual([RECONCILE_SCHEDULER_ID, SWEEPER_SCHEDULER_ID])
+  // Both instances upserted the same schedulers (retention's too, on by default): one of each exists.
+  expect(schedulers.map((s) => s.key).sort()).toEqual([PRUNE_SCHEDULER_ID, RECONCILE_SCHEDULER_ID, SWEEPER_SCHEDULER_ID].sort())
 
   const runs = await waitFor(async () => {
     const rows = await h.prisma.reconcileRun.findMany({ where: { trigger: 'schedule', status: 'succeeded' }, orderBy: { startedAt: 'asc' } })
