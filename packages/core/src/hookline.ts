@@ -409,8 +409,10 @@ export class Hookline {
    * @example
    * await hookline.pause({ provider: 'stripe', type: 'invoice.*' }, { actor: 'ana', note: 'billing migration' })
    */
-  pause(scope: { provider: string; type?: string | undefined }, by: { actor: string; note?: string | undefined }): Promise<Pause> {
-    return this.pauseStore.add(scope, by)
+  async pause(scope: { provider: string; type?: string | undefined }, by: { actor: string; note?: string | undefined }): Promise<Pause> {
+    const pause = await this.pauseStore.add(scope, by)
+    this.holds.pausesChanged()
+    return pause
   }
 
   /**

@@ -2,8 +2,23 @@
  * @module The circuit breakers' shared state, in Redis: every worker process reads and changes it
  * with one atomic script per batch, failure or success.
  */
+import { createHash } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import type { BreakerOptions, BreakerState } from './breaker-options.ts'
+
+/**
+ * Runs `script` by its SHA1 (`EVALSHA`), loading it with `EVAL` only when Redis does not know it
+ * (first use, or after a restart): each batch then sends a hash instead of the script's text.
+ */
+async function runScript(redis: Redis, script: string, args: (string | number)[]): Promise<unknown> {
+  const sha = createHash('sha1').update(script).digest('hex')
+  try {
+    return await redis.evalsha(sha, 0, ...args)
+  } catch (err) {
+    if (!String((err as Error).message).startsWith('NOSCRIPT')) throw err
+    return redis.eval(script, 0, ...args)
+  }
+}
 
 /**
  * Checks a batch. ARGV: base, now, probe lease, then (event id, route) pairs. Per event: the time it
@@ -125,7 +140,7 @@ export class CircuitBreakers {
     const holds = new Map<string, BreakerHold>()
     if (events.length === 0) return holds
     const args = events.flatMap((e) => [e.id, e.route])
-    const out = (await this.redis.eval(CHECK, 0, this.base, this.now(), probeLeaseMs, ...args)) as string[]
+    const out = (await runScript(this.redis, CHECK, [this.base, this.now(), probeLeaseMs, ...args])) as string[]
     events.forEach((event, i) => {
       const until = Number(out[2 * i])
       if (until > 0) holds.set(event.id, { until: new Date(until), route: out[2 * i + 1]! })
@@ -145,14 +160,14 @@ export class CircuitBreakers {
   async fail(route: string, downstream: string | undefined): Promise<{ route: string; open: boolean; openUntil: Date | null; opened: boolean }> {
     const key = downstream ?? route
     const { failures, cooldownMs, maxCooldownMs } = this.options
-    const [state, until, opened] = (await this.redis.eval(FAIL, 0, this.base, key, this.now(), failures, cooldownMs, maxCooldownMs, downstream ? route : '')) as [string, string, number]
+    const [state, until, opened] = (await runScript(this.redis, FAIL, [this.base, key, this.now(), failures, cooldownMs, maxCooldownMs, downstream ? route : ''])) as [string, string, number]
     return { route: key, open: state === 'open', openUntil: state === 'open' ? new Date(Number(until)) : null, opened: opened === 1 }
   }
 
   /** Counts successes of `routes`; returns the ids of events held by the breakers that closed. */
   async succeed(routes: readonly string[]): Promise<string[]> {
     if (routes.length === 0) return []
-    return (await this.redis.eval(SUCCEED, 0, this.base, ...routes)) as string[]
+    return (await runScript(this.redis, SUCCEED, [this.base, ...routes])) as string[]
   }
 
   /** The breakers an event of `route` is subject to: its own and those of the downstreams it calls. */

@@ -13,6 +13,9 @@ import type { CircuitBreakers } from './circuit-breakers.ts'
  */
 export const PAUSE_RECHECK_MS = 3_600_000
 
+/** How long a worker trusts that nothing is paused before it asks Postgres again. */
+export const NO_PAUSE_CACHE_MS = 1000
+
 /** Why an event waits without running: the answer's `held` in an event's detail. */
 export interface HeldReason {
   reason: 'breaker' | 'paused'
@@ -39,6 +42,8 @@ export interface Hold {
  * const holds = await eventHolds.check(claimed, 30_000) // Map<id, Hold>
  */
 export class EventHolds {
+  private noPausesUntil = 0
+
   constructor(
     private readonly pauses: Pauses,
     private readonly breakers: CircuitBreakers,
@@ -52,6 +57,24 @@ export class EventHolds {
   }
 
   /**
+   * The pauses in force. Every batch asks, so that none is missed: only a "nothing is paused" answer
+   * is kept for {@link NO_PAUSE_CACHE_MS}, so that a pause made by another process may take that
+   * long to reach a busy worker, while a resume takes effect at once (a paused answer is never
+   * reused).
+   */
+  /** Forgets a "nothing is paused" answer: this process just paused something. */
+  pausesChanged(): void {
+    this.noPausesUntil = 0
+  }
+
+  private async currentPauses(): Promise<Pause[]> {
+    if (performance.now() < this.noPausesUntil) return []
+    const pauses = await this.pauses.list()
+    if (pauses.length === 0) this.noPausesUntil = performance.now() + NO_PAUSE_CACHE_MS
+    return pauses
+  }
+
+  /**
    * The holds of `events`: paused ones first (a pause needs no probe), then the breakers' verdict
    * on the rest. Should Redis not answer, the breakers count as closed (their events run and retry
    * as without them); a pause is read from Postgres and always holds.
@@ -59,7 +82,7 @@ export class EventHolds {
   async check(events: readonly { id: string; provider: string; type: string }[], probeLeaseMs: number): Promise<Map<string, Hold>> {
     const holds = new Map<string, Hold>()
     if (events.length === 0) return holds
-    const pauses = await this.pauses.list()
+    const pauses = await this.currentPauses()
     const routed: { id: string; route: string }[] = []
     for (const event of events) {
       if (pauses.some((pause) => pauseCovers(pause, event.provider, event.type))) {
