@@ -25,7 +25,6 @@ import { exitOnUncaughtError } from './process-failure.ts'
 import { answerMetrics, reportListening, stopWithSupervisor, supervisorMetrics } from './supervised.ts'
 import { runToEnd, Supervisor } from './supervisor.ts'
 import { boundWorkerHeapGrowth } from './worker-heap.ts'
-import { lowerPriority } from './worker-priority.ts'
 
 async function runMigrations(env: Env): Promise<void> {
   const { ensureDatabase, migrate } = await loadDatabase()
@@ -108,11 +107,8 @@ async function run(mode: { serve: boolean; work: boolean }): Promise<void> {
   if (mode.work) {
     // The process runs the worker (`work`, or `start` with no worker process): its heap is bounded.
     const heapGrowingPercent = boundWorkerHeapGrowth()
-    // A worker process of its own yields the CPU to the ingress under load (never the ingress itself).
-    const nice = mode.serve ? 0 : env.HOOKLINE_WORKER_NICE
-    if (nice > 0) lowerPriority(nice)
     await hookline.startWorker()
-    hookline.logger.info({ concurrency: env.HOOKLINE_CONCURRENCY, heapGrowingPercent, nice }, 'worker started')
+    hookline.logger.info({ concurrency: env.HOOKLINE_CONCURRENCY, heapGrowingPercent }, 'worker started')
     if (!mode.serve) answerMetrics(() => hookline.metrics.snapshot())
   }
 }

@@ -64,7 +64,6 @@ const envSchema = z.object({
   HOOKLINE_BATCH_SIZE: z.coerce.number().int().min(1).default(100),
   // Worker processes `start` forks beside the ingress; 0 runs the worker inside the ingress process.
   HOOKLINE_WORKER_PROCESSES: int(1),
-  HOOKLINE_WORKER_NICE: z.coerce.number().int().min(0).max(19).default(10),
   HOOKLINE_QUEUE_PREFIX: z.string().min(1).default('hookline'),
   // The Postgres schema of Hookline's tables (`hookline migrate` creates it).
   HOOKLINE_SCHEMA: z.string().min(1).max(63).default('hookline'),
