@@ -2,6 +2,7 @@
  * @module The pruner: one retention pass over the inbox and the audit log, in small batches, run
  * by the workers as a BullMQ job scheduler's job.
  */
+import { setTimeout } from 'node:timers/promises'
 import type { Logger } from 'pino'
 import { z } from 'zod'
 import type { HooklineMetrics } from '../metrics.ts'
@@ -50,7 +51,7 @@ export class Pruner {
 
   /** One pass: events past their window first (their payloads need no pruning), then payloads, then audit rows. */
   async run(options: { dryRun?: boolean } = {}): Promise<PruneResult> {
-    const { payloadsMs, eventsMs, auditMs, batchSize } = this.options
+    const { payloadsMs, eventsMs, auditMs, batchSize, batchPauseMs } = this.options
     if (options.dryRun) return { ...(await this.store.countDue({ payloadsMs, eventsMs, auditMs })), dryRun: true }
     const all = async (window: number | null, batch: (ms: number, limit: number) => Promise<PruneBatch>): Promise<number> => {
       if (window === null) return 0
@@ -59,6 +60,7 @@ export class Pruner {
         const { scanned, pruned } = await batch(window, batchSize)
         total += pruned
         if (scanned < batchSize) return total
+        await setTimeout(batchPauseMs)
       }
     }
     const result: PruneResult = {

@@ -33,12 +33,18 @@ export interface RetentionOptions {
    * @defaultValue 1000
    */
   batchSize: number
+  /**
+   * Pause after each batch: a pass removing a backlog of millions of rows then takes a share of
+   * Postgres instead of all it can get, beside ingest.
+   * @defaultValue 100
+   */
+  batchPauseMs: number
 }
 
 const DAY_MS = 86_400_000
 
 /** The defaults of {@link RetentionOptions}. */
-export const DEFAULT_RETENTION_OPTIONS: Readonly<RetentionOptions> = { payloadsMs: 30 * DAY_MS, eventsMs: 90 * DAY_MS, auditMs: null, intervalMs: 600_000, batchSize: 1000 }
+export const DEFAULT_RETENTION_OPTIONS: Readonly<RetentionOptions> = { payloadsMs: 30 * DAY_MS, eventsMs: 90 * DAY_MS, auditMs: null, intervalMs: 600_000, batchSize: 1000, batchPauseMs: 100 }
 
 /** The longest a provider keeps redelivering an event (Stripe: 3 days). */
 export const PROVIDER_RETRY_WINDOW_MS = 3 * DAY_MS
