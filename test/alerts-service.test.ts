@@ -4,17 +4,18 @@
  * webhook sink of HOOKLINE_ALERT_URLS and the `onAlert` of HOOKLINE_HANDLERS. The Prometheus rules
  * pass `promtool check rules`, and every metric they and the Grafana dashboard use is on /metrics.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { mkdtemp, readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createPrismaClient } from '@hookline/db'
-import { freePort, listenOnFreePort, signedStripeDelivery, STRIPE_TEST_SECRET, stripeEvent, TEST_REDIS_URL, testQueuePrefix, waitFor } from '@hookline/testkit'
+import { listenOnFreePort, signedStripeDelivery, STRIPE_TEST_SECRET, stripeEvent, testQueuePrefix, waitFor } from '@hookline/testkit'
 import { Webhook } from 'standardwebhooks'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { ROOT_DIR, rootScript } from './support/root-script.ts'
+import { ROOT_DIR } from './support/root-script.ts'
+import { type StartedService, startService } from './support/service-launcher.ts'
 
 const ALERT_SECRET = `whsec_${Buffer.from('service-alert-secret-0123456789').toString('base64')}`
 const dbName = `hookline_alerts_${randomBytes(5).toString('hex')}`
@@ -22,10 +23,9 @@ const databaseUrl = `postgresql://postgres@127.0.0.1:5432/${dbName}`
 const queue = testQueuePrefix()
 const received: { headers: Record<string, string>; body: string }[] = []
 let sink: Awaited<ReturnType<typeof listenOnFreePort>>
-let service: ChildProcess
+let service: StartedService
 let baseUrl: string
 let hookFile: string
-let output = ''
 
 /** Verified alerts the sink received, of `type`. */
 const alertsOf = (type: string) => received.map((r) => new Webhook(ALERT_SECRET).verify(r.body, r.headers) as { type: string; details: { ids: string[]; count: number } }).filter((a) => a.type === type)
@@ -40,37 +40,21 @@ beforeAll(async () => {
     })
   })
   hookFile = join(await mkdtemp(join(tmpdir(), 'hookline-alerts-')), 'alerts.jsonl')
-  const port = await freePort()
-  baseUrl = `http://127.0.0.1:${port}`
-  const [command, args] = rootScript('start')
-  service = spawn(command, args, {
-    cwd: ROOT_DIR,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: {
-      ...process.env,
-      PORT: String(port),
-      DATABASE_URL: databaseUrl,
-      REDIS_URL: TEST_REDIS_URL,
-      HOOKLINE_QUEUE_PREFIX: queue.prefix,
-      HOOKLINE_HANDLERS: 'test/fixtures/alert-handlers.mjs',
-      ALERT_HOOK_FILE: hookFile,
-      STRIPE_WEBHOOK_SECRET: STRIPE_TEST_SECRET,
-      HOOKLINE_ALERT_URLS: `${sink.url}/hookline`,
-      HOOKLINE_ALERT_SECRET: ALERT_SECRET,
-      HOOKLINE_ALERT_DIGEST_MS: '2000',
-    },
+  service = await startService({
+    DATABASE_URL: databaseUrl,
+    HOOKLINE_QUEUE_PREFIX: queue.prefix,
+    HOOKLINE_HANDLERS: 'test/fixtures/alert-handlers.mjs',
+    ALERT_HOOK_FILE: hookFile,
+    STRIPE_WEBHOOK_SECRET: STRIPE_TEST_SECRET,
+    HOOKLINE_ALERT_URLS: `${sink.url}/hookline`,
+    HOOKLINE_ALERT_SECRET: ALERT_SECRET,
+    HOOKLINE_ALERT_DIGEST_MS: '2000',
   })
-  service.stdout!.on('data', (d) => (output += d))
-  service.stderr!.on('data', (d) => (output += d))
-  await waitFor(async () => (await fetch(`${baseUrl}/readyz`).catch(() => undefined))?.status === 200, { what: `the service to be ready:\n${output}`, timeoutMs: 45_000, intervalMs: 200 })
+  baseUrl = service.url
 })
 
 afterAll(async () => {
-  if (service?.exitCode === null) {
-    const exited = new Promise((r) => service.once('exit', r))
-    service.kill('SIGTERM')
-    await exited
-  }
+  await service?.stop()
   await sink?.close()
   await queue.cleanup()
   const admin = createPrismaClient('postgresql://postgres@127.0.0.1:5432/postgres')
@@ -82,7 +66,7 @@ it('sends a dead letter of the worker process to the sink and to onAlert', async
   const res = await fetch(`${baseUrl}/webhooks/stripe`, { method: 'POST', body, headers })
   expect(res.status).toBe(200)
   const { id } = (await res.json()) as { id: string }
-  await waitFor(async () => alertsOf('dead_letter').length === 1, { what: `the dead_letter alert:\n${output}`, timeoutMs: 20_000 })
+  await waitFor(async () => alertsOf('dead_letter').length === 1, { what: `the dead_letter alert:\n${service.output()}`, timeoutMs: 20_000 })
   expect(alertsOf('dead_letter')[0]!.details).toMatchObject({ count: 1, ids: [id] })
   await waitFor(async () => (await readFile(hookFile, 'utf8').catch(() => '')).includes(id), { what: 'onAlert of HOOKLINE_HANDLERS' })
 })
@@ -90,7 +74,7 @@ it('sends a dead letter of the worker process to the sink and to onAlert', async
 it('counts forged requests at the ingress into one rejection_spike', async () => {
   const { body, headers } = signedStripeDelivery(stripeEvent(), { secret: 'whsec_forged' })
   for (let i = 0; i < 30; i++) expect((await fetch(`${baseUrl}/webhooks/stripe`, { method: 'POST', body, headers })).status).toBe(401)
-  await waitFor(async () => alertsOf('rejection_spike').reduce((n, a) => n + a.details.count, 0) === 30, { what: `the rejection_spike alert:\n${output}`, timeoutMs: 20_000 })
+  await waitFor(async () => alertsOf('rejection_spike').reduce((n, a) => n + a.details.count, 0) === 30, { what: `the rejection_spike alert:\n${service.output()}`, timeoutMs: 20_000 })
   expect(alertsOf('rejection_spike').filter((a) => !(a.details as { digest?: boolean }).digest)).toHaveLength(1)
 })
 

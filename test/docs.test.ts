@@ -18,14 +18,15 @@
  * trailing `…` nothing, `<fingerprint>` the issue the dead events opened, and the README's `localhost:3000` the service's address. A trailing
  * `# {…}` comment is the JSON the command prints.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { createPrismaClient } from '@hookline/db'
-import { type FakeStripeApi, freePort, signedStripeDelivery, STRIPE_TEST_SECRET, startFakeStripeApi, stripeEvent, TEST_REDIS_URL, testQueuePrefix, waitFor } from '@hookline/testkit'
+import { type FakeStripeApi, signedStripeDelivery, STRIPE_TEST_SECRET, startFakeStripeApi, stripeEvent, TEST_REDIS_URL, testQueuePrefix, waitFor } from '@hookline/testkit'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ROOT_DIR, rootScript } from './support/root-script.ts'
+import { ROOT_DIR } from './support/root-script.ts'
+import { type StartedService, startService } from './support/service-launcher.ts'
 
 const dbName = `hookline_docs_${randomBytes(5).toString('hex')}`
 const databaseUrl = `postgresql://postgres@127.0.0.1:5432/${dbName}`
@@ -41,10 +42,9 @@ const SKIP = '<!-- docs-check: skip -->'
 /** How long one documented command may run. */
 const COMMAND_TIMEOUT_MS = 20_000
 
-let service: ChildProcess
+let service: StartedService
 let stripeApi: FakeStripeApi
 let port: number
-let output = ''
 const ids: { processed: string[]; dead: string[] } = { processed: [], dead: [] }
 /** The issue the dead events opened (what `<fingerprint>` becomes). */
 let fingerprint = ''
@@ -147,31 +147,20 @@ async function admin(sql: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  port = await freePort()
   stripeApi = await startFakeStripeApi([stripeEvent({ account: TENANT, type: 'invoice.paid' })])
-  const [command, args] = rootScript('start')
-  service = spawn(command, args, {
-    cwd: ROOT_DIR,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: {
-      ...process.env,
-      PORT: String(port),
-      DATABASE_URL: databaseUrl,
-      REDIS_URL: TEST_REDIS_URL,
-      HOOKLINE_QUEUE_PREFIX: queue.prefix,
-      HOOKLINE_HANDLERS: 'test/fixtures/record-handlers.mjs',
-      STRIPE_WEBHOOK_SECRET: STRIPE_TEST_SECRET,
-      STRIPE_API_KEY: 'sk_test_docs',
-      STRIPE_API_BASE: stripeApi.url,
-      GITHUB_WEBHOOK_SECRET: GITHUB_SECRET,
-      SLACK_SIGNING_SECRET: '',
-      STANDARD_WEBHOOKS_SECRET: '',
-      HOOKLINE_ADMIN_TOKEN: ADMIN_TOKEN,
-    },
+  service = await startService({
+    DATABASE_URL: databaseUrl,
+    HOOKLINE_QUEUE_PREFIX: queue.prefix,
+    HOOKLINE_HANDLERS: 'test/fixtures/record-handlers.mjs',
+    STRIPE_WEBHOOK_SECRET: STRIPE_TEST_SECRET,
+    STRIPE_API_KEY: 'sk_test_docs',
+    STRIPE_API_BASE: stripeApi.url,
+    GITHUB_WEBHOOK_SECRET: GITHUB_SECRET,
+    SLACK_SIGNING_SECRET: '',
+    STANDARD_WEBHOOKS_SECRET: '',
+    HOOKLINE_ADMIN_TOKEN: ADMIN_TOKEN,
   })
-  service.stdout!.on('data', (d) => (output += d))
-  service.stderr!.on('data', (d) => (output += d))
-  await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status === 200, { what: `the service to be ready:\n${output}`, timeoutMs: 45_000, intervalMs: 200 })
+  port = service.port
   // Events of the runbook's customer: processed ones (no handler but `stripe:*`'s, which passes)
   // and dead ones (`test.reject`, refused by the handler module as permanent).
   ids.processed.push(await deliver('customer.updated'), await deliver('customer.updated'))
@@ -188,7 +177,7 @@ beforeAll(async () => {
 }, 90_000)
 
 afterAll(async () => {
-  if (service?.exitCode === null) service.kill('SIGKILL')
+  if (service?.child.exitCode === null) service.child.kill('SIGKILL')
   await stripeApi?.close()
   await queue.cleanup()
   await admin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`)
