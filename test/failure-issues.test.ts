@@ -5,14 +5,13 @@
  * resolving an issue and failing again reopens it; the admin API, the `hookline issues` commands
  * and the `hookline_open_issues` gauge show it all; bad input is a 4xx.
  */
-import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import type { Handler, IssueNotice } from '@hookline/core'
 import { listenOnFreePort, signedStripeDelivery, stripeEvent, waitFor } from '@hookline/testkit'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApp } from '../apps/hookline/src/service.ts'
 import { type Harness, startHarness } from './support/harness.ts'
-import { ROOT_DIR, rootScript } from './support/root-script.ts'
+import { runHookline } from './support/cli-process.ts'
 
 const TOKEN = 'issues-admin-token-0123456789abc'
 const VIEWER = 'issues-viewer-token-0123456789ab'
@@ -71,16 +70,7 @@ async function api(method: string, path: string, body?: unknown, token = TOKEN):
   return { status: res.status, body: text ? JSON.parse(text) : undefined }
 }
 
-function hookline(args: string[], input = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const [command, rest] = rootScript('hookline')
-  const child = spawn(command, [...rest, ...args], { cwd: ROOT_DIR, env: { ...process.env, HOOKLINE_URL: service.url, HOOKLINE_ADMIN_TOKEN: TOKEN } })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (d) => (stdout += d))
-  child.stderr.on('data', (d) => (stderr += d))
-  child.stdin.end(input)
-  return new Promise((done) => child.on('close', (code) => done({ code, stdout, stderr })))
-}
+const hookline = (args: string[], input = '') => runHookline(args, { url: service.url, token: TOKEN, input })
 
 async function issueOf(errorClass: string): Promise<any> {
   const { body } = await api('GET', '/issues?status=all')

@@ -3,7 +3,6 @@
  * the admin API's detail, replay and ignore, and `hookline events show` / `replay`; `?provider=`
  * or `--provider` when the key names events of several providers (409 listing them otherwise).
  */
-import { spawn } from 'node:child_process'
 import { type Handler, PermanentError } from '@hookline/core'
 import { standardWebhooksAdapter } from '@hookline/standard-webhooks'
 import { stripeAdapter } from '@hookline/stripe'
@@ -11,7 +10,7 @@ import { listenOnFreePort, signedStandardWebhook, signedStripeDelivery, STANDARD
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { createApp } from '../apps/hookline/src/service.ts'
 import { type Harness, startHarness } from './support/harness.ts'
-import { ROOT_DIR, rootScript } from './support/root-script.ts'
+import { runHookline } from './support/cli-process.ts'
 
 const TOKEN = 'find-by-key-admin-token-0123456789'
 const broken = new Set<string>()
@@ -43,15 +42,7 @@ async function api(method: string, path: string, body?: unknown): Promise<{ stat
   return { status: res.status, body: await res.json() }
 }
 
-function hookline(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const [command, rest] = rootScript('hookline')
-  const child = spawn(command, [...rest, ...args], { cwd: ROOT_DIR, env: { ...process.env, HOOKLINE_URL: service.url, HOOKLINE_ADMIN_TOKEN: TOKEN }, stdio: ['ignore', 'pipe', 'pipe'] })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (d) => (stdout += d))
-  child.stderr.on('data', (d) => (stderr += d))
-  return new Promise((done) => child.on('close', (code) => done({ code, stdout, stderr })))
-}
+const hookline = (args: string[]) => runHookline(args, { url: service.url, token: TOKEN })
 
 async function stripe(id: string, options: { fail?: boolean } = {}): Promise<string> {
   if (options.fail) broken.add(id)

@@ -2,12 +2,11 @@
  * `hookline pause|resume|pauses|breakers` and the held line of `events show`, with the real binary
  * against the service's own app on real Postgres and Redis.
  */
-import { spawn } from 'node:child_process'
 import { listenOnFreePort, waitFor } from '@hookline/testkit'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApp } from '../apps/hookline/src/service.ts'
 import { type Harness, recordEffect, startHarness } from './support/harness.ts'
-import { ROOT_DIR, rootScript } from './support/root-script.ts'
+import { runHookline } from './support/cli-process.ts'
 
 const TOKEN = 'cli-admin-token-0123456789abcdef'
 
@@ -23,16 +22,7 @@ afterAll(async () => {
   await h?.close()
 })
 
-function hookline(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const [command, rest] = rootScript('hookline')
-  const child = spawn(command, [...rest, ...args], { cwd: ROOT_DIR, env: { ...process.env, HOOKLINE_URL: service.url, HOOKLINE_ADMIN_TOKEN: TOKEN } })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (d) => (stdout += d))
-  child.stderr.on('data', (d) => (stderr += d))
-  child.stdin.end('')
-  return new Promise((done) => child.on('close', (code) => done({ code, stdout, stderr })))
-}
+const hookline = (args: string[]) => runHookline(args, { url: service.url, token: TOKEN })
 
 describe('pause and resume from the CLI', () => {
   it('pauses stripe, shows why an event is held, resumes it, and refuses an unknown pause', async () => {

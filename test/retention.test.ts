@@ -4,14 +4,13 @@
  * after theirs, dead events kept; the workers' job scheduler prunes on its own; `hookline prune`
  * and `POST /admin/api/prune`; a too-short event window refused.
  */
-import { spawn } from 'node:child_process'
 import { ConfigError, createHookline, type Handler, PermanentError } from '@hookline/core'
 import { listenOnFreePort, signedStripeDelivery, STRIPE_TEST_SECRET, stripeEvent, TEST_REDIS_URL, waitFor } from '@hookline/testkit'
 import { stripeAdapter } from '@hookline/stripe'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApp } from '../apps/hookline/src/service.ts'
 import { type Harness, startHarness } from './support/harness.ts'
-import { ROOT_DIR, rootScript } from './support/root-script.ts'
+import { runHookline } from './support/cli-process.ts'
 
 const TOKEN = 'retention-admin-token-0123456789'
 const DAY_MS = 86_400_000
@@ -51,15 +50,7 @@ describe('payload and event windows', () => {
       )
     )[0]
 
-  function hooklineCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    const [command, rest] = rootScript('hookline')
-    const child = spawn(command, [...rest, ...args], { cwd: ROOT_DIR, env: { ...process.env, HOOKLINE_URL: service.url, HOOKLINE_ADMIN_TOKEN: TOKEN } })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    return new Promise((done) => child.on('close', (code) => done({ code, stdout, stderr })))
-  }
+  const hooklineCli = (args: string[]) => runHookline(args, { url: service.url, token: TOKEN })
 
   it('removes the payloads of finished events past the window, keeps dead ones, and redeliveries stay duplicates', async () => {
     const first = signedStripeDelivery(stripeEvent({ type: 'invoice.paid' }))

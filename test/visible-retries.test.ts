@@ -3,13 +3,12 @@
  * when it runs next and of how many attempts, each attempt keeps its stack trace, and a
  * processed event has no next attempt.
  */
-import { spawn } from 'node:child_process'
 import type { Handler } from '@hookline/core'
 import { listenOnFreePort, waitFor } from '@hookline/testkit'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { createApp } from '../apps/hookline/src/service.ts'
 import { type Harness, startHarness } from './support/harness.ts'
-import { ROOT_DIR, rootScript } from './support/root-script.ts'
+import { runHookline } from './support/cli-process.ts'
 
 const TOKEN = 'visible-retries-admin-token-0123456789'
 const failing = new Set<string>()
@@ -41,15 +40,7 @@ async function api(path: string): Promise<any> {
   return res.json()
 }
 
-function hookline(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const [command, rest] = rootScript('hookline')
-  const child = spawn(command, [...rest, ...args], { cwd: ROOT_DIR, env: { ...process.env, HOOKLINE_URL: service.url, HOOKLINE_ADMIN_TOKEN: TOKEN }, stdio: ['ignore', 'pipe', 'pipe'] })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (d) => (stdout += d))
-  child.stderr.on('data', (d) => (stderr += d))
-  return new Promise((done) => child.on('close', (code) => done({ code, stdout, stderr })))
-}
+const hookline = (args: string[]) => runHookline(args, { url: service.url, token: TOKEN })
 
 it('a failed event carries nextAttemptAt, maxAttempts and each attempt\'s stack, in the API and events show', async () => {
   failing.add('evt_visible_retry')
