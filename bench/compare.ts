@@ -4,6 +4,7 @@
  * what stays comparable between runs on a shared machine — plus the absolute rates for context.
  */
 import { readFileSync } from 'node:fs'
+import type { BurstTarget } from './scenarios/burst.ts'
 import type { EndToEndResult } from './scenarios/end-to-end.ts'
 import { type BenchReport, table } from './report.ts'
 import { ratio } from './support/stats.ts'
@@ -27,7 +28,7 @@ const connectionsOf = (report: BenchReport): number => Number(report.settings.co
 const highConnectionsOf = (report: BenchReport): number => Number(report.settings.highConnections ?? 200)
 const endToEnd = (report: BenchReport, layout: EndToEndResult['layout']) => report.endToEnd?.find((run) => run.layout === layout)
 /** The layout `pnpm start` runs: the ingress with its worker in a process of its own. */
-const burstRow = (report: BenchReport, target: 'verify' | 'start', connections: number | undefined) => report.start?.burst.find((row) => row.target === target && row.connections === connections)
+const burstRow = (report: BenchReport, target: BurstTarget, connections: number | undefined) => report.start?.burst.find((row) => row.target === target && row.connections === connections)
 const service = (report: BenchReport) => endToEnd(report, 'separate worker')
 const drainOf = (report: BenchReport, mode: 'bullmq' | 'hookline', processes = 1) =>
   report.drain?.find((row) => row.mode === mode && (mode === 'bullmq' || row.processes === processes))
@@ -44,6 +45,7 @@ const FIGURES: Figure[] = [
   { name: 'ingest p99 while pruning × without', target: '≤ 1.2', digits: 2, read: (r) => ratio(r.prune?.pruning.p99, r.prune?.without.p99) },
   { name: 'duplicate storm × fresh', target: '≥ 1.2', digits: 2, read: (r) => ratio(ingestRate(r, 'hookline stripe 90% duplicates', connectionsOf(r)), ingestRate(r, 'hookline stripe', connectionsOf(r))) },
   { name: 'burst vs pnpm start × verify-only', target: '≥ 0.75', digits: 2, read: (r) => ratio(burstRow(r, 'start', connectionsOf(r))?.rate, burstRow(r, 'verify', connectionsOf(r))?.rate) },
+  { name: 'burst vs pnpm start, workers never yield × verify-only', target: '', digits: 2, read: (r) => ratio(burstRow(r, 'start-no-yield', connectionsOf(r))?.rate, burstRow(r, 'verify', connectionsOf(r))?.rate) },
   { name: 'burst vs pnpm start p99 (ms)', target: '≤ max(25, 1.5 × ceiling)', digits: 0, read: (r) => burstRow(r, 'start', connectionsOf(r))?.p99 },
   { name: 'burst ceiling p99 (ms)', target: '', digits: 0, read: (r) => burstRow(r, 'verify', connectionsOf(r))?.p99 },
   { name: 'pnpm start capacity (events/s)', target: '≥ 3000', digits: 0, read: (r) => r.start?.capacity.sustainedRate ?? undefined },

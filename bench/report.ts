@@ -5,7 +5,7 @@
 import type { DrainRow } from './scenarios/drain.ts'
 import type { EndToEndResult } from './scenarios/end-to-end.ts'
 import type { IngestRow } from './scenarios/ingest.ts'
-import type { StartResult } from './scenarios/burst.ts'
+import { BURST_TARGET_NAMES, type StartResult } from './scenarios/burst.ts'
 import type { OutboxResult } from './scenarios/outbox.ts'
 import type { PruneResult } from './scenarios/prune.ts'
 import type { ReconcileResult } from './scenarios/reconcile.ts'
@@ -174,9 +174,9 @@ export function printReport(report: BenchReport, connections: number, high: numb
       table(
         ['burst (unique Stripe events)', 'events/s', '× verify-only', 'p50 ms', 'p99 ms', 'backlog processed after', 'non-2xx'],
         burst.map((r) => [
-          `${r.target === 'verify' ? 'express + constructEvent' : 'pnpm start'} @${r.connections}`,
+          `${BURST_TARGET_NAMES[r.target]} @${r.connections}`,
           fixed(r.rate),
-          r.target === 'start' ? fixed(ratio(r.rate, ceiling(r.connections)?.rate), 2) : '',
+          r.target === 'verify' ? '' : fixed(ratio(r.rate, ceiling(r.connections)?.rate), 2),
           fixed(r.p50),
           fixed(r.p99),
           r.drainSeconds === undefined ? '' : `${fixed(r.drainSeconds, 1)} s`,

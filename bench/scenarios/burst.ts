@@ -1,8 +1,9 @@
 /**
  * @module The service as users run it (`pnpm start`, default settings, worker processes on):
  * - *burst*: unique signed Stripe events as fast as it answers, at each connection count for a few
- *   seconds, interleaved with Express + `constructEvent` (the verify-only ceiling), then the time
- *   until the backlog is processed;
+ *   seconds, interleaved with Express + `constructEvent` (the verify-only ceiling) and with a second
+ *   `pnpm start` whose workers never yield to the ingress (`HOOKLINE_WORKER_YIELD_MS=0`), then the
+ *   time until the backlog is processed;
  * - *capacity*: stepped offered rates, each held for a while; the highest step with every event
  *   answered and processed, the backlog bounded and processed p99 under a second, with the CPU each
  *   process spent per event.
@@ -16,9 +17,19 @@ import { type ServiceProcess, startService } from '../support/service-process.ts
 import { quantile } from '../support/stats.ts'
 import type { IngestServerConfig } from '../targets/ingest-server.ts'
 
-/** One case of the burst: the ceiling or `pnpm start`, at one connection count, over every round. */
+/** A target of the burst: the verify-only ceiling, `pnpm start`, or `pnpm start` whose workers never yield. */
+export type BurstTarget = 'verify' | 'start' | 'start-no-yield'
+
+/** What each target is called in the bench's output. */
+export const BURST_TARGET_NAMES: Readonly<Record<BurstTarget, string>> = {
+  verify: 'express + constructEvent',
+  start: 'pnpm start',
+  'start-no-yield': 'pnpm start, workers never yield',
+}
+
+/** One case of the burst: a target at one connection count, over every round. */
 export interface BurstRow {
-  target: 'verify' | 'start'
+  target: BurstTarget
   connections: number
   /** 2xx per second over all rounds. */
   rate: number
@@ -27,7 +38,7 @@ export interface BurstRow {
   p99: number
   non2xx: number
   errors: number
-  /** `start` only: mean seconds from the end of a burst until its backlog was processed. */
+  /** `pnpm start` only: mean seconds from the end of a burst until its backlog was processed. */
   drainSeconds?: number
   rounds: LoadResult[]
 }
@@ -75,15 +86,20 @@ export async function runStartScenarios(infra: Infra, load: Child<unknown>, sett
   const sandbox = await infra.sandbox()
   const verify = await forkChild<{ port: number }>('targets/ingest-server.ts', { mode: 'verify', databaseUrl: '', queuePrefix: '', redisUrl: REDIS_URL } satisfies IngestServerConfig)
   const service = await startService(sandbox)
+  const unyieldingSandbox = await infra.sandbox()
+  const unyielding = await startService(unyieldingSandbox, { HOOKLINE_WORKER_YIELD_MS: '0' })
   const db = new pg.Pool({ connectionString: sandbox.databaseUrl, max: 2 })
   const backlog = async () => (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM hookline.hookline_due_events`)).rows[0]!.n
-  const drained = async (deadlineMs = 180_000): Promise<number> => {
+  const drained = async (deadlineMs = 180_000, count = backlog): Promise<number> => {
     const started = performance.now()
-    while ((await backlog()) > 0 && performance.now() - started < deadlineMs) await sleep(100)
+    while ((await count()) > 0 && performance.now() - started < deadlineMs) await sleep(100)
     return (performance.now() - started) / 1000
   }
-  const url = (target: 'verify' | 'start') => (target === 'verify' ? `http://127.0.0.1:${verify.ready.port}` : service.url)
-  const burst = async (target: 'verify' | 'start', connections: number, seconds: number): Promise<LoadResult> => {
+  const unyieldingDb = new pg.Pool({ connectionString: unyieldingSandbox.databaseUrl, max: 2 })
+  const unyieldingBacklog = async () => (await unyieldingDb.query<{ n: number }>(`SELECT count(*)::int AS n FROM hookline.hookline_due_events`)).rows[0]!.n
+  const targets: BurstTarget[] = ['verify', 'start', 'start-no-yield']
+  const url = (target: BurstTarget) => (target === 'verify' ? `http://127.0.0.1:${verify.ready.port}` : target === 'start' ? service.url : unyielding.url)
+  const burst = async (target: BurstTarget, connections: number, seconds: number): Promise<LoadResult> => {
     const run: LoadRun = {
       url: url(target),
       path: '/webhooks/stripe',
@@ -96,25 +112,26 @@ export async function runStartScenarios(infra: Infra, load: Child<unknown>, sett
   }
   try {
     // Warm-up of both (JIT, pools, prepared plans), and the worker's first backlog.
-    for (const target of ['verify', 'start'] as const) await burst(target, settings.connections[0]!, 2)
+    for (const target of targets) await burst(target, settings.connections[0]!, 2)
     await drained()
+    await drained(180_000, unyieldingBacklog)
     const results = new Map<string, { rounds: LoadResult[]; drains: number[] }>()
     for (let round = 1; round <= settings.rounds; round++) {
       for (const connections of settings.connections) {
-        for (const target of ['verify', 'start'] as const) {
+        for (const target of targets) {
           const r = await burst(target, connections, settings.burstSeconds)
-          const drain = target === 'start' ? await drained() : undefined
+          const drain = target === 'verify' ? undefined : await drained(180_000, target === 'start' ? backlog : unyieldingBacklog)
           const key = `${target}@${connections}`
           const entry = results.get(key) ?? { rounds: [], drains: [] }
           entry.rounds.push(r)
           if (drain !== undefined) entry.drains.push(drain)
           results.set(key, entry)
-          log(`  round ${round} ${target === 'verify' ? 'express + constructEvent' : 'pnpm start'} @${connections}`.padEnd(44) + ` ${r.rate.toFixed(0).padStart(6)}/s  p50 ${r.p50} ms  p99 ${r.p99} ms${drain === undefined ? '' : `  backlog processed ${drain.toFixed(1)} s later`}`)
+          log(`  round ${round} ${BURST_TARGET_NAMES[target]} @${connections}`.padEnd(52) + ` ${r.rate.toFixed(0).padStart(6)}/s  p50 ${r.p50} ms  p99 ${r.p99} ms${drain === undefined ? '' : `  backlog processed ${drain.toFixed(1)} s later`}`)
         }
       }
     }
     const rows: BurstRow[] = [...results].map(([key, { rounds, drains }]) => {
-      const [target, connections] = key.split('@') as ['verify' | 'start', string]
+      const [target, connections] = key.split('@') as [BurstTarget, string]
       const seconds = rounds.reduce((s, r) => s + r.seconds, 0)
       return {
         target,
@@ -134,6 +151,8 @@ export async function runStartScenarios(infra: Infra, load: Child<unknown>, sett
     return { burst: rows, capacity: { steps, sustainedRate: sustained.length > 0 ? Math.max(...sustained) : null, ceilingRate: ceiling } }
   } finally {
     await db.end()
+    await unyieldingDb.end()
+    await unyielding.stop()
     await service.stop()
     await verify.stop()
   }

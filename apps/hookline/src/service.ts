@@ -99,6 +99,7 @@ export async function buildHookline(env: Env): Promise<Hookline> {
       lockDurationMs: env.HOOKLINE_LOCK_MS,
       handlerTimeoutMs: env.HOOKLINE_HANDLER_TIMEOUT_MS,
       stale: env.HOOKLINE_STALE,
+      yieldMs: env.HOOKLINE_WORKER_YIELD_MS,
     },
     sweeper: { intervalMs: env.HOOKLINE_SWEEP_INTERVAL_MS, graceMs: env.HOOKLINE_SWEEP_GRACE_MS },
     outbox: { provider: env.HOOKLINE_OUTBOX_PROVIDER },

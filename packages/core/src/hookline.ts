@@ -40,6 +40,7 @@ import { EventQuery } from './support/events-query.ts'
 import { FailureIssues } from './support/failure-issues.ts'
 import { DEFAULT_REPLAY_SETTINGS, Replayer, type ReplaySettings } from './support/replay.ts'
 import { EventWorker } from './worker/event-worker.ts'
+import { SATURATION_TTL_MS, SaturationSignal } from './yield/saturation-signal.ts'
 import type { IssueHook } from './worker/issue-hook.ts'
 import { retryPolicy, type RetryPolicy } from './worker/retry-policy.ts'
 import { type DeadLetterHook, DEFAULT_WORKER_OPTIONS, type WorkerOptions } from './worker/worker-options.ts'
@@ -168,6 +169,7 @@ export class Hookline {
   private readonly relay: OutboxRelay
   private readonly retention: RetentionOptions
   private readonly pruner: Pruner
+  private readonly saturation: SaturationSignal
   private worker: EventWorker | undefined
   /** Groups alerts and routes them to the sinks. */
   readonly alerter: Alerter
@@ -216,6 +218,7 @@ export class Hookline {
     this.alerter = new Alerter(this.queueConfig(), { ...DEFAULT_ALERT_OPTIONS, ...options.alerts }, this.logger)
     this.sweeper = new Sweeper(this.inbox, this.dispatcher, this.metrics, this.sweeperOptions)
     const enqueueDeps = { dispatcher: this.dispatcher, inbox: this.inbox, metrics: this.metrics, logger: this.logger }
+    this.saturation = new SaturationSignal(() => this.dispatcher.reportSaturated(SATURATION_TTL_MS))
     const batcher = new IngestBatcher(this.inbox, graceMs, (stored) => enqueueStored(enqueueDeps, stored, 'webhook'), { ...DEFAULT_INGEST_BATCH_OPTIONS, ...options.ingest })
     this.receiver = new WebhookReceiver({
       adapters,
@@ -225,6 +228,7 @@ export class Hookline {
       onRejected: (provider, reason) => {
         if (reason === 'hookline.signature_invalid') this.alerter.countRejection(provider)
       },
+      onRequest: () => this.saturation.noteRequest(),
     })
     this.reconciler = new Reconciler({
       pool,
@@ -493,6 +497,7 @@ export class Hookline {
    */
   close(): Promise<void> {
     return (this.closing ??= (async () => {
+      this.saturation.close()
       await this.relay.close()
       await this.worker?.close()
       await this.alertWorker?.close()

@@ -26,6 +26,8 @@ export class HooklineMetrics {
   readonly waited = new Counter({ name: 'hookline_events_waited_total', help: 'Events put back to wait for an earlier unfinished event of their entity', labelNames: ['provider'] as const, registers: [this.registry] })
   /** Events put back without spending an attempt because a pause or an open circuit breaker holds them. */
   readonly held = new Counter({ name: 'hookline_events_held_total', help: 'Events held without spending an attempt, by reason (paused, breaker)', labelNames: ['provider', 'reason'] as const, registers: [this.registry] })
+  /** Time workers held batches back for a saturated ingress (see `worker.yieldMs`). */
+  readonly yielded = new Counter({ name: 'hookline_worker_yield_seconds_total', help: 'Seconds worker batches waited for a saturated ingress', registers: [this.registry] })
   /** Circuit breakers opened (or reopened after a failed probe), by route. */
   readonly breakerOpened = new Counter({ name: 'hookline_breaker_opened_total', help: 'Circuit breakers opened or reopened, by route', labelNames: ['route'] as const, registers: [this.registry] })
   /** Failed attempts that were scheduled for a retry. */

@@ -24,6 +24,8 @@ export interface ReceiverDeps {
   logger: Logger
   /** Told of each refused request of a known provider, with its error code (alerting counts them). */
   onRejected?: ((provider: string, reason: string) => void) | undefined
+  /** Told of each request (the ingress's saturation signal counts them). */
+  onRequest?: (() => void) | undefined
 }
 
 /** Headers never stored with an event (credentials of the hop, not of the provider). */
@@ -40,6 +42,7 @@ export class WebhookReceiver {
    */
   async receive(provider: string, req: RawRequest): Promise<ReceiveResult> {
     const { adapters, batcher, metrics } = this.deps
+    this.deps.onRequest?.()
     const adapter = adapters.get(provider)
     if (!adapter) throw this.recordRejection(provider, new UnknownProviderError(provider))
     const stopTimer = metrics.ingestDuration.startTimer({ provider })

@@ -6,6 +6,7 @@
  */
 import { Queue } from 'bullmq'
 import { Redis } from 'ioredis'
+import { saturationKey } from '../yield/saturation-signal.ts'
 import { closeWhileConnected } from './bullmq-close.ts'
 import type { RetryPolicy } from '../worker/retry-policy.ts'
 
@@ -63,6 +64,7 @@ export class Dispatcher {
   /** The BullMQ queue (also used to manage the sweeper's job scheduler). */
   readonly queue: Queue
   private readonly connection: Redis
+  private readonly saturationKey: string
 
   constructor(
     config: QueueConfig,
@@ -79,6 +81,7 @@ export class Dispatcher {
     // ioredis emits 'error' on every failed reconnect; an unhandled one would crash the process.
     this.connection.on('error', () => undefined)
     this.queue = new Queue(config.name, { connection: this.connection, prefix: config.prefix })
+    this.saturationKey = saturationKey(config.prefix, config.name)
     this.queue.on('error', () => undefined)
   }
 
@@ -153,6 +156,11 @@ export class Dispatcher {
   async oldestWaitingSince(): Promise<Date | undefined> {
     const [job] = await withTimeout(this.queue.getJobs(['wait'], 0, 0, true), this.timeoutMs, 'oldest waiting job')
     return job ? new Date(job.timestamp) : undefined
+  }
+
+  /** Reports the ingress saturated for `ttlMs` to the queue's workers (see `yield-gate.ts`). */
+  async reportSaturated(ttlMs: number): Promise<void> {
+    await this.connection.set(this.saturationKey, '1', 'PX', ttlMs)
   }
 
   /** Resolves when Redis answers a PING within the timeout. */

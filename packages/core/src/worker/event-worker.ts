@@ -16,6 +16,8 @@ import { type BatchEntry, GroupBatcher } from '../queue/group-batcher.ts'
 import { fingerprintFailure } from '../support/failure-fingerprint.ts'
 import { type Outcome, processInTransaction, publicEvent, type TransactionDeps } from './handler-transaction.ts'
 import { failureRoute, type IssueHook, noticeIssue } from './issue-hook.ts'
+import { saturationKey } from '../yield/saturation-signal.ts'
+import { YieldGate } from '../yield/yield-gate.ts'
 import { backoffDelayMs, decideAfterFailure, type RetryPolicy } from './retry-policy.ts'
 import type { DeadLetterHook } from './worker-options.ts'
 
@@ -60,6 +62,7 @@ export interface EventWorkerDeps extends TransactionDeps {
 export class EventWorker {
   private worker: Worker | undefined
   private connection: Redis | undefined
+  private gate: YieldGate | undefined
   private readonly batcher: GroupBatcher<string, EventOutcome>
   private readonly singles: GroupBatcher<ClaimedEvent, SingleOutcome>
   /** The jobs running now: what a close waits for when it cannot wait through BullMQ. */
@@ -90,6 +93,7 @@ export class EventWorker {
     // Workers block on Redis and must wait through outages rather than fail commands.
     this.connection = new Redis(this.queue.redisUrl, { maxRetriesPerRequest: null, retryStrategy: (n) => Math.min(n * 200, 2000) })
     this.connection.on('error', () => undefined)
+    this.gate = new YieldGate(this.connection, saturationKey(this.queue.prefix, this.queue.name), options.yieldMs, (seconds) => this.deps.metrics.yielded.inc(seconds))
     this.worker = new Worker(this.queue.name, (job) => this.track(this.run(job)), {
       connection: this.connection,
       prefix: this.queue.prefix,
@@ -157,7 +161,7 @@ export class EventWorker {
   }
 
   /**
-   * Claims a batch of events in one statement, puts back those a pause or an open breaker holds
+   * After its turn (see {@link YieldGate}), claims a batch of events in one statement, puts back those a pause or an open breaker holds
    * (see {@link EventHolds}), then runs the first attempts together in one transaction and hands
    * the rest (retries, which may follow a crash) to the single-event queue.
    * Each entry settles when its event is finished (processed, skipped or dead) or rejects to retry;
@@ -165,6 +169,7 @@ export class EventWorker {
    */
   private async processBatch(batch: BatchEntry<string, EventOutcome>[]): Promise<void> {
     const { attempts, options } = this.deps
+    await this.gate?.turn()
     const claimed = new Map((await attempts.claimMany(batch.map((entry) => entry.item), options.handlerTimeoutMs + options.lockDurationMs)).map((e) => [e.id, e]))
     const holds = await this.deps.holds.check([...claimed.values()], options.handlerTimeoutMs)
     // Committed before the others run, so that a later event of a held one's entity waits for it.

@@ -44,6 +44,14 @@ export interface WorkerOptions {
    * @defaultValue 'skip'
    */
   stale: 'skip' | 'deliver'
+  /**
+   * Longest the worker holds its batches back while the ingress of its queue is saturated (its
+   * event loop busy with webhooks), so that a burst is answered at the speed of the ingress alone
+   * on the cores they share; the events wait in the queue and are processed after it. 0 never
+   * holds back: for workers on machines of their own.
+   * @defaultValue 15_000
+   */
+  yieldMs: number
 }
 
 /**
@@ -57,6 +65,7 @@ export const DEFAULT_WORKER_OPTIONS: Readonly<WorkerOptions> = {
   handlerTimeoutMs: 30_000,
   lockDurationMs: 30_000,
   stale: 'skip',
+  yieldMs: 15_000,
 }
 
 /** Called once for every event moved to the dead-letter queue. */

@@ -1,0 +1,72 @@
+/**
+ * @module The worker's side of yielding: before each batch, a worker whose queue's ingress reports
+ * saturation (see `saturation-signal.ts`) waits, up to `worker.yieldMs` per saturation, so that the
+ * cores it shares with the ingress answer the burst first. Events wait in the queue meanwhile, as
+ * durable as ever; the worker catches up once the ingress is no longer saturated.
+ */
+import { setTimeout as sleep } from 'node:timers/promises'
+import { SATURATION_SAMPLE_MS } from './saturation-signal.ts'
+
+/** What the gate reads the report with: the worker's Redis connection. */
+export interface SaturationSource {
+  exists(key: string): Promise<number>
+}
+
+/**
+ * Holds batches back while the ingress is saturated.
+ *
+ * @example
+ * const gate = new YieldGate(redis, saturationKey('hookline', 'events'), 15_000, (s) => metrics.yielded.inc(s))
+ * await gate.turn() // before claiming a batch
+ */
+export class YieldGate {
+  private checkedAt = 0
+  private saturated = false
+  private checking: Promise<void> | undefined
+  /** When the current saturation first held a batch back. */
+  private since: number | undefined
+
+  /**
+   * @param maxYieldMs longest the worker holds back during one saturation (0: never); after it,
+   * batches run until the ingress is no longer saturated.
+   * @param onYielded told of each wait of a batch, in seconds, as it happens.
+   */
+  constructor(
+    private readonly source: SaturationSource,
+    private readonly key: string,
+    private readonly maxYieldMs: number,
+    private readonly onYielded: (seconds: number) => void,
+  ) {}
+
+  /** Resolves when the next batch may run. */
+  async turn(): Promise<void> {
+    if (this.maxYieldMs <= 0) return
+    for (;;) {
+      await this.refresh()
+      if (!this.saturated) {
+        this.since = undefined
+        return
+      }
+      const now = Date.now()
+      this.since ??= now
+      if (now - this.since >= this.maxYieldMs) return
+      await sleep(Math.min(SATURATION_SAMPLE_MS, this.since + this.maxYieldMs - now))
+      this.onYielded((Date.now() - now) / 1000)
+    }
+  }
+
+  /** Reads the report at most once a sample; concurrent callers share one read. A failed read counts as not saturated. */
+  private refresh(): Promise<void> {
+    if (Date.now() - this.checkedAt < SATURATION_SAMPLE_MS) return Promise.resolve()
+    return (this.checking ??= this.source
+      .exists(this.key)
+      .then(
+        (n) => void (this.saturated = n > 0),
+        () => void (this.saturated = false),
+      )
+      .finally(() => {
+        this.checkedAt = Date.now()
+        this.checking = undefined
+      }))
+  }
+}
