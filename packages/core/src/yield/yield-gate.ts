@@ -5,6 +5,7 @@
  * durable as ever; the worker catches up once the ingress is no longer saturated.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
+import { withTimeout } from '../queue/dispatcher.ts'
 import { SATURATION_SAMPLE_MS } from './saturation-signal.ts'
 
 /** What the gate reads the report with: the worker's Redis connection. */
@@ -55,11 +56,14 @@ export class YieldGate {
     }
   }
 
-  /** Reads the report at most once a sample; concurrent callers share one read. A failed read counts as not saturated. */
+  /**
+   * Reads the report at most once a sample; concurrent callers share one read. A read that fails
+   * or outlasts a sample (Redis down: the worker's connection queues commands) counts as not
+   * saturated, so that batches already taken still run.
+   */
   private refresh(): Promise<void> {
     if (Date.now() - this.checkedAt < SATURATION_SAMPLE_MS) return Promise.resolve()
-    return (this.checking ??= this.source
-      .exists(this.key)
+    return (this.checking ??= withTimeout(this.source.exists(this.key), SATURATION_SAMPLE_MS, 'saturation read')
       .then(
         (n) => void (this.saturated = n > 0),
         () => void (this.saturated = false),
