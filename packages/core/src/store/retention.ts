@@ -70,6 +70,9 @@ export class RetentionStore {
           ORDER BY received_at LIMIT $2
        ), gone AS (
          DELETE FROM hookline.hookline_events e USING batch b WHERE e.id = b.id RETURNING e.id
+       ), attempts AS (
+         -- no foreign key cascades: the event's attempts go with it here
+         DELETE FROM hookline.hookline_attempts a USING gone g WHERE a.event_id = g.id
        )
        SELECT (SELECT count(*) FROM batch)::int AS scanned, (SELECT count(*) FROM gone)::int AS pruned`,
       olderThanMs,
