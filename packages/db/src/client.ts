@@ -21,6 +21,13 @@ export interface CreatePrismaClientOptions {
   schema?: string
 }
 
+/**
+ * How long {@link createDatabase}'s pool keeps an idle connection, in milliseconds. Longer than
+ * `pg`'s 10 s: a burst after a quiet spell would otherwise begin by opening its connections again
+ * and preparing every statement on them, with fresh backends' cold caches.
+ */
+export const POOL_IDLE_TIMEOUT_MS = 60_000
+
 /** A Prisma client and the `pg` pool it runs on. */
 export interface Database {
   prisma: PrismaClient
@@ -66,6 +73,7 @@ export function createPrismaClient(
 export function createDatabase(databaseUrl: string, options: CreatePrismaClientOptions = {}): Database {
   const pool = new pg.Pool({
     connectionString: databaseUrl,
+    idleTimeoutMillis: POOL_IDLE_TIMEOUT_MS,
     ...(options.poolMax === undefined ? {} : { max: options.poolMax }),
   })
   // An idle connection that breaks (Postgres restarted) is dropped by the pool; the next query
