@@ -128,6 +128,7 @@ export class EventReads {
       `SELECT to_timestamp(floor(extract(epoch FROM received_at) / $2) * $2) AS at, provider,
               count(*)::int AS received,
               (count(*) FILTER (WHERE status = 'processed'))::int AS processed,
+              (count(*) FILTER (WHERE status = 'skipped_stale'))::int AS "skippedStale",
               (count(*) FILTER (WHERE status = 'failed'))::int AS failed,
               (count(*) FILTER (WHERE status = 'dead'))::int AS dead,
               (count(*) FILTER (WHERE status = 'ignored'))::int AS ignored,

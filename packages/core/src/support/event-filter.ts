@@ -5,8 +5,11 @@
 import { z } from 'zod'
 import { InvalidRequestError } from '../errors.ts'
 
-/** Every status an inbox event can have, in the order of its life. */
-export const EVENT_STATUSES = ['received', 'processing', 'processed', 'failed', 'dead', 'ignored'] as const
+/**
+ * Every status an inbox event can have, in the order of its life. `skipped_stale`: finished without
+ * its handler, because a newer event of its entity had been applied (the worker's `stale: 'skip'`).
+ */
+export const EVENT_STATUSES = ['received', 'processing', 'processed', 'skipped_stale', 'failed', 'dead', 'ignored'] as const
 
 /** Status of an inbox event. */
 export type EventStatus = (typeof EVENT_STATUSES)[number]
