@@ -129,9 +129,13 @@ describe('listing and detail', () => {
     expect((await api('GET', '/events?tenant=acct_list_a&provider=github')).body.events).toEqual([])
 
     const key = byTenant.body.events[2].eventKey as string
-    const byKey = await api('GET', `/events?q=${key.slice(4, 16).toUpperCase()}`)
+    const byKey = await api('GET', `/events?key=${key.slice(4, 16).toUpperCase()}`)
     expect(byKey.body.events.map((e: any) => e.id)).toEqual([ids.a2])
+    expect((await api('GET', `/events?key=${ids.b1}`)).body.events.map((e: any) => e.id)).toEqual([ids.b1])
+    // `q` is the older name of `key`, still accepted; `key` wins when both are given.
+    expect((await api('GET', `/events?q=${key.slice(4, 16)}`)).body.events.map((e: any) => e.id)).toEqual([ids.a2])
     expect((await api('GET', `/events?q=${ids.b1}`)).body.events.map((e: any) => e.id)).toEqual([ids.b1])
+    expect((await api('GET', `/events?key=${ids.b1}&q=${key}`)).body.events.map((e: any) => e.id)).toEqual([ids.b1])
   })
 
   it('filters by time range, absolute or relative', async () => {
