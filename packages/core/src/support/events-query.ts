@@ -43,8 +43,16 @@ export interface EventSummary {
 
 /** One processing attempt of an event. */
 export interface AttemptRecord {
-  /** Attempt number within its run (what the handler saw as `ctx.attempt`). */
+  /**
+   * Number of the attempt among all of the event's attempts: it continues across replays (1, 2, 3,
+   * then 4 after a replay), while the handler's `ctx.attempt` counts within the run.
+   */
   n: number
+  /**
+   * The event's generation when the attempt ran: a forced replay of a processed (or skipped_stale)
+   * event starts the next one; a replay of a dead, failed or ignored event keeps it (its handler
+   * never committed, so the idempotency keys stay).
+   */
   generation: number
   startedAt: Date
   finishedAt: Date | null
