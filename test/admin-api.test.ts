@@ -129,9 +129,13 @@ describe('listing and detail', () => {
     expect((await api('GET', '/events?tenant=acct_list_a&provider=github')).body.events).toEqual([])
 
     const key = byTenant.body.events[2].eventKey as string
-    const byKey = await api('GET', `/events?q=${key.slice(4, 16).toUpperCase()}`)
+    const byKey = await api('GET', `/events?key=${key.slice(4, 16).toUpperCase()}`)
     expect(byKey.body.events.map((e: any) => e.id)).toEqual([ids.a2])
+    expect((await api('GET', `/events?key=${ids.b1}`)).body.events.map((e: any) => e.id)).toEqual([ids.b1])
+    // `q` is the older name of `key`, still accepted; `key` wins when both are given.
+    expect((await api('GET', `/events?q=${key.slice(4, 16)}`)).body.events.map((e: any) => e.id)).toEqual([ids.a2])
     expect((await api('GET', `/events?q=${ids.b1}`)).body.events.map((e: any) => e.id)).toEqual([ids.b1])
+    expect((await api('GET', `/events?key=${ids.b1}&q=${key}`)).body.events.map((e: any) => e.id)).toEqual([ids.b1])
   })
 
   it('filters by time range, absolute or relative', async () => {
@@ -235,7 +239,7 @@ describe('replaying one event', () => {
     const after = (await api('GET', `/events/${id}`)).body
     expect(after.attempts).toBe(1)
     expect(after.lastError).toBeNull()
-    expect(after.attemptLog.map((a: any) => [a.generation, a.n, a.outcome])).toEqual([[1, 1, 'dead'], [1, 1, 'succeeded']])
+    expect(after.attemptLog.map((a: any) => [a.generation, a.n, a.outcome])).toEqual([[1, 1, 'dead'], [1, 2, 'succeeded']])
     expect(after.audit).toEqual([{ at: expect.any(String), actor: 'ana@support', action: 'replay', filter: { force: false }, count: 1, note: 'downstream fixed' }])
 
     // A second replay of the now processed event changes nothing.
@@ -258,7 +262,7 @@ describe('replaying one event', () => {
     expect(await effects(id)).toEqual(['g1', 'g2'])
     const detail = (await api('GET', `/events/${id}`)).body
     expect(detail.generation).toBe(2)
-    expect(detail.attemptLog.map((a: any) => [a.generation, a.n, a.outcome])).toEqual([[1, 1, 'succeeded'], [2, 1, 'succeeded']])
+    expect(detail.attemptLog.map((a: any) => [a.generation, a.n, a.outcome])).toEqual([[1, 1, 'succeeded'], [2, 2, 'succeeded']])
     expect(await auditRows('event_id = $1::uuid', id)).toEqual([
       { actor: 'ana@support', action: 'replay', event_id: id, filter: { force: true }, count: 1, note: 'customer asked for a resend' },
     ])

@@ -121,7 +121,7 @@ it('filters to one tenant, opens a dead event, replays it and shows it processed
   await page.getByRole('heading', { name: `Event ${dead.key} processed` }).waitFor({ timeout: 20_000 })
   expect(await page.getByRole('status').first().textContent()).toBe('Replayed as generation 1.')
   const timeline = (await page.locator('#timeline li').allTextContents()).map((t) => t.split(' — ')[0])
-  expect(timeline).toEqual(['Generation 1, attempt 1: dead', 'replay by ana', 'Generation 1, attempt 1: succeeded'])
+  expect(timeline).toEqual(['Generation 1, attempt 1: dead', 'replay by ana', 'Generation 1, attempt 2: succeeded'])
   expect(await page.evaluate(() => (globalThis as unknown as { __pwned?: number }).__pwned)).toBeUndefined()
   expect(await cspViolations()).toBeUndefined()
   expect(pageErrors).toEqual([])

@@ -62,7 +62,7 @@ describe('arrival order within an entity', () => {
     )
     const harness = h
     await expect
-      .poll(async () => harness.count(`SELECT count(*)::int AS n FROM hookline.hookline_events WHERE status NOT IN ('processed', 'dead')`), { timeout: 60_000, interval: 100 })
+      .poll(async () => harness.count(`SELECT count(*)::int AS n FROM hookline.hookline_events WHERE status NOT IN ('processed', 'skipped_stale', 'dead')`), { timeout: 60_000, interval: 100 })
       .toBe(0)
 
     for (let e = 0; e < ENTITIES; e++) {

@@ -118,3 +118,18 @@ it('`hookline events show evt_…` shows the event, and `events list` has a KEY 
   expect(list.stdout.split('\n')[0]).toMatch(/ERROR\s+KEY$/)
   expect(list.stdout).toContain('evt_find_by_key_cli')
 })
+
+it('`hookline dlq ignore evt_… --provider stripe` closes the provider\'s event when the key is ambiguous', async () => {
+  const dead = await stripe('evt_find_key_ignore', { fail: true })
+  broken.delete('evt_find_key_ignore')
+  const acmeId = await acme('evt_find_key_ignore')
+  const ambiguous = await hookline(['dlq', 'ignore', 'evt_find_key_ignore', '--note', 'test account'])
+  expect(ambiguous.code).not.toBe(0)
+  expect(ambiguous.stderr).toContain('say which provider')
+  const ignored = await hookline(['dlq', 'ignore', 'evt_find_key_ignore', '--provider', 'stripe', '--note', 'test account'])
+  expect(ignored.stderr).toBe('')
+  expect(ignored.code).toBe(0)
+  expect(ignored.stdout).toBe(`ignored ${dead}\n`)
+  expect((await api('GET', `/events/${dead}`)).body).toMatchObject({ status: 'ignored', note: 'test account' })
+  expect((await api('GET', `/events/${acmeId}`)).body.status).toBe('processed')
+})

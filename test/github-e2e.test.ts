@@ -104,7 +104,7 @@ describe('ordering by entity and source time', () => {
     const newer = await deliver(githubPush({ ref, at: new Date('2026-11-23T12:00:10Z') }), { event: 'push' })
     await h.waitForStatus(newer.body.id, 'processed')
     const older = await deliver(githubPush({ ref, at: new Date('2026-11-23T12:00:00Z') }), { event: 'push' })
-    const row = await h.waitForStatus(older.body.id, 'processed')
+    const row = await h.waitForStatus(older.body.id, 'skipped_stale')
     expect(row.stale).toBe(true)
     expect(await effectsOf(older.body.id)).toBe(0)
     expect(await effectsOf(newer.body.id)).toBe(1)

@@ -1,7 +1,7 @@
 /**
  * Retries support can see, through the admin API and `hookline events show`: a failed event says
- * when it runs next and of how many attempts, each attempt keeps its stack trace, and a
- * processed event has no next attempt.
+ * when it runs next and of how many attempts, each attempt keeps its stack trace, an event waiting
+ * for an earlier one of its entity names it, and a processed event has no next attempt.
  */
 import type { Handler } from '@hookline/core'
 import { listenOnFreePort, waitFor } from '@hookline/testkit'
@@ -65,7 +65,25 @@ it('a failed event carries nextAttemptAt, maxAttempts and each attempt\'s stack,
   expect(show.code).toBe(0)
   expect(show.stdout).toMatch(/attempts:\s+1 of 5/)
   expect(show.stdout).toMatch(new RegExp(`next attempt:\\s+${(detail.nextAttemptAt as string).slice(0, 19)}Z`))
-  expect(show.stdout).toMatch(/stack traces\ngen 1 #1\nError: ledger is locked\n\s+at applyInvoice/)
+  expect(show.stdout).toMatch(/stack traces\n#1 \(run 1\)\nError: ledger is locked\n\s+at applyInvoice/)
+})
+
+it('an event waiting for an earlier event of its entity names it, in the API and events show', async () => {
+  failing.add('evt_visible_wait_first')
+  const t = Math.floor(Date.now() / 1000)
+  const first = await h.sendStripeEvent({ id: 'evt_visible_wait_first', account: 'acct_visible_wait', created: t - 10, object: { id: 'in_visible_wait' } })
+  await h.waitForStatus(first, 'failed')
+  const second = await h.sendStripeEvent({ id: 'evt_visible_wait_second', account: 'acct_visible_wait', created: t, object: { id: 'in_visible_wait' } })
+  const detail = await waitFor(async () => {
+    const d = await api(`/events/${second}`)
+    return d.waitingFor !== null ? d : undefined
+  }, { what: 'the second event waiting for the first' })
+  expect(detail).toMatchObject({ status: 'received', attempts: 0, waitingFor: first })
+  expect((await api(`/events/${first}`)).waitingFor).toBeNull()
+
+  const show = await hookline(['events', 'show', 'evt_visible_wait_second'])
+  expect(show.code).toBe(0)
+  expect(show.stdout).toMatch(new RegExp(`waiting for:\\s+${first} \\(an earlier event of its entity`))
 })
 
 it('a processed event has no next attempt', async () => {

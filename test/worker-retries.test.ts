@@ -121,7 +121,7 @@ describe('ordering', () => {
     const newer = await h.sendStripeEvent({ type: 'invoice.updated', created: t, object: { id: entity, label: 'newer' } })
     await h.waitForStatus(newer, 'processed')
     const older = await h.sendStripeEvent({ type: 'invoice.updated', created: t - 60, object: { id: entity, label: 'older' } })
-    const row = await h.waitForStatus(older, 'processed')
+    const row = await h.waitForStatus(older, 'skipped_stale')
     expect(row.stale).toBe(true)
     expect((await attemptsOf(older)).map((a) => a.outcome)).toEqual(['stale'])
     expect((await effects('entity_key', entity)).map((e) => e.label)).toEqual(['newer'])

@@ -39,7 +39,7 @@ export interface Harness {
   sendStripeEvent(options: Parameters<typeof stripeEvent>[0]): Promise<string>
   /** Runs a `SELECT count(*)::int AS n …` and returns `n`. */
   count(sql: string, ...values: unknown[]): Promise<number>
-  /** Waits until every event of the inbox is processed. */
+  /** Waits until every event of the inbox is processed (or finished as skipped_stale). */
   waitAllProcessed(timeoutMs?: number): Promise<void>
   /** Waits until the event is in `status`; returns its row. */
   waitForStatus(id: string, status: string, timeoutMs?: number): Promise<EventRow>
@@ -114,7 +114,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     count,
     async waitAllProcessed(timeoutMs = 60_000) {
       await waitFor(
-        async () => (await count(`SELECT count(*)::int AS n FROM hookline.hookline_events WHERE status <> 'processed'`)) === 0,
+        async () => (await count(`SELECT count(*)::int AS n FROM hookline.hookline_events WHERE status NOT IN ('processed', 'skipped_stale')`)) === 0,
         { what: 'every event processed', timeoutMs },
       )
     },

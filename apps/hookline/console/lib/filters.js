@@ -5,7 +5,7 @@
 import { h } from './dom.js'
 
 /** Every event status, for the status selector. */
-export const STATUSES = ['received', 'processing', 'processed', 'failed', 'dead', 'ignored']
+export const STATUSES = ['received', 'processing', 'processed', 'skipped_stale', 'failed', 'dead', 'ignored']
 
 const FIELDS = [
   { name: 'provider', label: 'Provider', placeholder: 'stripe' },
@@ -13,7 +13,7 @@ const FIELDS = [
   { name: 'type', label: 'Type', placeholder: 'invoice.* ' },
   { name: 'since', label: 'Since', placeholder: '24h or 2026-11-20' },
   { name: 'until', label: 'Until', placeholder: 'ISO date or 1h' },
-  { name: 'q', label: 'Event key', placeholder: 'part of the key, or an id' },
+  { name: 'key', label: 'Event key', placeholder: 'part of the key, or an id' },
 ]
 
 /** Names of the filter parameters (without `status`). */

@@ -112,7 +112,7 @@ function actions(main, event) {
       () => api('POST', `/events/${encodeURIComponent(event.id)}/replay`, { body: { force } }),
     )
   if (['dead', 'failed', 'ignored'].includes(event.status)) box.append(h('button', { type: 'button', onclick: replay(false) }, 'Replay'))
-  if (event.status === 'processed') {
+  if (event.status === 'processed' || event.status === 'skipped_stale') {
     box.append(
       h('button', { type: 'button', onclick: replay(true), title: 'Runs the handler again; it sees the next generation' }, 'Force replay (new generation)'),
     )

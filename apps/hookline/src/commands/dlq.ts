@@ -44,17 +44,19 @@ export function registerDlqCommands(program: Command): void {
   dlq
     .command('ignore')
     .description('close dead (or failed, or waiting) events as ignored, with a required note for the audit log')
-    .argument('<ids...>', 'inbox ids of the events')
+    .argument('<ids...>', "inbox ids of the events, or the providers' event keys (evt_…, a GitHub delivery GUID, a Slack key)")
     .requiredOption('--note <text>', 'why these events will not be processed')
+    .option('--provider <name>', 'the provider of the event keys, when several providers have one')
     .option('--json', 'print JSON')
-    .action(async (ids: string[], options: { note: string; json?: boolean }) => {
+    .action(async (ids: string[], options: { note: string; provider?: string; json?: boolean }) => {
       const client = adminClient(loadEnv())
+      const query = options.provider === undefined ? '' : `?provider=${encodeURIComponent(options.provider)}`
       const results: unknown[] = []
       let failures = 0
       let exitCode: number = EXIT.ok
       for (const id of ids) {
         try {
-          const result = await client.post<{ id: string; status: string }>(`/events/${encodeURIComponent(id)}/ignore`, { note: options.note })
+          const result = await client.post<{ id: string; status: string }>(`/events/${encodeURIComponent(id)}/ignore${query}`, { note: options.note })
           results.push(result)
           if (!options.json) console.log(`ignored ${result.id}`)
         } catch (err) {

@@ -96,6 +96,14 @@ function heldText(held: EventDetail['held']): string | null {
   return `breaker ${held.route} ${held.until ? `open until ${held.until}` : 'probing'}`
 }
 
+/**
+ * An attempt as support names it: `#4 (run 2)` — its number among all the event's attempts, which
+ * continue across replays, and its generation.
+ */
+function attemptLabel(attempt: EventDetail['attemptLog'][number]): string {
+  return `#${attempt.n} (run ${attempt.generation})`
+}
+
 function printDetail(event: EventDetail): void {
   console.log(
     fields([
@@ -119,6 +127,7 @@ function printDetail(event: EventDetail): void {
       ['note', event.note],
       ['last error', event.lastError],
       ['held', heldText(event.held)],
+      ['waiting for', event.waitingFor === null ? null : `${event.waitingFor} (an earlier event of its entity, which must end first)`],
     ]),
   )
   console.log('\nattempts')
@@ -126,8 +135,7 @@ function printDetail(event: EventDetail): void {
     event.attemptLog.length === 0
       ? '  none yet'
       : table(event.attemptLog, [
-          { title: 'GEN', value: (a) => a.generation },
-          { title: 'N', value: (a) => a.n },
+          { title: 'ATTEMPT', value: attemptLabel },
           { title: 'STARTED', value: (a) => a.startedAt },
           { title: 'MS', value: (a) => a.durationMs },
           { title: 'OUTCOME', value: (a) => a.outcome ?? 'running' },
@@ -137,7 +145,7 @@ function printDetail(event: EventDetail): void {
   const stacks = event.attemptLog.filter((a) => a.stack)
   if (stacks.length > 0) {
     console.log('\nstack traces')
-    for (const a of stacks) console.log(`gen ${a.generation} #${a.n}\n${a.stack!.split('\n').map(terminalSafe).join('\n')}`)
+    for (const a of stacks) console.log(`${attemptLabel(a)}\n${a.stack!.split('\n').map(terminalSafe).join('\n')}`)
   }
   if (event.audit.length > 0) {
     console.log('\nsupport actions')

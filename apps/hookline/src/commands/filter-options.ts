@@ -24,7 +24,7 @@ export interface ApiFilter {
   type?: string
   since?: string
   until?: string
-  q?: string
+  key?: string
 }
 
 /**
@@ -38,7 +38,7 @@ export function withFilterOptions(command: Command, options: { status?: boolean 
     .option('--provider <name>', 'provider, e.g. stripe')
     .option('--tenant <id>', "the customer's account at the provider (Stripe Connect account…)")
   if (options.status !== false) {
-    command.option('--status <list>', 'comma-separated: received, processing, processed, failed, dead, ignored')
+    command.option('--status <list>', 'comma-separated: received, processing, processed, skipped_stale, failed, dead, ignored')
   }
   return command
     .option('--type <type>', 'event type, or a prefix ending in * (invoice.*)')
@@ -56,6 +56,6 @@ export function apiFilter(options: FilterOptions): ApiFilter {
   if (options.type !== undefined) filter.type = options.type
   if (options.since !== undefined) filter.since = options.since
   if (options.until !== undefined) filter.until = options.until
-  if (options.key !== undefined) filter.q = options.key
+  if (options.key !== undefined) filter.key = options.key
   return filter
 }

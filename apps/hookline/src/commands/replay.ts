@@ -68,7 +68,7 @@ export async function bulkReplay(client: AdminClient, request: ApiFilter & { ids
 
 function nothingToDo(preview: ReplayManyResult, force: boolean): string {
   if (preview.matched === 0) return 'no events match'
-  const processed = preview.byStatus.processed ?? 0
+  const processed = (preview.byStatus.processed ?? 0) + (preview.byStatus.skipped_stale ?? 0)
   return processed > 0 && !force
     ? `nothing to replay: ${processed} already processed (use --force to run them again as a new generation)`
     : 'nothing to replay'
@@ -98,10 +98,10 @@ export function registerReplayCommand(program: Command): void {
   withFilterOptions(
     program
       .command('replay')
-      .description('replay events by id or by filter: dead, failed (and ignored, by id) events run again; processed ones only with --force')
+      .description('replay events by id or by filter: dead, failed (and ignored, by id) events run again; processed and skipped_stale ones only with --force')
       .argument('[ids...]', "inbox ids of the events (one event: its id or the provider's event key, with --provider when several providers have it)"),
   )
-    .option('--force', 'also run already processed events again, as a new generation that handlers see')
+    .option('--force', 'also run already processed (and skipped_stale) events again, as a new generation that handlers see')
     .option('--dry-run', 'only count what would be replayed, by status')
     .option('-y, --yes', 'do not ask for confirmation before a bulk replay')
     .option('--note <text>', 'why, for the audit log')

@@ -13,8 +13,10 @@ import { type Sql, sqlRunner } from './sql-runner.ts'
 
 /** An event claimed for one attempt. */
 export interface ClaimedEvent extends HooklineEvent {
-  /** Number of this attempt (attempts so far, this one included). */
+  /** Number of this attempt within its run (attempts so far, this one included): what the retry policy counts. */
   attempt: number
+  /** Attempts of the event's earlier runs: this attempt's row is numbered `earlierAttempts + attempt`. */
+  earlierAttempts: number
   /** Id of this attempt's row in `hookline.hookline_attempts` (a bigint, as text). */
   attemptId: string
   /** When the event was first stored. */
@@ -101,8 +103,9 @@ export class Attempts {
   /**
    * Starts an attempt at each of `ids` in one statement: counts it, sets `processing` with a lease
    * (after which the sweeper may re-enqueue the event) and opens its attempt row — committed before
-   * any handler runs, so that an attempt whose worker dies is still counted. Events that need no
-   * attempt (finished, ignored, gone) are left out of the result.
+   * any handler runs, so that an attempt whose worker dies is still counted. The attempt row is
+   * numbered after the attempts of the event's earlier runs (numbers continue across replays).
+   * Events that need no attempt (finished, ignored, gone) are left out of the result.
    *
    * A due time already at least half a lease away is kept as it is (a first attempt soon after
    * ingest: its grace): no write to the work list. Should the sweeper re-enqueue an event still
@@ -118,7 +121,7 @@ export class Attempts {
           WHERE id IN (SELECT id FROM hookline.hookline_events WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE)
             AND status IN ('received', 'failed', 'processing')
           RETURNING id, provider, event_key, type, tenant, entity_key, occurred_at, received_at, source,
-                    ${PAYLOAD_JSON} AS payload_json, generation, attempts
+                    ${PAYLOAD_JSON} AS payload_json, generation, attempts, earlier_attempts
        ), lease AS (
          UPDATE hookline.hookline_due_events SET due_at = now() + $2 * interval '1 millisecond'
           WHERE event_id IN (SELECT id FROM ev) AND due_at < now() + $2 / 2 * interval '1 millisecond'
@@ -129,11 +132,12 @@ export class Attempts {
           WHERE event_id IN (SELECT id FROM ev) AND outcome IS NULL
        ), att AS (
          INSERT INTO hookline.hookline_attempts (event_id, n, generation)
-         SELECT id, attempts, generation FROM ev RETURNING id, event_id
+         SELECT id, earlier_attempts + attempts, generation FROM ev RETURNING id, event_id
        )
        SELECT ev.id::text AS id, provider, event_key AS "eventKey", type, tenant, entity_key AS "entityKey",
               occurred_at AS "occurredAt", received_at AS "receivedAt", source::text AS source,
-              payload_json AS "payloadJson", generation, attempts AS attempt, att.id::text AS "attemptId"
+              payload_json AS "payloadJson", generation, attempts AS attempt,
+              earlier_attempts AS "earlierAttempts", att.id::text AS "attemptId"
          FROM ev JOIN att ON att.event_id = ev.id`,
       ids,
       leaseMs,
@@ -271,11 +275,12 @@ export class Attempts {
   }
 
   /**
-   * Inside `tx`, in one statement: marks the events processed, closes their attempts, records,
+   * Inside `tx`, in one statement: marks the events processed (`skipped_stale` when `skipped`: stale,
+   * and its handler not run), closes their attempts, records,
    * per entity, the newest source time of the non-stale events as its newest applied one (never
    * moving it backwards), and returns the waiting events of their entities that may run now.
    */
-  async markProcessed(tx: TransactionClient, done: readonly { event: ClaimedEvent; stale: boolean }[]): Promise<WakeUp[]> {
+  async markProcessed(tx: TransactionClient, done: readonly { event: ClaimedEvent; stale: boolean; skipped: boolean }[]): Promise<WakeUp[]> {
     if (done.length === 0) return []
     // One statement cannot update an entity's row twice: keep each entity's newest applied event.
     const newest = new Map<string, ClaimedEvent>()
@@ -290,8 +295,9 @@ export class Attempts {
     return sqlRunner(tx, this.schema)<WakeUp>(
       `WITH ev AS (
          UPDATE hookline.hookline_events AS e
-            SET status = 'processed', processed_at = now(), updated_at = now(), last_error = NULL, stale = u.stale
-           FROM unnest($1::uuid[], $2::boolean[]) AS u(id, stale)
+            SET status = CASE WHEN u.skipped THEN 'skipped_stale' ELSE 'processed' END::hookline.hookline_event_status,
+                processed_at = now(), updated_at = now(), last_error = NULL, stale = u.stale
+           FROM unnest($1::uuid[], $2::boolean[], $11::boolean[]) AS u(id, stale, skipped)
           WHERE e.id = u.id
        ), due AS (
          DELETE FROM hookline.hookline_due_events WHERE event_id = ANY($1::uuid[])
@@ -322,19 +328,22 @@ export class Attempts {
       versions.map((e) => e.id),
       entities.map((e) => e.provider),
       entities.map((e) => e.entityKey),
+      done.map((d) => d.skipped),
     )
   }
 
   /**
-   * How long ago the first attempt of the event's current generation started (by the database's
-   * clock, which every worker shares), in milliseconds: what the retry window is counted from.
+   * How long ago the first attempt of the event's current run started (by the database's clock,
+   * which every worker shares), in milliseconds: what the retry window is counted from, so that a
+   * replayed dead event gets the whole window again.
    */
   async firstAttemptAgeMs(event: ClaimedEvent): Promise<number> {
     const [row] = await this.run<{ ageMs: number }>(
       `SELECT (extract(epoch FROM now() - min(started_at)) * 1000)::float8 AS "ageMs"
-         FROM hookline.hookline_attempts WHERE event_id = $1::uuid AND generation = $2`,
+         FROM hookline.hookline_attempts WHERE event_id = $1::uuid AND generation = $2 AND n > $3`,
       event.id,
       event.generation,
+      event.earlierAttempts,
     )
     return row?.ageMs ?? 0
   }

@@ -1,7 +1,7 @@
 /**
  * @module The SQL condition of an {@link EventFilter} on `hookline.hookline_events`, parameterised.
  */
-import type { EventFilter, EventStatus } from '../support/event-filter.ts'
+import { type EventFilter, type EventStatus, keyTextOf } from '../support/event-filter.ts'
 
 /** Statuses whose events have a row in `hookline.hookline_due_events` (every other status has none). */
 const IN_WORK_LIST: ReadonlySet<EventStatus> = new Set(['received', 'processing', 'failed', 'dead'])
@@ -41,8 +41,9 @@ export function filterCondition(filter: EventFilter, params: unknown[]): string 
   }
   if (filter.since !== undefined) conditions.push(`received_at >= ${param(filter.since)}`)
   if (filter.until !== undefined) conditions.push(`received_at < ${param(filter.until)}`)
-  if (filter.q !== undefined) {
-    conditions.push(`(event_key ILIKE ${param(`%${likeLiteral(filter.q)}%`)} OR id::text = ${param(filter.q.toLowerCase())})`)
+  const key = keyTextOf(filter)
+  if (key !== undefined) {
+    conditions.push(`(event_key ILIKE ${param(`%${likeLiteral(key)}%`)} OR id::text = ${param(key.toLowerCase())})`)
   }
   if (filter.ids !== undefined) conditions.push(`id = ANY(${param(filter.ids)}::uuid[])`)
   if (filter.issue !== undefined) conditions.push(`id IN (SELECT event_id FROM hookline.hookline_attempts WHERE fingerprint = ${param(filter.issue)})`)

@@ -21,6 +21,16 @@ const SUMMARY_COLUMNS = `id::text AS id, provider, event_key AS "eventKey", type
   (SELECT d.due_at FROM hookline.hookline_due_events d
     WHERE d.event_id = id AND status IN ('received', 'failed')) AS "nextAttemptAt"`
 
+/**
+ * The earlier event of its entity that the waiting event `ev` waits for: the nearest unfinished
+ * one stored before it and not newer by source time (the worker's own rule, `store/attempts.ts`).
+ */
+const WAITING_FOR = `SELECT p.event_id::text FROM hookline.hookline_due_events d
+    JOIN hookline.hookline_due_events p ON p.provider = d.provider AND p.entity_key = d.entity_key AND p.seq < d.seq AND p.due_at IS NOT NULL
+    JOIN hookline.hookline_events pe ON pe.id = p.event_id
+   WHERE d.event_id = ev.id AND d.waiting AND NOT coalesce(pe.occurred_at > ev.occurred_at, false)
+   ORDER BY p.seq DESC LIMIT 1`
+
 /** A page request as SQL: the filter (without its free text), the position after which to read, and the size. */
 export interface PageQuery {
   filter: EventFilter
@@ -51,7 +61,7 @@ export class EventReads {
    */
   searchWindow(query: PageQuery, q: string, windowRows: number): Promise<SummaryRow[]> {
     const { where, limit, params } = pageCondition(query)
-    const matches = filterCondition({ q }, params)
+    const matches = filterCondition({ key: q }, params)
     return this.run<SummaryRow>(
       `SELECT ${SUMMARY_COLUMNS}
          FROM (SELECT * FROM hookline.hookline_events WHERE ${where}
@@ -78,7 +88,7 @@ export class EventReads {
    */
   matchesFirst(query: PageQuery, q: string): Promise<SummaryRow[]> {
     const { where, limit, params } = pageCondition(query)
-    const matches = filterCondition({ q }, params)
+    const matches = filterCondition({ key: q }, params)
     return this.run<SummaryRow>(
       `WITH m AS MATERIALIZED (SELECT id, received_at FROM hookline.hookline_events WHERE ${where} AND ${matches})
        SELECT ${SUMMARY_COLUMNS} FROM hookline.hookline_events
@@ -92,8 +102,9 @@ export class EventReads {
   async event(id: string): Promise<(Omit<EventDetail, 'attemptLog' | 'audit' | 'payload' | 'maxAttempts'> & { payload: string }) | undefined> {
     const [row] = await this.run<Omit<EventDetail, 'attemptLog' | 'audit' | 'payload' | 'maxAttempts'> & { payload: string }>(
       `SELECT ${SUMMARY_COLUMNS}, occurred_at AS "occurredAt", last_delivered_at AS "lastDeliveredAt", stale, note,
-              ${PAYLOAD_JSON} AS payload, headers, payload_pruned_at IS NOT NULL AS "payloadPruned"
-         FROM hookline.hookline_events WHERE id = $1::uuid`,
+              ${PAYLOAD_JSON} AS payload, headers, payload_pruned_at IS NOT NULL AS "payloadPruned",
+              (${WAITING_FOR}) AS "waitingFor"
+         FROM hookline.hookline_events ev WHERE id = $1::uuid`,
       id,
     )
     return row
@@ -128,6 +139,7 @@ export class EventReads {
       `SELECT to_timestamp(floor(extract(epoch FROM received_at) / $2) * $2) AS at, provider,
               count(*)::int AS received,
               (count(*) FILTER (WHERE status = 'processed'))::int AS processed,
+              (count(*) FILTER (WHERE status = 'skipped_stale'))::int AS "skippedStale",
               (count(*) FILTER (WHERE status = 'failed'))::int AS failed,
               (count(*) FILTER (WHERE status = 'dead'))::int AS dead,
               (count(*) FILTER (WHERE status = 'ignored'))::int AS ignored,
@@ -153,7 +165,7 @@ export class EventReads {
 /** The condition of a page, its LIMIT placeholder and their values. */
 function pageCondition(query: PageQuery): { where: string; limit: string; params: unknown[] } {
   const params: unknown[] = []
-  let where = filterCondition({ ...query.filter, q: undefined }, params)
+  let where = filterCondition({ ...query.filter, key: undefined, q: undefined }, params)
   if (query.after) where += ` AND (received_at, id) < ($${params.push(query.after.receivedAt)}, $${params.push(query.after.id)}::uuid)`
   return { where, limit: `$${params.push(query.limit)}`, params }
 }

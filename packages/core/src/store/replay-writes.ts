@@ -52,10 +52,11 @@ export class ReplayWrites {
   }
 
   /**
-   * Moves the events among `ids` still in one of `statuses` (and with their payload) back to `received` — a processed one
-   * as the next generation — due for the sweeper in `dueInMs`, and writes one audit row per event
-   * with `options`, in one statement. The status is re-read under the row lock, so an event a
-   * worker finished meanwhile is not replayed by mistake. Returns the changed events, oldest first.
+   * Moves the events among `ids` still in one of `statuses` (and with their payload) back to `received` — a processed
+   * (or skipped_stale) one as the next generation — due for the sweeper in `dueInMs`, and writes one audit row per event
+   * with `options`, in one statement. The new run's attempts are numbered after every attempt row
+   * the event has. The status is re-read under the row lock, so an event a worker finished
+   * meanwhile is not replayed by mistake. Returns the changed events, oldest first.
    */
   requeue(ids: string[], statuses: EventStatus[], dueInMs: number, by: AuditedBy, options: object): Promise<{ id: string; generation: number }[]> {
     return this.run(
@@ -66,8 +67,9 @@ export class ReplayWrites {
        ), ev AS (
          UPDATE hookline.hookline_events e
             SET status = 'received', attempts = 0, stale = false, updated_at = now(),
-                generation = CASE WHEN old.status = 'processed' THEN e.generation + 1 ELSE e.generation END,
-                processed_at = CASE WHEN old.status = 'processed' THEN NULL ELSE e.processed_at END
+                earlier_attempts = (SELECT count(*) FROM hookline.hookline_attempts a WHERE a.event_id = e.id),
+                generation = CASE WHEN old.status IN ('processed', 'skipped_stale') THEN e.generation + 1 ELSE e.generation END,
+                processed_at = CASE WHEN old.status IN ('processed', 'skipped_stale') THEN NULL ELSE e.processed_at END
            FROM old WHERE e.id = old.id
           RETURNING e.id, e.generation, e.received_at, e.provider, e.entity_key
        ), due AS (

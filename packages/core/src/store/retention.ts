@@ -6,7 +6,7 @@
 import { type Sql, sqlRunner, type SqlTarget } from './sql-runner.ts'
 
 /** Statuses whose events retention may prune: finished, and not waiting for anyone. */
-const FINISHED = `('processed', 'ignored')`
+const FINISHED = `('processed', 'skipped_stale', 'ignored')`
 
 /** What one batch did. */
 export interface PruneBatch {

@@ -5,8 +5,11 @@
 import { z } from 'zod'
 import { InvalidRequestError } from '../errors.ts'
 
-/** Every status an inbox event can have, in the order of its life. */
-export const EVENT_STATUSES = ['received', 'processing', 'processed', 'failed', 'dead', 'ignored'] as const
+/**
+ * Every status an inbox event can have, in the order of its life. `skipped_stale`: finished without
+ * its handler, because a newer event of its entity had been applied (the worker's `stale: 'skip'`).
+ */
+export const EVENT_STATUSES = ['received', 'processing', 'processed', 'skipped_stale', 'failed', 'dead', 'ignored'] as const
 
 /** Status of an inbox event. */
 export type EventStatus = (typeof EVENT_STATUSES)[number]
@@ -24,7 +27,9 @@ export interface EventFilter {
   since?: Date | undefined
   /** Received before. */
   until?: Date | undefined
-  /** Free text: part of the provider's event key, or an exact inbox id. */
+  /** Part of the provider's event key (case-insensitive), or an exact inbox id. */
+  key?: string | undefined
+  /** The older name of {@link EventFilter.key}, still accepted; `key` wins when both are given. */
   q?: string | undefined
   /** Exactly these inbox ids. */
   ids?: string[] | undefined
@@ -84,6 +89,11 @@ export function storableText(max: number) {
 
 const text = storableText(500)
 
+/** The event-key text of `filter`: `key`, else its alias `q`. */
+export function keyTextOf(filter: Pick<EventFilter, 'key' | 'q'>): string | undefined {
+  return filter.key ?? filter.q
+}
+
 /** zod schema of {@link EventFilter}; unknown keys are refused so that a typo never widens a replay. */
 export const eventFilterSchema = z.strictObject({
   provider: text.optional(),
@@ -92,6 +102,7 @@ export const eventFilterSchema = z.strictObject({
   type: text.optional(),
   since: timeBound.optional(),
   until: timeBound.optional(),
+  key: text.optional(),
   q: text.optional(),
   ids: listOf(z.uuid()).optional(),
   issue: z.string().regex(/^[0-9a-f]{16}$/, 'expected an issue fingerprint (16 hex characters)').optional(),

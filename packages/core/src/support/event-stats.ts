@@ -12,7 +12,10 @@ export interface StatsBucket {
   at: Date
   provider: string
   received: number
+  /** Processed by their handler. */
   processed: number
+  /** Finished without their handler: a newer event of their entity had been applied (`skipped_stale`). */
+  skippedStale: number
   failed: number
   dead: number
   ignored: number
@@ -36,7 +39,7 @@ export interface EventStats {
 const DURATION = /^(\d+)(m|h|d)$/
 const SECONDS = { m: 60, h: 3600, d: 86_400 } as const
 const MAX_BUCKETS = 1000
-const COUNTS = ['received', 'processed', 'failed', 'dead', 'ignored', 'pending'] as const
+const COUNTS = ['received', 'processed', 'skippedStale', 'failed', 'dead', 'ignored', 'pending'] as const
 
 /** zod schema of a stats request: `since` (a time bound, default `24h`) and `bucket` (`1h`, `15m`, `1d`; default `1h`). */
 export const statsRequestSchema = z
@@ -67,7 +70,7 @@ export async function eventStats(reads: EventReads, request: { since: Date; buck
   const [series, dead] = await Promise.all([reads.statsSeries(request.since, request.bucketSeconds), reads.deadByProvider()])
   const totals = new Map<string, Omit<StatsBucket, 'at'>>()
   for (const bucket of series) {
-    const total = totals.get(bucket.provider) ?? { provider: bucket.provider, received: 0, processed: 0, failed: 0, dead: 0, ignored: 0, pending: 0 }
+    const total = totals.get(bucket.provider) ?? { provider: bucket.provider, received: 0, processed: 0, skippedStale: 0, failed: 0, dead: 0, ignored: 0, pending: 0 }
     for (const key of COUNTS) total[key] += bucket[key]
     totals.set(bucket.provider, total)
   }

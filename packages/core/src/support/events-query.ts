@@ -10,7 +10,7 @@ import { MAX_PAYLOAD_DEPTH, nestsDeeperThan } from '../ingest/payload-depth.ts'
 import { auditTrail, type AuditEntry } from '../store/audit-log.ts'
 import { EventReads, type PageQuery, type SummaryRow } from '../store/event-reads.ts'
 import type { SqlTarget } from '../store/sql-runner.ts'
-import { type EventFilter, eventFilterSchema, type EventStatus, isFilterTime } from './event-filter.ts'
+import { type EventFilter, eventFilterSchema, type EventStatus, isFilterTime, keyTextOf } from './event-filter.ts'
 import { eventStats, type EventStats } from './event-stats.ts'
 import { REDACTED, type Redaction } from './redaction.ts'
 
@@ -43,8 +43,16 @@ export interface EventSummary {
 
 /** One processing attempt of an event. */
 export interface AttemptRecord {
-  /** Attempt number within its run (what the handler saw as `ctx.attempt`). */
+  /**
+   * Number of the attempt among all of the event's attempts: it continues across replays (1, 2, 3,
+   * then 4 after a replay), while the handler's `ctx.attempt` counts within the run.
+   */
   n: number
+  /**
+   * The event's generation when the attempt ran: a forced replay of a processed (or skipped_stale)
+   * event starts the next one; a replay of a dead, failed or ignored event keeps it (its handler
+   * never committed, so the idempotency keys stay).
+   */
   generation: number
   startedAt: Date
   finishedAt: Date | null
@@ -63,6 +71,11 @@ export interface EventDetail extends EventSummary {
    * (set by the admin API, which knows both).
    */
   held?: HeldReason
+  /**
+   * The inbox id of the earlier event of the same entity this one waits for (it runs when that one
+   * is processed or dead); null when it waits for none.
+   */
+  waitingFor: string | null
   occurredAt: Date | null
   lastDeliveredAt: Date
   /** True when a newer event of the same entity had already been applied. */
@@ -132,7 +145,7 @@ export class EventQuery {
    * One page of the events matching the filter, newest first (keyset pagination: stable under
    * inserts).
    *
-   * A free-text `q` is matched by no index, and the planner, expecting one row in 200 to match,
+   * The event-key text (`key`, or its alias `q`) is matched by no index, and the planner, expecting one row in 200 to match,
    * walks the arrival index backwards: fast when matches are dense, a fetch of every row of the
    * inbox when there is one match (10.5 s on 2 million rows, docs/performance.md). So the newest
    * `searchWindowRows` rows that meet the rest of the filter are looked through first; when they
@@ -140,7 +153,8 @@ export class EventQuery {
    * they are sorted. Both ways give the same page.
    */
   async list(request: EventListRequest): Promise<EventPage> {
-    const { limit, cursor, q, ...filter } = request
+    const { limit, cursor, key, q: alias, ...filter } = request
+    const q = keyTextOf({ key, q: alias })
     const query: PageQuery = { filter, after: cursor === undefined ? undefined : decodeCursor(cursor), limit: limit + 1 }
     let rows: SummaryRow[]
     if (q === undefined) rows = await this.reads.page(query)

@@ -123,8 +123,9 @@ export class Replayer {
   /**
    * Replays one event: `dead`, `failed` and `ignored` run again with a fresh attempt budget in
    * the same generation (their handler never committed, so retries keep the same idempotency
-   * keys); `processed` runs again only with `force`, as the next generation. `received` and
-   * `processing` events are already on their way and are left alone.
+   * keys); `processed` and `skipped_stale` run again only with `force`, as the next generation.
+   * Either way the attempt numbers continue. `received` and `processing` events are already on
+   * their way and are left alone.
    */
   async replayEvent(id: string, options: { force: boolean }, context: ActionContext): Promise<ReplayOneResult> {
     if (!UUID.test(id)) throw new EventNotFoundError(id)
@@ -138,15 +139,15 @@ export class Replayer {
     if (!row) throw new EventNotFoundError(id)
     const reason = row.payloadPruned
       ? 'its payload was removed by retention: there is nothing to run it with'
-      : row.status === 'processed'
-        ? 'already processed; replay with force to run it again as a new generation'
+      : row.status === 'processed' || row.status === 'skipped_stale'
+        ? `already ${row.status === 'processed' ? 'processed' : 'finished as skipped_stale'}; replay with force to run it again as a new generation`
         : `already ${row.status === 'received' ? 'queued' : 'running'}`
     return { id, enqueued: false, status: row.status, generation: row.generation, reason }
   }
 
   /**
    * Replays every event matching the filter that may be replayed: `dead` and `failed`; also
-   * `processed` with `force`; also `ignored` when the filter names ids or the `ignored` status
+   * `processed` and `skipped_stale` with `force`; also `ignored` when the filter names ids or the `ignored` status
    * (so a broad replay never undoes support's decisions). Oldest first, in batches, released at
    * {@link ReplaySettings.ratePerSecond}. With `dryRun`, only counts.
    */
@@ -228,7 +229,7 @@ export class Replayer {
 /** Statuses a replay request may move back to `received`. */
 function replayableStatuses(options: { force: boolean; byId: boolean }): EventStatus[] {
   const statuses: EventStatus[] = ['dead', 'failed']
-  if (options.force) statuses.push('processed')
+  if (options.force) statuses.push('processed', 'skipped_stale')
   if (options.byId) statuses.push('ignored')
   return statuses
 }

@@ -70,7 +70,7 @@ export async function processInTransaction(deps: TransactionDeps, events: readon
           if (chain) chain.push(entry)
           else chains.set(key, [entry])
         }
-        const done: { event: ClaimedEvent; stale: boolean }[] = []
+        const done: { event: ClaimedEvent; stale: boolean; skipped: boolean }[] = []
         const waiting: { event: ClaimedEvent; until: Date | null }[] = []
         const settled = await Promise.allSettled(
           [...chains.values()].map(async (chain) => {
@@ -82,9 +82,10 @@ export async function processInTransaction(deps: TransactionDeps, events: readon
                 continue
               }
               const stale = event.occurredAt !== null && newest !== null && event.occurredAt < newest
-              if (!stale || options.stale === 'deliver') await runHandler(deps, tx, event, stale)
+              const skipped = stale && options.stale === 'skip'
+              if (!skipped) await runHandler(deps, tx, event, stale)
               if (!stale && event.occurredAt !== null) newest = event.occurredAt
-              done.push({ event, stale })
+              done.push({ event, stale, skipped })
               outcomes.set(event.id, stale ? 'stale' : 'succeeded')
             }
           }),

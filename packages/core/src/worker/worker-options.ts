@@ -39,8 +39,9 @@ export interface WorkerOptions {
    */
   lockDurationMs: number
   /**
-   * What happens to an event older than the newest one applied to its entity: `skip` records it as
-   * processed (stale) without running the handler; `deliver` runs the handler with `ctx.stale`.
+   * What happens to an event older than the newest one applied to its entity: `skip` finishes it as
+   * `skipped_stale` without running the handler; `deliver` runs the handler with `ctx.stale` (the
+   * event is then `processed`, with `stale` true).
    * @defaultValue 'skip'
    */
   stale: 'skip' | 'deliver'
