@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto'
 import type { Redis } from 'ioredis'
+import type { WakeUp } from '../store/attempts.ts'
 import type { BreakerOptions, BreakerState } from './breaker-options.ts'
 
 /**
@@ -24,7 +25,8 @@ async function runScript(redis: Redis, script: string, args: (string | number)[]
  * Checks a batch. ARGV: base, now, probe lease, then (event id, route) pairs. Per event: the time it
  * is held until (0: it runs) and the breaker holding it. An open breaker past its cool-down lets its
  * first event through as the probe (half-open); while the probe runs, others are held until the
- * probe's lease ends, and remembered to be released when it succeeds.
+ * probe's lease ends. Held events are registered for release by REMEMBER, once their hold is
+ * written.
  */
 const CHECK = `
 local base, now, lease = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -43,15 +45,33 @@ for i = 4, #ARGV, 2 do
     elseif state == 'half_open' and probe ~= id then till = probeUntil end
     if till > holdUntil then holdUntil, holdKey = till, key end
   end
-  if holdUntil > 0 then
-    redis.call('SADD', base .. ':held:' .. holdKey, id)
-  else
+  if holdUntil == 0 then
     for _, key in ipairs(probes) do
       redis.call('HSET', base .. ':r:' .. key, 'state', 'half_open', 'probe', id, 'probeUntil', now + lease)
     end
   end
   table.insert(out, tostring(holdUntil))
   table.insert(out, holdKey)
+end
+return out`
+
+/**
+ * Registers held events for release when their breaker closes. ARGV: base, then (event id, waits,
+ * breaker) triples. Returns the (id, waits) pairs of those whose breaker is closed already (it
+ * closed between the check and now, or Redis lost it): they may run at once.
+ */
+const REMEMBER = `
+local base = ARGV[1]
+local out = {}
+for i = 2, #ARGV, 3 do
+  local id, waits, key = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  local state = redis.call('HGET', base .. ':r:' .. key, 'state')
+  if state == 'open' or state == 'half_open' then
+    redis.call('HSET', base .. ':holding:' .. key, id, waits)
+  else
+    table.insert(out, id)
+    table.insert(out, waits)
+  end
 end
 return out`
 
@@ -84,7 +104,8 @@ return {'closed', '0', 0}`
 
 /**
  * Counts successes. ARGV: base, then routes. Resets each route's (and its downstreams') failure
- * count; a half-open breaker closes. Returns the ids of the events its breakers held, to release.
+ * count; a half-open breaker closes. Returns the (id, waits) pairs of the events its breakers held,
+ * to release.
  */
 const SUCCEED = `
 local base = ARGV[1]
@@ -98,8 +119,8 @@ for i = 2, #ARGV do
     if state == 'half_open' then
       redis.call('HSET', h, 'state', 'closed', 'failures', 0, 'cooldownMs', 0)
       redis.call('HDEL', h, 'openUntil', 'probe', 'probeUntil')
-      for _, id in ipairs(redis.call('SMEMBERS', base .. ':held:' .. key)) do table.insert(released, id) end
-      redis.call('DEL', base .. ':held:' .. key)
+      for _, v in ipairs(redis.call('HGETALL', base .. ':holding:' .. key)) do table.insert(released, v) end
+      redis.call('DEL', base .. ':holding:' .. key)
     elseif state ~= 'open' then
       local failures = redis.call('HGET', h, 'failures')
       if failures and failures ~= '0' then redis.call('HSET', h, 'failures', 0) end
@@ -107,6 +128,13 @@ for i = 2, #ARGV do
   end
 end
 return released`
+
+/** `[id, waits, id, waits, …]` as a script returns it. */
+function pairs(flat: readonly string[]): WakeUp[] {
+  const out: WakeUp[] = []
+  for (let i = 0; i < flat.length; i += 2) out.push({ id: flat[i]!, waits: Number(flat[i + 1]) })
+  return out
+}
 
 /** A held event: until when, and by which breaker. */
 export interface BreakerHold {
@@ -148,9 +176,16 @@ export class CircuitBreakers {
     return holds
   }
 
-  /** Remembers held events that did not go through {@link check} (the failure that opened the breaker). */
-  async remember(route: string, ids: readonly string[]): Promise<void> {
-    if (ids.length > 0) await this.redis.sadd(`${this.base}:held:${route}`, ...ids)
+  /**
+   * Registers held events (`route`: the breaker holding each, `waits`: its hold's number) to be
+   * released when their breaker closes; returns those whose breaker is closed already, to run now.
+   * Call it only once the holds are written in the inbox: an event released earlier could be
+   * claimed again while its hold is still being written, and that write would undo the claim.
+   */
+  async remember(held: readonly (WakeUp & { route: string })[]): Promise<WakeUp[]> {
+    if (held.length === 0) return []
+    const args = held.flatMap((h) => [h.id, h.waits, h.route])
+    return pairs((await runScript(this.redis, REMEMBER, [this.base, ...args])) as string[])
   }
 
   /**
@@ -164,10 +199,10 @@ export class CircuitBreakers {
     return { route: key, open: state === 'open', openUntil: state === 'open' ? new Date(Number(until)) : null, opened: opened === 1 }
   }
 
-  /** Counts successes of `routes`; returns the ids of events held by the breakers that closed. */
-  async succeed(routes: readonly string[]): Promise<string[]> {
+  /** Counts successes of `routes`; returns the events held by the breakers that closed, to release. */
+  async succeed(routes: readonly string[]): Promise<WakeUp[]> {
     if (routes.length === 0) return []
-    return (await runScript(this.redis, SUCCEED, [this.base, ...routes])) as string[]
+    return pairs((await runScript(this.redis, SUCCEED, [this.base, ...routes])) as string[])
   }
 
   /** The breakers an event of `route` is subject to: its own and those of the downstreams it calls. */

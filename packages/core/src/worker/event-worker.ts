@@ -45,7 +45,7 @@ export interface EventWorkerDeps extends TransactionDeps {
   /** Told when a failure opens or reopens an issue. */
   onIssue?: IssueHook | undefined
   /** Queues the retries of events that came in a batch job, each in a job of its own, and wake-ups. */
-  dispatcher: Pick<Dispatcher, 'enqueue' | 'wake'>
+  dispatcher: Pick<Dispatcher, 'enqueue' | 'wake' | 'release'>
   /** Processors of the maintenance jobs (sweeper, reconciliation), by job name. */
   maintenance: Record<string, (data: unknown) => Promise<unknown>>
 }
@@ -233,7 +233,7 @@ export class EventWorker {
       // A success resets its route's failure count; a probe's closes the breaker and frees what it held.
       this.deps.breakers
         .succeed([...routes])
-        .then((released) => this.deps.dispatcher.enqueue(released))
+        .then((released) => this.deps.dispatcher.release(released))
         .catch((err: unknown) => this.deps.logger.warn({ err: describeError(err).message }, 'circuit breaker update failed'))
     }
     return outcomes
@@ -241,10 +241,12 @@ export class EventWorker {
 
   /**
    * Puts held events back without spending their attempts, due when their hold ends (a lease
-   * later for a breaker's, the sweeper's fallback to the wake-up job queued for that time).
+   * later for a breaker's, the sweeper's fallback to the wake-up job queued for that time). Only
+   * once that is written are breaker holds registered for release when their breaker closes (see
+   * {@link CircuitBreakers.remember}); one that closed meanwhile lets its events run at once.
    */
   private async hold(held: readonly { event: ClaimedEvent; hold: Hold; error?: string }[]): Promise<void> {
-    const { attempts, options, metrics } = this.deps
+    const { attempts, breakers, dispatcher, logger, options, metrics } = this.deps
     const woken = await attempts.holdAttempts(
       held.map(({ event, hold, error }) => ({ event, error, until: hold.reason === 'breaker' ? new Date(hold.until.getTime() + options.lockDurationMs) : hold.until })),
     )
@@ -252,9 +254,15 @@ export class EventWorker {
     const byId = new Map(held.map((h) => [h.event.id, h.hold]))
     const timed = woken.filter((w) => byId.get(w.id)?.reason === 'breaker')
     if (timed.length === 0) return
-    this.deps.dispatcher.wake(timed, timed.map((w) => byId.get(w.id)!.until.getTime() - Date.now())).catch((err: unknown) => {
-      this.deps.logger.warn({ events: timed.length, err: describeError(err).message }, 'wake-up of held events failed; the sweeper will dispatch them')
+    dispatcher.wake(timed, timed.map((w) => byId.get(w.id)!.until.getTime() - Date.now())).catch((err: unknown) => {
+      logger.warn({ events: timed.length, err: describeError(err).message }, 'wake-up of held events failed; the sweeper will dispatch them')
     })
+    try {
+      const closed = await breakers.remember(timed.map((w) => ({ ...w, route: byId.get(w.id)!.route! })))
+      if (closed.length > 0) await dispatcher.release(closed)
+    } catch (err) {
+      logger.warn({ events: timed.length, err: describeError(err).message }, 'held events not registered with their breaker; they run at their wake-up')
+    }
   }
 
   /**
@@ -286,7 +294,6 @@ export class EventWorker {
     }
     if (!state.open || !state.openUntil) return false
     await this.hold([{ event, hold: { reason: 'breaker', until: state.openUntil, route: state.route }, error: error.message }])
-    await breakers.remember(state.route, [event.id]).catch(() => undefined)
     return true
   }
 
