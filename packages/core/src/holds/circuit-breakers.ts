@@ -22,7 +22,8 @@ async function runScript(redis: Redis, script: string, args: (string | number)[]
 }
 
 /**
- * Checks a batch. ARGV: base, now, probe lease, then (event id, route) pairs. Per event: the time it
+ * Checks a batch. ARGV: base, now, probe lease, then per event its id, its route, the number of
+ * downstreams its handler declares and their names. Per event: the time it
  * is held until (0: it runs) and the breaker holding it. An open breaker past its cool-down lets its
  * first event through as the probe (half-open); while the probe runs, others are held until the
  * probe's lease ends. Held events are registered for release by REMEMBER, once their hold is
@@ -31,10 +32,13 @@ async function runScript(redis: Redis, script: string, args: (string | number)[]
 const CHECK = `
 local base, now, lease = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local out = {}
-for i = 4, #ARGV, 2 do
-  local id, route = ARGV[i], ARGV[i + 1]
+local i = 4
+while i <= #ARGV do
+  local id, route, declared = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
   local keys = redis.call('SMEMBERS', base .. ':uses:' .. route)
   table.insert(keys, route)
+  for j = 1, declared do table.insert(keys, ARGV[i + 2 + j]) end
+  i = i + 3 + declared
   local holdUntil, holdKey, probes = 0, '', {}
   for _, key in ipairs(keys) do
     local st = redis.call('HMGET', base .. ':r:' .. key, 'state', 'openUntil', 'probe', 'probeUntil')
@@ -163,11 +167,15 @@ export class CircuitBreakers {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Which of `events` an open breaker holds; a breaker past its cool-down takes its first event as probe. */
-  async check(events: readonly { id: string; route: string }[], probeLeaseMs: number): Promise<Map<string, BreakerHold>> {
+  /**
+   * Which of `events` an open breaker holds (its route's, a downstream's it called before, or one
+   * of the `downstreams` its handler declares); a breaker past its cool-down takes its first event
+   * as probe.
+   */
+  async check(events: readonly { id: string; route: string; downstreams?: readonly string[] }[], probeLeaseMs: number): Promise<Map<string, BreakerHold>> {
     const holds = new Map<string, BreakerHold>()
     if (events.length === 0) return holds
-    const args = events.flatMap((e) => [e.id, e.route])
+    const args = events.flatMap((e) => [e.id, e.route, e.downstreams?.length ?? 0, ...(e.downstreams ?? [])])
     const out = (await runScript(this.redis, CHECK, [this.base, this.now(), probeLeaseMs, ...args])) as string[]
     events.forEach((event, i) => {
       const until = Number(out[2 * i])
@@ -205,9 +213,13 @@ export class CircuitBreakers {
     return pairs((await runScript(this.redis, SUCCEED, [this.base, ...routes])) as string[])
   }
 
-  /** The breakers an event of `route` is subject to: its own and those of the downstreams it calls. */
-  async keysOf(route: string): Promise<string[]> {
-    return [route, ...(await this.redis.smembers(`${this.base}:uses:${route}`)).sort()]
+  /**
+   * The breakers an event of `route` is subject to: its own, those of the downstreams it has
+   * failed against and those its handler declares (`downstreams`).
+   */
+  async keysOf(route: string, downstreams: readonly string[] = []): Promise<string[]> {
+    const called = new Set([...(await this.redis.smembers(`${this.base}:uses:${route}`)), ...downstreams])
+    return [route, ...[...called].sort()]
   }
 
   /** Every breaker that has counted a failure, by route. */

@@ -3,7 +3,7 @@
  * the open circuit breaker of their route. Held events are put back without spending an attempt.
  */
 import type { Logger } from 'pino'
-import { handlerKeyOf } from '../handler.ts'
+import { declaredDownstreams, handlerKeyOf } from '../handler.ts'
 import { type Pause, pauseCovers, type Pauses } from '../store/pauses.ts'
 import type { CircuitBreakers } from './circuit-breakers.ts'
 
@@ -56,17 +56,22 @@ export class EventHolds {
     return handlerKeyOf(this.handlers, event.provider, event.type)
   }
 
+  /** The downstreams the handler of `route` declares (its `downstream` option). */
+  downstreamsOf(route: string): readonly string[] {
+    return declaredDownstreams(this.handlers, route)
+  }
+
+  /** Forgets a "nothing is paused" answer: this process just paused something. */
+  pausesChanged(): void {
+    this.noPausesUntil = 0
+  }
+
   /**
    * The pauses in force. Every batch asks, so that none is missed: only a "nothing is paused" answer
    * is kept for {@link NO_PAUSE_CACHE_MS}, so that a pause made by another process may take that
    * long to reach a busy worker, while a resume takes effect at once (a paused answer is never
    * reused).
    */
-  /** Forgets a "nothing is paused" answer: this process just paused something. */
-  pausesChanged(): void {
-    this.noPausesUntil = 0
-  }
-
   private async currentPauses(): Promise<Pause[]> {
     if (performance.now() < this.noPausesUntil) return []
     const pauses = await this.pauses.list()
@@ -83,14 +88,14 @@ export class EventHolds {
     const holds = new Map<string, Hold>()
     if (events.length === 0) return holds
     const pauses = await this.currentPauses()
-    const routed: { id: string; route: string }[] = []
+    const routed: { id: string; route: string; downstreams: readonly string[] }[] = []
     for (const event of events) {
       if (pauses.some((pause) => pauseCovers(pause, event.provider, event.type))) {
         holds.set(event.id, { reason: 'paused', until: new Date(Date.now() + PAUSE_RECHECK_MS) })
         continue
       }
       const route = this.routeOf(event)
-      if (route !== undefined) routed.push({ id: event.id, route })
+      if (route !== undefined) routed.push({ id: event.id, route, downstreams: this.downstreamsOf(route) })
     }
     try {
       for (const [id, hold] of await this.breakers.check(routed, probeLeaseMs)) holds.set(id, { reason: 'breaker', until: hold.until, route: hold.route })
@@ -108,7 +113,7 @@ export class EventHolds {
     const route = this.routeOf(event)
     if (route === undefined) return undefined
     try {
-      const keys = await this.breakers.keysOf(route)
+      const keys = await this.breakers.keysOf(route, this.downstreamsOf(route))
       const open = (await this.breakers.list()).find((b) => keys.includes(b.route) && b.state !== 'closed')
       if (open) return { reason: 'breaker', route: open.route, ...(open.openUntil ? { until: open.openUntil } : {}) }
     } catch {

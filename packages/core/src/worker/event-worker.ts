@@ -227,7 +227,9 @@ export class EventWorker {
     const routes = new Set<string>()
     for (const event of events) {
       const route = outcomes.get(event.id) === 'succeeded' ? this.deps.holds.routeOf(event) : undefined
-      if (route !== undefined) routes.add(route)
+      if (route === undefined) continue
+      // The downstreams its handler declares worked too (and one of them may be probing).
+      for (const key of [route, ...this.deps.holds.downstreamsOf(route)]) routes.add(key)
     }
     if (routes.size > 0) {
       // A success resets its route's failure count; a probe's closes the breaker and frees what it held.
@@ -266,7 +268,8 @@ export class EventWorker {
   }
 
   /**
-   * Counts a transient failure against its route's breaker (or the downstream it names). When the
+   * Counts a transient failure against its route's breaker (or the downstream it names, or the
+   * one its handler declares). When the
    * breaker is open after it (this failure opened it, or the event was its probe), the event is held
    * instead of retried: its attempt is withdrawn, so that no event reaches the DLQ while the
    * breaker is open. Resolves to whether it was held.
@@ -277,7 +280,7 @@ export class EventWorker {
     if (route === undefined) return false
     let state: Awaited<ReturnType<CircuitBreakers['fail']>>
     try {
-      state = await breakers.fail(route, downstreamOf(err))
+      state = await breakers.fail(route, downstreamOf(err) ?? soleDownstream(holds.downstreamsOf(route)))
     } catch (breakerErr) {
       logger.warn({ err: describeError(breakerErr).message }, 'circuit breaker unreachable; the failure is retried as usual')
       return false
@@ -338,6 +341,14 @@ export class EventWorker {
     }
     return 'dead'
   }
+}
+
+/**
+ * The downstream an unnamed failure counts against: the one the handler declares. With several,
+ * which one failed is unknown, and the failure counts against the handler's own route.
+ */
+function soleDownstream(declared: readonly string[]): string | undefined {
+  return declared.length === 1 ? declared[0] : undefined
 }
 
 /** Message and stack of anything thrown (handlers may throw non-Errors). */
