@@ -94,6 +94,10 @@ describe('circuit breaker', () => {
     expect(seenOpen.failures).toBeGreaterThanOrEqual(3)
     // Stay down long enough for several cool-downs, each ended by one failing probe.
     await waitFor(async () => opened.length >= 4, { what: 'three failed probes', timeoutMs: 20_000 })
+    // Held now, by the breaker: most of the 40 (a few may be running or retrying).
+    const heldNow = Number((await h.hookline.metrics.render()).match(/^hookline_events_held\{provider="stripe",reason="breaker"\} (\d+)$/m)?.[1])
+    expect(heldNow).toBeGreaterThan(ids.length / 2)
+    expect(heldNow).toBeLessThanOrEqual(ids.length)
     await setCrm(h, true)
     const recoveredAt = Date.now()
     await h.waitAllProcessed(30_000)
@@ -114,6 +118,8 @@ describe('circuit breaker', () => {
     const metrics = await h.hookline.metrics.render()
     expect(metrics).toMatch(/hookline_breaker_state\{route="crm"\} 0/)
     expect(metrics).toMatch(/hookline_events_held_total\{provider="stripe",reason="breaker"\} [1-9]/)
+    // A closed breaker holds nothing.
+    await waitFor(async () => !(await h!.hookline.metrics.render()).includes('hookline_events_held{'), { what: 'no event counted as held', timeoutMs: 20_000 })
   })
 
   it('is shared by two workers, and a restarted worker keeps it open', async () => {

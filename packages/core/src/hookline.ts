@@ -209,6 +209,7 @@ export class Hookline {
       dlqDepth: () => this.inbox.countDead(),
       outboxLag: () => outbox.lagSeconds(),
       breakers: () => this.breakerStore.list(),
+      heldNow: () => this.holds.heldNow(),
       openIssues: () => this.issues.countOpen(),
       defaultMetrics: true,
     })

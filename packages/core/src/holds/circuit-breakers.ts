@@ -60,18 +60,21 @@ end
 return out`
 
 /**
- * Registers held events for release when their breaker closes. ARGV: base, then (event id, waits,
- * breaker) triples. Returns the (id, waits) pairs of those whose breaker is closed already (it
- * closed between the check and now, or Redis lost it): they may run at once.
+ * Registers held events for release when their breaker closes, and counts them by provider. ARGV:
+ * base, then (event id, waits, breaker, provider) quadruples. Returns the (id, waits) pairs of
+ * those whose breaker is closed already (it closed between the check and now, or Redis lost it):
+ * they may run at once.
  */
 const REMEMBER = `
 local base = ARGV[1]
 local out = {}
-for i = 2, #ARGV, 3 do
-  local id, waits, key = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+for i = 2, #ARGV, 4 do
+  local id, waits, key, provider = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local state = redis.call('HGET', base .. ':r:' .. key, 'state')
   if state == 'open' or state == 'half_open' then
-    redis.call('HSET', base .. ':holding:' .. key, id, waits)
+    if redis.call('HSET', base .. ':holding:' .. key, id, waits) == 1 then
+      redis.call('HINCRBY', base .. ':holdingCount:' .. key, provider, 1)
+    end
   else
     table.insert(out, id)
     table.insert(out, waits)
@@ -124,7 +127,7 @@ for i = 2, #ARGV do
       redis.call('HSET', h, 'state', 'closed', 'failures', 0, 'cooldownMs', 0)
       redis.call('HDEL', h, 'openUntil', 'probe', 'probeUntil')
       for _, v in ipairs(redis.call('HGETALL', base .. ':holding:' .. key)) do table.insert(released, v) end
-      redis.call('DEL', base .. ':holding:' .. key)
+      redis.call('DEL', base .. ':holding:' .. key, base .. ':holdingCount:' .. key)
     elseif state ~= 'open' then
       local failures = redis.call('HGET', h, 'failures')
       if failures and failures ~= '0' then redis.call('HSET', h, 'failures', 0) end
@@ -190,9 +193,9 @@ export class CircuitBreakers {
    * Call it only once the holds are written in the inbox: an event released earlier could be
    * claimed again while its hold is still being written, and that write would undo the claim.
    */
-  async remember(held: readonly (WakeUp & { route: string })[]): Promise<WakeUp[]> {
+  async remember(held: readonly (WakeUp & { route: string; provider: string })[]): Promise<WakeUp[]> {
     if (held.length === 0) return []
-    const args = held.flatMap((h) => [h.id, h.waits, h.route])
+    const args = held.flatMap((h) => [h.id, h.waits, h.route, h.provider])
     return pairs((await runScript(this.redis, REMEMBER, [this.base, ...args])) as string[])
   }
 
@@ -220,6 +223,25 @@ export class CircuitBreakers {
   async keysOf(route: string, downstreams: readonly string[] = []): Promise<string[]> {
     const called = new Set([...(await this.redis.smembers(`${this.base}:uses:${route}`)), ...downstreams])
     return [route, ...[...called].sort()]
+  }
+
+  /**
+   * The events registered with each breaker that is not closed, by provider: those it holds now
+   * (an event finished meanwhile by other means, ignored say, stays counted until it closes).
+   * One round trip per breaker that ever counted a failure, whatever the number of events.
+   */
+  async heldCounts(): Promise<{ route: string; provider: string; count: number }[]> {
+    const routes = (await this.redis.smembers(`${this.base}:routes`)).sort()
+    if (routes.length === 0) return []
+    const pipeline = this.redis.pipeline()
+    for (const route of routes) pipeline.hget(`${this.base}:r:${route}`, 'state').hgetall(`${this.base}:holdingCount:${route}`)
+    const results = (await pipeline.exec()) ?? []
+    return routes.flatMap((route, i) => {
+      const state = results[2 * i]?.[1]
+      if (state !== 'open' && state !== 'half_open') return []
+      const counts = (results[2 * i + 1]?.[1] ?? {}) as Record<string, string>
+      return Object.entries(counts).map(([provider, count]) => ({ route, provider, count: Number(count) }))
+    })
   }
 
   /** Every breaker that has counted a failure, by route. */

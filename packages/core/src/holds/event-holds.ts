@@ -16,6 +16,19 @@ export const PAUSE_RECHECK_MS = 3_600_000
 /** How long a worker trusts that nothing is paused before it asks Postgres again. */
 export const NO_PAUSE_CACHE_MS = 1000
 
+/** How long a count of held events is reused: every process's scrape within it shares one. */
+export const HELD_COUNT_CACHE_MS = 5000
+
+/** Most paused events one count reads (a scrape's cost is bounded; the gauge tops out there). */
+export const HELD_COUNT_LIMIT = 100_000
+
+/** Events waiting now for one reason, of one provider. */
+export interface HeldCount {
+  provider: string
+  reason: 'breaker' | 'paused'
+  count: number
+}
+
 /** Why an event waits without running: the answer's `held` in an event's detail. */
 export interface HeldReason {
   reason: 'breaker' | 'paused'
@@ -43,6 +56,7 @@ export interface Hold {
  */
 export class EventHolds {
   private noPausesUntil = 0
+  private heldCount: { at: number; value: Promise<HeldCount[]> } | undefined
 
   constructor(
     private readonly pauses: Pauses,
@@ -103,6 +117,33 @@ export class EventHolds {
       this.logger.warn({ err: (err as Error).message }, 'circuit breakers unreadable; events run as if they were closed')
     }
     return holds
+  }
+
+  /**
+   * The events waiting now because of a pause (counted in Postgres, at most
+   * {@link HELD_COUNT_LIMIT}) or a breaker that is not closed (counted in Redis as they are held;
+   * unreadable breakers count as closed), by provider; reused for {@link HELD_COUNT_CACHE_MS}.
+   */
+  heldNow(): Promise<HeldCount[]> {
+    const cached = this.heldCount
+    if (cached && performance.now() - cached.at < HELD_COUNT_CACHE_MS) return cached.value
+    const value = this.countHeld()
+    const entry = { at: performance.now(), value }
+    this.heldCount = entry
+    value.catch(() => {
+      if (this.heldCount === entry) this.heldCount = undefined
+    })
+    return value
+  }
+
+  private async countHeld(): Promise<HeldCount[]> {
+    const [paused, breakers] = await Promise.all([this.pauses.countHeld(HELD_COUNT_LIMIT), this.breakers.heldCounts().catch(() => [])])
+    const byBreakers = new Map<string, number>()
+    for (const { provider, count } of breakers) byBreakers.set(provider, (byBreakers.get(provider) ?? 0) + count)
+    return [
+      ...paused.map(({ provider, count }) => ({ provider, reason: 'paused' as const, count })),
+      ...[...byBreakers].map(([provider, count]) => ({ provider, reason: 'breaker' as const, count })),
+    ]
   }
 
   /** Why an unfinished event would be held now (for its detail); undefined when it would run. */

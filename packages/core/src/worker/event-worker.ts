@@ -260,7 +260,8 @@ export class EventWorker {
       logger.warn({ events: timed.length, err: describeError(err).message }, 'wake-up of held events failed; the sweeper will dispatch them')
     })
     try {
-      const closed = await breakers.remember(timed.map((w) => ({ ...w, route: byId.get(w.id)!.route! })))
+      const providers = new Map(held.map((h) => [h.event.id, h.event.provider]))
+      const closed = await breakers.remember(timed.map((w) => ({ ...w, route: byId.get(w.id)!.route!, provider: providers.get(w.id)! })))
       if (closed.length > 0) await dispatcher.release(closed)
     } catch (err) {
       logger.warn({ events: timed.length, err: describeError(err).message }, 'held events not registered with their breaker; they run at their wake-up')
