@@ -111,6 +111,24 @@ export class EventHolds {
       const route = this.routeOf(event)
       if (route !== undefined) routed.push({ id: event.id, route, downstreams: this.downstreamsOf(route) })
     }
+    for (const [id, hold] of await this.checkBreakers(routed, probeLeaseMs)) holds.set(id, hold)
+    return holds
+  }
+
+  /**
+   * The breakers' holds only (see {@link check}): for an event about to run again moments after
+   * its claim was checked, when a breaker may have opened meanwhile.
+   */
+  async breakerHolds(events: readonly { id: string; provider: string; type: string }[], probeLeaseMs: number): Promise<Map<string, Hold>> {
+    const routed = events.flatMap((event) => {
+      const route = this.routeOf(event)
+      return route === undefined ? [] : [{ id: event.id, route, downstreams: this.downstreamsOf(route) }]
+    })
+    return this.checkBreakers(routed, probeLeaseMs)
+  }
+
+  private async checkBreakers(routed: readonly { id: string; route: string; downstreams: readonly string[] }[], probeLeaseMs: number): Promise<Map<string, Hold>> {
+    const holds = new Map<string, Hold>()
     try {
       for (const [id, hold] of await this.breakers.check(routed, probeLeaseMs)) holds.set(id, { reason: 'breaker', until: hold.until, route: hold.route })
     } catch (err) {

@@ -213,6 +213,13 @@ export class EventWorker {
       // Only reachable when workers died during earlier attempts (a handler that kills the process).
       return this.fail(event, new Error(`attempts exhausted: the worker stopped during ${event.attempt - 1} attempts`), true)
     }
+    // A breaker may have opened since the claim was checked (this event's batch rolled back, or it
+    // waited for a slot behind other singles): an event claimed before it opened does not run now.
+    const hold = (await this.deps.holds.breakerHolds([event], this.deps.options.handlerTimeoutMs)).get(event.id)
+    if (hold) {
+      await this.hold([{ event, hold }])
+      return 'held'
+    }
     try {
       return (await this.transact([event])).get(event.id) ?? 'skipped'
     } catch (err) {
