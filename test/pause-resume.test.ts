@@ -61,6 +61,7 @@ describe('pause and resume', () => {
     const detail = await api('GET', `/events/${ids[0]}`)
     expect(detail.body.held).toMatchObject({ reason: 'paused', route: 'stripe' })
     expect(Date.parse(detail.body.held.since)).toBe(Date.parse(paused.body.pause.since))
+    expect(await h.hookline.metrics.render()).toContain(`hookline_events_held{provider="stripe",reason="paused"} ${ids.length}`)
 
     const resumed = await api('POST', '/resume', { provider: 'stripe' })
     expect(resumed).toMatchObject({ status: 200, body: { released: ids.length } })
@@ -76,6 +77,8 @@ describe('pause and resume', () => {
     }
     expect(await h.count(`SELECT count(*)::int AS n FROM hookline.hookline_events WHERE attempts <> 1`)).toBe(0)
     expect((await api('GET', `/events/${ids[0]}`)).body.held).toBeUndefined()
+    // The gauge counts what waits now: nothing once resumed (its count is reused a few seconds).
+    await waitFor(async () => !(await h.hookline.metrics.render()).includes('hookline_events_held{'), { what: 'no event counted as held', timeoutMs: 20_000 })
 
     const audit = await h.prisma.$queryRawUnsafe<{ actor: string; action: string; filter: any; count: number | null; note: string | null }[]>(
       `SELECT actor, action, filter, count, note FROM hookline.hookline_audit_log WHERE action IN ('pause', 'resume') ORDER BY id`,

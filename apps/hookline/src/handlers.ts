@@ -3,7 +3,7 @@
  */
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { type AlertHook, ConfigError, type HandlerMap } from '@hookline/core'
+import { type AlertHook, checkHandlers, ConfigError, type HandlerMap } from '@hookline/core'
 
 const TYPESCRIPT = /\.[cm]?ts$/
 
@@ -16,12 +16,16 @@ export interface HandlerModule {
 
 /**
  * Imports `path` (relative to the working directory; JavaScript, or TypeScript through tsx): its
- * default export is a map from `provider:type`, `provider:*` or `*` to handler functions, and it
- * may export `onAlert`. Without a path, no handler runs and events are only recorded as processed.
+ * default export is a map from `provider:type`, `provider:*` or `*` to handler functions (or
+ * `{ handle, downstream }` declarations), and it may export `onAlert`. Without a path, no handler
+ * runs and events are only recorded as processed.
  *
  * @example
  * // handlers.mjs
- * export default { 'stripe:invoice.paid': async (event, { tx }) => { … } }
+ * export default {
+ *   'stripe:invoice.paid': async (event, { tx }) => { … },
+ *   'stripe:customer.updated': { downstream: 'crm', handle: async (event) => { … } },
+ * }
  * export const onAlert = async (alert) => { … }
  */
 export async function loadHandlers(path: string | undefined): Promise<HandlerModule> {
@@ -38,8 +42,10 @@ export async function loadHandlers(path: string | undefined): Promise<HandlerMod
   if (typeof map !== 'object' || map === null) {
     throw new ConfigError(`HOOKLINE_HANDLERS: ${path} must export default an object of handlers`)
   }
-  for (const [key, handler] of Object.entries(map)) {
-    if (typeof handler !== 'function') throw new ConfigError(`HOOKLINE_HANDLERS: "${key}" in ${path} is not a function`)
+  try {
+    checkHandlers(map as Record<string, unknown>, ` in ${path}`)
+  } catch (err) {
+    throw new ConfigError(`HOOKLINE_HANDLERS: ${(err as Error).message}`, { cause: err })
   }
   if (mod.onAlert !== undefined && typeof mod.onAlert !== 'function') throw new ConfigError(`HOOKLINE_HANDLERS: onAlert in ${path} is not a function`)
   return { handlers: map as HandlerMap, ...(mod.onAlert ? { onAlert: mod.onAlert as AlertHook } : {}) }

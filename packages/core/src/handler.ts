@@ -3,6 +3,7 @@
  * for an event: `provider:type`, then `provider:*`, then `*`.
  */
 import type { Logger } from 'pino'
+import { ConfigError } from './errors.ts'
 import type { EmitInput } from './outbox/emit.ts'
 
 /** How an event reached the inbox. */
@@ -96,13 +97,60 @@ export interface HandlerContext<Tx = TransactionClient> {
  */
 export type Handler<Tx = TransactionClient> = (event: HooklineEvent, ctx: HandlerContext<Tx>) => Promise<void>
 
+/**
+ * A handler declared with the downstream(s) it calls, by name: each of its transient failures
+ * counts against that downstream's circuit breaker, as a `DownstreamError` naming it would (with
+ * several declared, an error that names none counts against the handler's own route, since which
+ * one failed is unknown), and while any of their breakers is open its events wait before running.
+ *
+ * @example
+ * const handlers = {
+ *   'stripe:customer.updated': { downstream: 'crm', handle: async (event) => crm.upsert(event.payload) },
+ * }
+ */
+export interface HandlerDeclaration<Tx = TransactionClient> {
+  handle: Handler<Tx>
+  /** The downstream(s) the handler calls: the routes of the breakers it is subject to. */
+  downstream?: string | readonly string[]
+}
+
+/** A handler function, or one declared with options ({@link HandlerDeclaration}). */
+export type HandlerEntry<Tx = TransactionClient> = Handler<Tx> | HandlerDeclaration<Tx>
+
 /** Handlers keyed by `provider:type`, `provider:*` or `*`. */
-export type HandlerMap<Tx = TransactionClient> = Record<string, Handler<Tx>>
+export type HandlerMap<Tx = TransactionClient> = Record<string, HandlerEntry<Tx>>
 
 /** The handler for an event, most specific key first; undefined when none matches. */
 export function resolveHandler<Tx>(handlers: HandlerMap<Tx>, provider: string, type: string): Handler<Tx> | undefined {
   const key = handlerKeyOf(handlers, provider, type)
-  return key === undefined ? undefined : handlers[key]
+  const entry = key === undefined ? undefined : handlers[key]
+  return typeof entry === 'function' ? entry : entry?.handle
+}
+
+/** The downstreams the handler of `key` declares (none for a plain function or an unknown key). */
+export function declaredDownstreams(handlers: Readonly<Record<string, unknown>>, key: string): readonly string[] {
+  const entry = Object.hasOwn(handlers, key) ? handlers[key] : undefined
+  if (typeof entry !== 'object' || entry === null) return []
+  const downstream = (entry as HandlerDeclaration<never>).downstream
+  return downstream === undefined ? [] : typeof downstream === 'string' ? [downstream] : downstream
+}
+
+/**
+ * Throws `ConfigError` unless every entry of `handlers` is a function or a {@link HandlerDeclaration}
+ * (a `handle` function, and downstream names that are non-empty strings); `where` ends its message.
+ */
+export function checkHandlers(handlers: Readonly<Record<string, unknown>>, where = ''): void {
+  for (const [key, entry] of Object.entries(handlers)) {
+    if (typeof entry === 'function') continue
+    const declared = entry as Partial<HandlerDeclaration<never>> | null
+    if (typeof declared !== 'object' || declared === null || typeof declared.handle !== 'function') {
+      throw new ConfigError(`handler "${key}"${where} is neither a function nor { handle, downstream? }`)
+    }
+    const names = declared.downstream === undefined ? [] : typeof declared.downstream === 'string' ? [declared.downstream] : declared.downstream
+    if (!Array.isArray(names) || names.some((name) => typeof name !== 'string' || name === '')) {
+      throw new ConfigError(`handler "${key}"${where}: downstream must be a name or a list of names`)
+    }
+  }
 }
 
 /**

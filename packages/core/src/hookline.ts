@@ -14,7 +14,7 @@ import { ConfigError, PauseNotFoundError } from './errors.ts'
 import { type BreakerOpenHook, type BreakerOptions, type BreakerState, DEFAULT_BREAKER_OPTIONS } from './holds/breaker-options.ts'
 import { CircuitBreakers } from './holds/circuit-breakers.ts'
 import { EventHolds, type HeldReason } from './holds/event-holds.ts'
-import type { HandlerMap, TransactionClient } from './handler.ts'
+import { checkHandlers, type HandlerMap, type TransactionClient } from './handler.ts'
 import { DEFAULT_INGEST_BATCH_OPTIONS, IngestBatcher, type IngestBatchOptions } from './ingest/ingest-batcher.ts'
 import { type ReceiveResult, WebhookReceiver } from './ingest/receiver.ts'
 import type { ReplyOptions, WebhookReply } from './ingest/webhook-reply.ts'
@@ -184,6 +184,7 @@ export class Hookline {
     this.outboxOptions = { ...DEFAULT_OUTBOX_OPTIONS, ...options.outbox }
     this.retention = { ...DEFAULT_RETENTION_OPTIONS, ...options.retention }
     checkRetention(this.retention, options.reconcile?.windowMs ?? DEFAULT_RECONCILE_SETTINGS.windowMs)
+    checkHandlers(options.handlers ?? {})
     const adapters = new Map<string, ProviderAdapter<unknown>>()
     for (const adapter of options.adapters) {
       if (adapters.has(adapter.name)) throw new ConfigError(`two adapters are named "${adapter.name}"`)
@@ -210,6 +211,7 @@ export class Hookline {
       dlqDepth: () => this.inbox.countDead(),
       outboxLag: () => outbox.lagSeconds(),
       breakers: () => this.breakerStore.list(),
+      heldNow: () => this.holds.heldNow(),
       openIssues: () => this.issues.countOpen(),
       defaultMetrics: true,
     })

@@ -15,7 +15,7 @@ export { DEFAULT_ALERT_OPTIONS, type AlertOptions } from './alerts/alert-options
 export { alertSinksFromUrls, hookSink, type AlertSink } from './alerts/alert-sink.ts'
 export { slackMessage } from './alerts/slack-sink.ts'
 export * from './errors.ts'
-export type { EventSource, Handler, HandlerContext, HandlerMap, HooklineEvent, TransactionClient } from './handler.ts'
+export { checkHandlers, type EventSource, type Handler, type HandlerContext, type HandlerDeclaration, type HandlerEntry, type HandlerMap, type HooklineEvent, type TransactionClient } from './handler.ts'
 export { DEFAULT_BREAKER_OPTIONS, type BreakerOpenHook, type BreakerOptions, type BreakerState } from './holds/breaker-options.ts'
 export type { HeldReason } from './holds/event-holds.ts'
 export type { Pause } from './store/pauses.ts'

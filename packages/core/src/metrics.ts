@@ -68,11 +68,12 @@ export class HooklineMetrics {
       dlqDepth?: () => Promise<number>
       outboxLag?: () => Promise<number>
       breakers?: () => Promise<{ route: string; state: string }[]>
+      heldNow?: () => Promise<{ provider: string; reason: string; count: number }[]>
       openIssues?: () => Promise<number>
       defaultMetrics?: boolean
     } = {},
   ) {
-    const { dlqDepth, outboxLag, breakers, openIssues } = options
+    const { dlqDepth, outboxLag, breakers, heldNow, openIssues } = options
     if (breakers) {
       new Gauge({
         name: 'hookline_breaker_state',
@@ -85,6 +86,25 @@ export class HooklineMetrics {
           await breakers().then(
             (list) => {
               for (const b of list) this.set({ route: b.route }, b.state === 'open' ? 2 : b.state === 'half_open' ? 1 : 0)
+            },
+            () => undefined,
+          )
+        },
+      })
+    }
+    if (heldNow) {
+      new Gauge({
+        name: 'hookline_events_held',
+        help: 'Events waiting now because a pause or a circuit breaker that is not closed holds them, by reason (paused, breaker)',
+        labelNames: ['provider', 'reason'] as const,
+        registers: [this.registry],
+        aggregator: 'max',
+        async collect() {
+          await heldNow().then(
+            (counts) => {
+              // A provider no longer held drops to nothing rather than keeping its last count.
+              this.reset()
+              for (const { provider, reason, count } of counts) this.set({ provider, reason }, count)
             },
             () => undefined,
           )

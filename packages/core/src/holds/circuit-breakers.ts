@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto'
 import type { Redis } from 'ioredis'
+import type { WakeUp } from '../store/attempts.ts'
 import type { BreakerOptions, BreakerState } from './breaker-options.ts'
 
 /**
@@ -21,18 +22,23 @@ async function runScript(redis: Redis, script: string, args: (string | number)[]
 }
 
 /**
- * Checks a batch. ARGV: base, now, probe lease, then (event id, route) pairs. Per event: the time it
+ * Checks a batch. ARGV: base, now, probe lease, then per event its id, its route, the number of
+ * downstreams its handler declares and their names. Per event: the time it
  * is held until (0: it runs) and the breaker holding it. An open breaker past its cool-down lets its
  * first event through as the probe (half-open); while the probe runs, others are held until the
- * probe's lease ends, and remembered to be released when it succeeds.
+ * probe's lease ends. Held events are registered for release by REMEMBER, once their hold is
+ * written.
  */
 const CHECK = `
 local base, now, lease = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local out = {}
-for i = 4, #ARGV, 2 do
-  local id, route = ARGV[i], ARGV[i + 1]
+local i = 4
+while i <= #ARGV do
+  local id, route, declared = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
   local keys = redis.call('SMEMBERS', base .. ':uses:' .. route)
   table.insert(keys, route)
+  for j = 1, declared do table.insert(keys, ARGV[i + 2 + j]) end
+  i = i + 3 + declared
   local holdUntil, holdKey, probes = 0, '', {}
   for _, key in ipairs(keys) do
     local st = redis.call('HMGET', base .. ':r:' .. key, 'state', 'openUntil', 'probe', 'probeUntil')
@@ -43,15 +49,36 @@ for i = 4, #ARGV, 2 do
     elseif state == 'half_open' and probe ~= id then till = probeUntil end
     if till > holdUntil then holdUntil, holdKey = till, key end
   end
-  if holdUntil > 0 then
-    redis.call('SADD', base .. ':held:' .. holdKey, id)
-  else
+  if holdUntil == 0 then
     for _, key in ipairs(probes) do
       redis.call('HSET', base .. ':r:' .. key, 'state', 'half_open', 'probe', id, 'probeUntil', now + lease)
     end
   end
   table.insert(out, tostring(holdUntil))
   table.insert(out, holdKey)
+end
+return out`
+
+/**
+ * Registers held events for release when their breaker closes, and counts them by provider. ARGV:
+ * base, then (event id, waits, breaker, provider) quadruples. Returns the (id, waits) pairs of
+ * those whose breaker is closed already (it closed between the check and now, or Redis lost it):
+ * they may run at once.
+ */
+const REMEMBER = `
+local base = ARGV[1]
+local out = {}
+for i = 2, #ARGV, 4 do
+  local id, waits, key, provider = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  local state = redis.call('HGET', base .. ':r:' .. key, 'state')
+  if state == 'open' or state == 'half_open' then
+    if redis.call('HSET', base .. ':holding:' .. key, id, waits) == 1 then
+      redis.call('HINCRBY', base .. ':holdingCount:' .. key, provider, 1)
+    end
+  else
+    table.insert(out, id)
+    table.insert(out, waits)
+  end
 end
 return out`
 
@@ -84,7 +111,8 @@ return {'closed', '0', 0}`
 
 /**
  * Counts successes. ARGV: base, then routes. Resets each route's (and its downstreams') failure
- * count; a half-open breaker closes. Returns the ids of the events its breakers held, to release.
+ * count; a half-open breaker closes. Returns the (id, waits) pairs of the events its breakers held,
+ * to release.
  */
 const SUCCEED = `
 local base = ARGV[1]
@@ -98,8 +126,8 @@ for i = 2, #ARGV do
     if state == 'half_open' then
       redis.call('HSET', h, 'state', 'closed', 'failures', 0, 'cooldownMs', 0)
       redis.call('HDEL', h, 'openUntil', 'probe', 'probeUntil')
-      for _, id in ipairs(redis.call('SMEMBERS', base .. ':held:' .. key)) do table.insert(released, id) end
-      redis.call('DEL', base .. ':held:' .. key)
+      for _, v in ipairs(redis.call('HGETALL', base .. ':holding:' .. key)) do table.insert(released, v) end
+      redis.call('DEL', base .. ':holding:' .. key, base .. ':holdingCount:' .. key)
     elseif state ~= 'open' then
       local failures = redis.call('HGET', h, 'failures')
       if failures and failures ~= '0' then redis.call('HSET', h, 'failures', 0) end
@@ -107,6 +135,13 @@ for i = 2, #ARGV do
   end
 end
 return released`
+
+/** `[id, waits, id, waits, …]` as a script returns it. */
+function pairs(flat: readonly string[]): WakeUp[] {
+  const out: WakeUp[] = []
+  for (let i = 0; i < flat.length; i += 2) out.push({ id: flat[i]!, waits: Number(flat[i + 1]) })
+  return out
+}
 
 /** A held event: until when, and by which breaker. */
 export interface BreakerHold {
@@ -135,11 +170,15 @@ export class CircuitBreakers {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Which of `events` an open breaker holds; a breaker past its cool-down takes its first event as probe. */
-  async check(events: readonly { id: string; route: string }[], probeLeaseMs: number): Promise<Map<string, BreakerHold>> {
+  /**
+   * Which of `events` an open breaker holds (its route's, a downstream's it called before, or one
+   * of the `downstreams` its handler declares); a breaker past its cool-down takes its first event
+   * as probe.
+   */
+  async check(events: readonly { id: string; route: string; downstreams?: readonly string[] }[], probeLeaseMs: number): Promise<Map<string, BreakerHold>> {
     const holds = new Map<string, BreakerHold>()
     if (events.length === 0) return holds
-    const args = events.flatMap((e) => [e.id, e.route])
+    const args = events.flatMap((e) => [e.id, e.route, e.downstreams?.length ?? 0, ...(e.downstreams ?? [])])
     const out = (await runScript(this.redis, CHECK, [this.base, this.now(), probeLeaseMs, ...args])) as string[]
     events.forEach((event, i) => {
       const until = Number(out[2 * i])
@@ -148,9 +187,16 @@ export class CircuitBreakers {
     return holds
   }
 
-  /** Remembers held events that did not go through {@link check} (the failure that opened the breaker). */
-  async remember(route: string, ids: readonly string[]): Promise<void> {
-    if (ids.length > 0) await this.redis.sadd(`${this.base}:held:${route}`, ...ids)
+  /**
+   * Registers held events (`route`: the breaker holding each, `waits`: its hold's number) to be
+   * released when their breaker closes; returns those whose breaker is closed already, to run now.
+   * Call it only once the holds are written in the inbox: an event released earlier could be
+   * claimed again while its hold is still being written, and that write would undo the claim.
+   */
+  async remember(held: readonly (WakeUp & { route: string; provider: string })[]): Promise<WakeUp[]> {
+    if (held.length === 0) return []
+    const args = held.flatMap((h) => [h.id, h.waits, h.route, h.provider])
+    return pairs((await runScript(this.redis, REMEMBER, [this.base, ...args])) as string[])
   }
 
   /**
@@ -164,15 +210,38 @@ export class CircuitBreakers {
     return { route: key, open: state === 'open', openUntil: state === 'open' ? new Date(Number(until)) : null, opened: opened === 1 }
   }
 
-  /** Counts successes of `routes`; returns the ids of events held by the breakers that closed. */
-  async succeed(routes: readonly string[]): Promise<string[]> {
+  /** Counts successes of `routes`; returns the events held by the breakers that closed, to release. */
+  async succeed(routes: readonly string[]): Promise<WakeUp[]> {
     if (routes.length === 0) return []
-    return (await runScript(this.redis, SUCCEED, [this.base, ...routes])) as string[]
+    return pairs((await runScript(this.redis, SUCCEED, [this.base, ...routes])) as string[])
   }
 
-  /** The breakers an event of `route` is subject to: its own and those of the downstreams it calls. */
-  async keysOf(route: string): Promise<string[]> {
-    return [route, ...(await this.redis.smembers(`${this.base}:uses:${route}`)).sort()]
+  /**
+   * The breakers an event of `route` is subject to: its own, those of the downstreams it has
+   * failed against and those its handler declares (`downstreams`).
+   */
+  async keysOf(route: string, downstreams: readonly string[] = []): Promise<string[]> {
+    const called = new Set([...(await this.redis.smembers(`${this.base}:uses:${route}`)), ...downstreams])
+    return [route, ...[...called].sort()]
+  }
+
+  /**
+   * The events registered with each breaker that is not closed, by provider: those it holds now
+   * (an event finished meanwhile by other means, ignored say, stays counted until it closes).
+   * One round trip per breaker that ever counted a failure, whatever the number of events.
+   */
+  async heldCounts(): Promise<{ route: string; provider: string; count: number }[]> {
+    const routes = (await this.redis.smembers(`${this.base}:routes`)).sort()
+    if (routes.length === 0) return []
+    const pipeline = this.redis.pipeline()
+    for (const route of routes) pipeline.hget(`${this.base}:r:${route}`, 'state').hgetall(`${this.base}:holdingCount:${route}`)
+    const results = (await pipeline.exec()) ?? []
+    return routes.flatMap((route, i) => {
+      const state = results[2 * i]?.[1]
+      if (state !== 'open' && state !== 'half_open') return []
+      const counts = (results[2 * i + 1]?.[1] ?? {}) as Record<string, string>
+      return Object.entries(counts).map(([provider, count]) => ({ route, provider, count: Number(count) }))
+    })
   }
 
   /** Every breaker that has counted a failure, by route. */

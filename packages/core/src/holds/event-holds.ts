@@ -3,7 +3,7 @@
  * the open circuit breaker of their route. Held events are put back without spending an attempt.
  */
 import type { Logger } from 'pino'
-import { handlerKeyOf } from '../handler.ts'
+import { declaredDownstreams, handlerKeyOf } from '../handler.ts'
 import { type Pause, pauseCovers, type Pauses } from '../store/pauses.ts'
 import type { CircuitBreakers } from './circuit-breakers.ts'
 
@@ -15,6 +15,19 @@ export const PAUSE_RECHECK_MS = 3_600_000
 
 /** How long a worker trusts that nothing is paused before it asks Postgres again. */
 export const NO_PAUSE_CACHE_MS = 1000
+
+/** How long a count of held events is reused: every process's scrape within it shares one. */
+export const HELD_COUNT_CACHE_MS = 5000
+
+/** Most paused events one count reads (a scrape's cost is bounded; the gauge tops out there). */
+export const HELD_COUNT_LIMIT = 100_000
+
+/** Events waiting now for one reason, of one provider. */
+export interface HeldCount {
+  provider: string
+  reason: 'breaker' | 'paused'
+  count: number
+}
 
 /** Why an event waits without running: the answer's `held` in an event's detail. */
 export interface HeldReason {
@@ -43,6 +56,7 @@ export interface Hold {
  */
 export class EventHolds {
   private noPausesUntil = 0
+  private heldCount: { at: number; value: Promise<HeldCount[]> } | undefined
 
   constructor(
     private readonly pauses: Pauses,
@@ -56,17 +70,22 @@ export class EventHolds {
     return handlerKeyOf(this.handlers, event.provider, event.type)
   }
 
+  /** The downstreams the handler of `route` declares (its `downstream` option). */
+  downstreamsOf(route: string): readonly string[] {
+    return declaredDownstreams(this.handlers, route)
+  }
+
+  /** Forgets a "nothing is paused" answer: this process just paused something. */
+  pausesChanged(): void {
+    this.noPausesUntil = 0
+  }
+
   /**
    * The pauses in force. Every batch asks, so that none is missed: only a "nothing is paused" answer
    * is kept for {@link NO_PAUSE_CACHE_MS}, so that a pause made by another process may take that
    * long to reach a busy worker, while a resume takes effect at once (a paused answer is never
    * reused).
    */
-  /** Forgets a "nothing is paused" answer: this process just paused something. */
-  pausesChanged(): void {
-    this.noPausesUntil = 0
-  }
-
   private async currentPauses(): Promise<Pause[]> {
     if (performance.now() < this.noPausesUntil) return []
     const pauses = await this.pauses.list()
@@ -83,21 +102,66 @@ export class EventHolds {
     const holds = new Map<string, Hold>()
     if (events.length === 0) return holds
     const pauses = await this.currentPauses()
-    const routed: { id: string; route: string }[] = []
+    const routed: { id: string; route: string; downstreams: readonly string[] }[] = []
     for (const event of events) {
       if (pauses.some((pause) => pauseCovers(pause, event.provider, event.type))) {
         holds.set(event.id, { reason: 'paused', until: new Date(Date.now() + PAUSE_RECHECK_MS) })
         continue
       }
       const route = this.routeOf(event)
-      if (route !== undefined) routed.push({ id: event.id, route })
+      if (route !== undefined) routed.push({ id: event.id, route, downstreams: this.downstreamsOf(route) })
     }
+    for (const [id, hold] of await this.checkBreakers(routed, probeLeaseMs)) holds.set(id, hold)
+    return holds
+  }
+
+  /**
+   * The breakers' holds only (see {@link check}): for an event about to run again moments after
+   * its claim was checked, when a breaker may have opened meanwhile.
+   */
+  async breakerHolds(events: readonly { id: string; provider: string; type: string }[], probeLeaseMs: number): Promise<Map<string, Hold>> {
+    const routed = events.flatMap((event) => {
+      const route = this.routeOf(event)
+      return route === undefined ? [] : [{ id: event.id, route, downstreams: this.downstreamsOf(route) }]
+    })
+    return this.checkBreakers(routed, probeLeaseMs)
+  }
+
+  private async checkBreakers(routed: readonly { id: string; route: string; downstreams: readonly string[] }[], probeLeaseMs: number): Promise<Map<string, Hold>> {
+    const holds = new Map<string, Hold>()
     try {
       for (const [id, hold] of await this.breakers.check(routed, probeLeaseMs)) holds.set(id, { reason: 'breaker', until: hold.until, route: hold.route })
     } catch (err) {
       this.logger.warn({ err: (err as Error).message }, 'circuit breakers unreadable; events run as if they were closed')
     }
     return holds
+  }
+
+  /**
+   * The events waiting now because of a pause (counted in Postgres, at most
+   * {@link HELD_COUNT_LIMIT}) or a breaker that is not closed (counted in Redis as they are held;
+   * unreadable breakers count as closed), by provider; reused for {@link HELD_COUNT_CACHE_MS}.
+   */
+  heldNow(): Promise<HeldCount[]> {
+    const cached = this.heldCount
+    if (cached && performance.now() - cached.at < HELD_COUNT_CACHE_MS) return cached.value
+    const value = this.countHeld()
+    const entry = { at: performance.now(), value }
+    this.heldCount = entry
+    value.catch(() => {
+      if (this.heldCount === entry) this.heldCount = undefined
+    })
+    return value
+  }
+
+  private async countHeld(): Promise<HeldCount[]> {
+    const [paused, breakers] = await Promise.all([this.pauses.countHeld(HELD_COUNT_LIMIT), this.breakers.heldCounts().catch(() => [])])
+    const byBreakers = new Map<string, number>()
+    for (const { provider, count } of breakers) byBreakers.set(provider, (byBreakers.get(provider) ?? 0) + count)
+    return [
+      ...paused.map(({ provider, count }) => ({ provider, reason: 'paused' as const, count })),
+      ...[...byBreakers].map(([provider, count]) => ({ provider, reason: 'breaker' as const, count })),
+    ]
   }
 
   /** Why an unfinished event would be held now (for its detail); undefined when it would run. */
@@ -108,7 +172,7 @@ export class EventHolds {
     const route = this.routeOf(event)
     if (route === undefined) return undefined
     try {
-      const keys = await this.breakers.keysOf(route)
+      const keys = await this.breakers.keysOf(route, this.downstreamsOf(route))
       const open = (await this.breakers.list()).find((b) => keys.includes(b.route) && b.state !== 'closed')
       if (open) return { reason: 'breaker', route: open.route, ...(open.openUntil ? { until: open.openUntil } : {}) }
     } catch {

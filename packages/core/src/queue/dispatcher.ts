@@ -116,6 +116,23 @@ export class Dispatcher {
   }
 
   /**
+   * Adds one processing job per event a closing circuit breaker released, named after the hold it
+   * ends (`release-<waits>-<id>`): not after the inbox id, since the job that held the event may
+   * still be finishing under that id (adding under it would be a no-op), nor after its wake-up,
+   * which stays queued for the hold's end and then finds the event done. Rejects on Redis failure
+   * or timeout.
+   */
+  async release(events: readonly { id: string; waits: number }[]): Promise<void> {
+    if (events.length === 0) return
+    const jobs = events.map(({ id, waits }) => ({
+      name: PROCESS_JOB,
+      data: { id } satisfies ProcessJobData,
+      opts: { ...this.jobOptions(), jobId: `release-${waits}-${id}` },
+    }))
+    await withTimeout(this.queue.addBulk(jobs), this.timeoutMs, 'release')
+  }
+
+  /**
    * Adds one job for the new events `ids` of one commit, whose id is `batch-` and the first id (so
    * that adding the same batch twice is a no-op). A BullMQ job costs a Lua script in Redis and tens
    * of µs of the caller's CPU however little it carries: one per batch instead of one per event is

@@ -51,6 +51,24 @@ export class Pauses {
     return rows.map((row) => ({ ...row, type: row.type === '' ? undefined : row.type }))
   }
 
+  /**
+   * How many unfinished events some pause covers now, by provider, counting at most `limit` (what
+   * one scrape of `/metrics` may cost). Reads only the pauses when there are none.
+   */
+  async countHeld(limit: number): Promise<{ provider: string; count: number }[]> {
+    if ((await this.list()).length === 0) return []
+    return this.run<{ provider: string; count: number }>(
+      `SELECT provider, count(*)::int AS count FROM (
+         SELECT e.provider FROM hookline.hookline_due_events d
+           JOIN hookline.hookline_events e ON e.id = d.event_id
+          WHERE d.due_at IS NOT NULL AND e.status IN ('received', 'failed')
+            AND EXISTS (SELECT 1 FROM hookline.hookline_pauses p WHERE ${COVERS})
+          LIMIT $1) held
+        GROUP BY provider ORDER BY provider`,
+      limit,
+    )
+  }
+
   /** Pauses a scope (again: keeps the first one's time and actor) and audits it; returns the pause. */
   async add(scope: { provider: string; type?: string | undefined }, by: { actor: string; note?: string | undefined }): Promise<Pause> {
     return inPoolTransaction(this.pool, async (connection) => {

@@ -47,7 +47,7 @@ export interface EventWorkerDeps extends TransactionDeps {
   /** Told when a failure opens or reopens an issue. */
   onIssue?: IssueHook | undefined
   /** Queues the retries of events that came in a batch job, each in a job of its own, and wake-ups. */
-  dispatcher: Pick<Dispatcher, 'enqueue' | 'wake'>
+  dispatcher: Pick<Dispatcher, 'enqueue' | 'wake' | 'release'>
   /** Processors of the maintenance jobs (sweeper, reconciliation), by job name. */
   maintenance: Record<string, (data: unknown) => Promise<unknown>>
 }
@@ -218,6 +218,13 @@ export class EventWorker {
       // Only reachable when workers died during earlier attempts (a handler that kills the process).
       return this.fail(event, new Error(`attempts exhausted: the worker stopped during ${event.attempt - 1} attempts`), true)
     }
+    // A breaker may have opened since the claim was checked (this event's batch rolled back, or it
+    // waited for a slot behind other singles): an event claimed before it opened does not run now.
+    const hold = (await this.deps.holds.breakerHolds([event], this.deps.options.handlerTimeoutMs)).get(event.id)
+    if (hold) {
+      await this.hold([{ event, hold }])
+      return 'held'
+    }
     try {
       return (await this.transact([event])).get(event.id) ?? 'skipped'
     } catch (err) {
@@ -232,13 +239,15 @@ export class EventWorker {
     const routes = new Set<string>()
     for (const event of events) {
       const route = outcomes.get(event.id) === 'succeeded' ? this.deps.holds.routeOf(event) : undefined
-      if (route !== undefined) routes.add(route)
+      if (route === undefined) continue
+      // The downstreams its handler declares worked too (and one of them may be probing).
+      for (const key of [route, ...this.deps.holds.downstreamsOf(route)]) routes.add(key)
     }
     if (routes.size > 0) {
       // A success resets its route's failure count; a probe's closes the breaker and frees what it held.
       this.deps.breakers
         .succeed([...routes])
-        .then((released) => this.deps.dispatcher.enqueue(released))
+        .then((released) => this.deps.dispatcher.release(released))
         .catch((err: unknown) => this.deps.logger.warn({ err: describeError(err).message }, 'circuit breaker update failed'))
     }
     return outcomes
@@ -246,10 +255,12 @@ export class EventWorker {
 
   /**
    * Puts held events back without spending their attempts, due when their hold ends (a lease
-   * later for a breaker's, the sweeper's fallback to the wake-up job queued for that time).
+   * later for a breaker's, the sweeper's fallback to the wake-up job queued for that time). Only
+   * once that is written are breaker holds registered for release when their breaker closes (see
+   * {@link CircuitBreakers.remember}); one that closed meanwhile lets its events run at once.
    */
   private async hold(held: readonly { event: ClaimedEvent; hold: Hold; error?: string }[]): Promise<void> {
-    const { attempts, options, metrics } = this.deps
+    const { attempts, breakers, dispatcher, logger, options, metrics } = this.deps
     const woken = await attempts.holdAttempts(
       held.map(({ event, hold, error }) => ({ event, error, until: hold.reason === 'breaker' ? new Date(hold.until.getTime() + options.lockDurationMs) : hold.until })),
     )
@@ -257,13 +268,21 @@ export class EventWorker {
     const byId = new Map(held.map((h) => [h.event.id, h.hold]))
     const timed = woken.filter((w) => byId.get(w.id)?.reason === 'breaker')
     if (timed.length === 0) return
-    this.deps.dispatcher.wake(timed, timed.map((w) => byId.get(w.id)!.until.getTime() - Date.now())).catch((err: unknown) => {
-      this.deps.logger.warn({ events: timed.length, err: describeError(err).message }, 'wake-up of held events failed; the sweeper will dispatch them')
+    dispatcher.wake(timed, timed.map((w) => byId.get(w.id)!.until.getTime() - Date.now())).catch((err: unknown) => {
+      logger.warn({ events: timed.length, err: describeError(err).message }, 'wake-up of held events failed; the sweeper will dispatch them')
     })
+    try {
+      const providers = new Map(held.map((h) => [h.event.id, h.event.provider]))
+      const closed = await breakers.remember(timed.map((w) => ({ ...w, route: byId.get(w.id)!.route!, provider: providers.get(w.id)! })))
+      if (closed.length > 0) await dispatcher.release(closed)
+    } catch (err) {
+      logger.warn({ events: timed.length, err: describeError(err).message }, 'held events not registered with their breaker; they run at their wake-up')
+    }
   }
 
   /**
-   * Counts a transient failure against its route's breaker (or the downstream it names). When the
+   * Counts a transient failure against its route's breaker (or the downstream it names, or the
+   * one its handler declares). When the
    * breaker is open after it (this failure opened it, or the event was its probe), the event is held
    * instead of retried: its attempt is withdrawn, so that no event reaches the DLQ while the
    * breaker is open. Resolves to whether it was held.
@@ -274,7 +293,7 @@ export class EventWorker {
     if (route === undefined) return false
     let state: Awaited<ReturnType<CircuitBreakers['fail']>>
     try {
-      state = await breakers.fail(route, downstreamOf(err))
+      state = await breakers.fail(route, downstreamOf(err) ?? soleDownstream(holds.downstreamsOf(route)))
     } catch (breakerErr) {
       logger.warn({ err: describeError(breakerErr).message }, 'circuit breaker unreachable; the failure is retried as usual')
       return false
@@ -291,7 +310,6 @@ export class EventWorker {
     }
     if (!state.open || !state.openUntil) return false
     await this.hold([{ event, hold: { reason: 'breaker', until: state.openUntil, route: state.route }, error: error.message }])
-    await breakers.remember(state.route, [event.id]).catch(() => undefined)
     return true
   }
 
@@ -336,6 +354,14 @@ export class EventWorker {
     }
     return 'dead'
   }
+}
+
+/**
+ * The downstream an unnamed failure counts against: the one the handler declares. With several,
+ * which one failed is unknown, and the failure counts against the handler's own route.
+ */
+function soleDownstream(declared: readonly string[]): string | undefined {
+  return declared.length === 1 ? declared[0] : undefined
 }
 
 /** Message and stack of anything thrown (handlers may throw non-Errors). */
