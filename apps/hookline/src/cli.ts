@@ -67,6 +67,8 @@ function closer(hookline: Hookline, server: () => Server | undefined): () => Pro
   let closing: Promise<void> | undefined
   const close = async () => {
     hookline.logger.info('shutting down')
+    // Open event streams never end by themselves: they end first, or the server would wait for them.
+    hookline.feed.close()
     const listening = server()
     if (listening) await new Promise((r) => listening.close(r))
     await hookline.close()
