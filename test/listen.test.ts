@@ -5,15 +5,18 @@
  * the server verifies them with Stripe's SDK and Octokit's `verify`. A listener stopped while
  * events arrive forwards exactly those on its restart; `--since` reaches back before its first
  * start and `--provider` filters. The stream itself resumes after a cursor (`after=` and
- * `Last-Event-ID`) and refuses a request without a token.
+ * `Last-Event-ID`), refuses a request without a token, and holds an event back while a transaction
+ * that started before it is still open, so that the earlier event is not skipped.
  */
 import { randomBytes } from 'node:crypto'
 import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { verify as verifyGithub } from '@octokit/webhooks-methods'
 import { createPrismaClient } from '@hookline/db'
 import { GITHUB_TEST_SECRET, githubPush, listenOnFreePort, signedGithubDelivery, signedStripeDelivery, STRIPE_TEST_SECRET, stripeEvent, testQueuePrefix, waitFor } from '@hookline/testkit'
+import pg from 'pg'
 import Stripe from 'stripe'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { sseMessages, type SseMessage } from '../apps/hookline/src/commands/sse-reader.ts'
@@ -127,8 +130,9 @@ it('forwards events re-signed with the listen secret, raw bodies byte for byte, 
   expect(`${github.headers['x-github-hook-id']}:${github.headers['x-github-delivery']}`).toBe(live[1]!.key)
   // Signed afresh: the service's secret no longer verifies it.
   expect(() => Stripe.webhooks.constructEvent(got[0]!.body, got[0]!.headers['stripe-signature']!, STRIPE_TEST_SECRET)).toThrow()
+  // Each line is printed once the endpoint answered, so just after the receiver saw the request.
+  await waitFor(async () => listener.stdout().trim().split('\n').length === 6, { what: `six lines:\n${listener.stdout()}` })
   const lines = listener.stdout().trim().split('\n')
-  expect(lines).toHaveLength(6)
   expect(lines[3]).toMatch(new RegExp(`^\\S+ github push ${live[1]!.key} -> 202 \\(\\d+ ms\\)$`))
   expect(listener.stderr()).toContain('HOOKLINE_LISTEN_SECRET')
   expect(await listener.stop('SIGINT')).toBe(0)
@@ -194,4 +198,34 @@ it('streams the events as server-sent events, resuming after a cursor', async ()
   expect(refused.status).toBe(401)
   const badCursor = await fetch(`${service.url}/admin/api/events/stream?after=nope`, { headers: { authorization: `Bearer ${TOKEN}` } })
   expect(badCursor.status).toBe(400)
+})
+
+it('holds an event back while a transaction that started before it is open, then streams both in order', async () => {
+  const stop = new AbortController()
+  const res = await fetch(`${service.url}/admin/api/events/stream?type=listen.*`, { headers: { authorization: `Bearer ${TOKEN}` }, signal: stop.signal })
+  const messages: SseMessage[] = []
+  const reading = (async () => {
+    for await (const message of sseMessages(res.body!)) messages.push(message)
+  })().catch(() => undefined)
+  await waitFor(async () => messages.length === 1, { what: 'the ready message' })
+  const held = new pg.Client({ connectionString: databaseUrl })
+  await held.connect()
+  try {
+    await held.query('BEGIN')
+    // Stamped with this transaction's start: earlier than the event below, committed after it.
+    await held.query(`INSERT INTO hookline.hookline_events (provider, event_key, type, raw_body) VALUES ('stripe', 'evt_listen_held', 'listen.held', convert_to('{"id":"evt_listen_held"}', 'UTF8'))`)
+    const later = stripeEvent({ id: 'evt_listen_later', type: 'listen.later' })
+    const { body, headers } = signedStripeDelivery(later, { secret: STRIPE_TEST_SECRET })
+    await post('stripe', body, headers, 'evt_listen_later')
+    // Several polls of the stream go by; streaming the later event now would move its cursor past the held one.
+    await sleep(3000)
+    expect(messages).toHaveLength(1)
+    await held.query('COMMIT')
+  } finally {
+    await held.end()
+  }
+  await waitFor(async () => messages.length === 3, { what: 'both events on the stream' })
+  expect(messages.slice(1).map((m) => (JSON.parse(m.data) as { eventKey: string }).eventKey)).toEqual(['evt_listen_held', 'evt_listen_later'])
+  stop.abort()
+  await reading
 })
