@@ -2,9 +2,11 @@
  * HOOKLINE_REDACT through the service's own app (`createApp` with redaction paths) against real
  * Postgres and Redis: an event's detail shows its secret fields and headers as "[redacted]", while
  * its handler got the real values and the stored row is unchanged; listings carry no payload; any
- * stored shape is served (not an object, a list, nested too deep for a reader); a bad path stops
- * the app from being built.
+ * stored shape is served (not an object, a list, nested too deep for a reader); the event stream
+ * sends a redacted payload in place of a raw body a path matched; a bad path stops the app from
+ * being built.
  */
+import { sseMessages, type SseMessage } from '../apps/hookline/src/commands/sse-reader.ts'
 import { createApp } from '../apps/hookline/src/service.ts'
 import { ConfigError, type HooklineEvent, PAYLOAD_JSON, REDACTED } from '@hookline/core/internal'
 import { listenOnFreePort, signedStripeDelivery, stripeEvent } from '@hookline/testkit'
@@ -120,6 +122,23 @@ it('serves every stored shape: not an object, a list, nested too deep for a read
   expect((await api(`/events/${hidden}`)).body.payload).toBe(REDACTED)
   expect((await stored(hidden)).payload).toBe(secret)
   expect((await fetch(`${admin.url}/healthz`)).status).toBe(200)
+})
+
+it('streams a redacted payload in place of the raw body a path matched, and other raw bodies as they are', async () => {
+  const secretBody = JSON.stringify({ id: 'evt_stream_secret', object: 'event', data: { object: { email: 'eve@example.com', name: 'Eve' } } })
+  const plainBody = JSON.stringify({ id: 'evt_stream_plain', object: 'event', data: { object: { name: 'Bob' } } })
+  await storeRaw('evt_stream_secret', secretBody)
+  await storeRaw('evt_stream_plain', plainBody)
+  const stop = new AbortController()
+  const res = await fetch(`${admin.url}/admin/api/events/stream?since=1h&q=evt_stream_`, { headers: { authorization: `Bearer ${TOKEN}` }, signal: stop.signal })
+  const messages: SseMessage[] = []
+  for await (const message of sseMessages(res.body!)) if (messages.push(message) === 3) break
+  stop.abort()
+  const [secret, plain] = messages.slice(1).map((m) => JSON.parse(m.data) as { eventKey: string; body: string; bodySource: string; headers: Record<string, string> })
+  expect(secret).toMatchObject({ eventKey: 'evt_stream_secret', bodySource: 'redacted', headers: { 'x-forwarded-for': REDACTED } })
+  expect(JSON.parse(Buffer.from(secret!.body, 'base64').toString())).toEqual({ id: 'evt_stream_secret', object: 'event', data: { object: { email: REDACTED, name: 'Eve' } } })
+  expect(plain).toMatchObject({ eventKey: 'evt_stream_plain', bodySource: 'raw' })
+  expect(Buffer.from(plain!.body, 'base64').toString()).toBe(plainBody)
 })
 
 it('refuses a bad path when the app is built', () => {

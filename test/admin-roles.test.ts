@@ -66,6 +66,21 @@ describe('named admin tokens', () => {
     expect((await api('GET', '/breakers', VIEWER)).status).toBe(200)
   })
 
+  it('a viewer follows the event stream (read only, as the event detail)', async () => {
+    const stop = new AbortController()
+    const res = await fetch(`${admin.url}/admin/api/events/stream?since=1h`, { headers: { authorization: `Bearer ${VIEWER}` }, signal: stop.signal })
+    expect(res.status).toBe(200)
+    const reader = res.body!.getReader()
+    let text = ''
+    while (!text.includes(id)) {
+      const chunk = await reader.read()
+      if (chunk.done) break
+      text += new TextDecoder().decode(chunk.value)
+    }
+    stop.abort()
+    expect(text).toMatch(/^retry: 1000\nevent: ready\n/)
+  })
+
   it.each([
     ['replay one', 'POST', () => `/events/${id}/replay`, {}],
     ['ignore one', 'POST', () => `/events/${id}/ignore`, { note: 'not ours' }],

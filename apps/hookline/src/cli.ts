@@ -3,8 +3,9 @@
  * @module The `hookline` command line: `migrate`, `serve`, `work`, and `start` (all of them: the
  * ingress and its worker processes under a supervisor, what `pnpm start` runs); and the support
  * commands `events`, `replay`, `dlq`, `issues`, `pause`, `resume`, `pauses`, `breakers`,
- * `reconcile` and `prune`, which talk to the admin API of the running service; and `send`, which
- * posts signed sample events to it.
+ * `reconcile` and `prune`, which talk to the admin API of the running service; `send`, which
+ * posts signed sample events to it; and `listen`, which forwards the events it stores to a local
+ * endpoint.
  */
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -14,6 +15,7 @@ import { registerDlqCommands } from './commands/dlq.ts'
 import { CliError, EXIT, exitCodeOf } from './commands/errors.ts'
 import { registerEventsCommands } from './commands/events.ts'
 import { registerIssuesCommands } from './commands/issues.ts'
+import { registerListenCommand } from './commands/listen.ts'
 import { registerPauseCommands } from './commands/pauses.ts'
 import { registerPruneCommand } from './commands/prune.ts'
 import { registerReconcileCommand } from './commands/reconcile.ts'
@@ -67,6 +69,8 @@ function closer(hookline: Hookline, server: () => Server | undefined): () => Pro
   let closing: Promise<void> | undefined
   const close = async () => {
     hookline.logger.info('shutting down')
+    // Open event streams never end by themselves: they end first, or the server would wait for them.
+    hookline.feed.close()
     const listening = server()
     if (listening) await new Promise((r) => listening.close(r))
     await hookline.close()
@@ -177,6 +181,7 @@ registerIssuesCommands(program)
 registerReconcileCommand(program)
 registerPruneCommand(program)
 registerSendCommand(program)
+registerListenCommand(program)
 
 program.parseAsync().catch((err: unknown) => {
   console.error(err instanceof Error ? err.message : String(err))

@@ -49,6 +49,9 @@ const envSchema = z.object({
   HOOKLINE_REDACT: secretList,
   // Where the support commands of the CLI find the admin API (default: this machine's PORT).
   HOOKLINE_URL: z.string().url().optional(),
+  // The secret `hookline listen` signs forwarded events with, in every provider's scheme (default:
+  // one generated per scheme and kept beside its cursor).
+  HOOKLINE_LISTEN_SECRET: z.string().min(1).optional(),
   HOOKLINE_HANDLERS: z.string().min(1).optional(),
   HOOKLINE_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(8),
   HOOKLINE_BACKOFF_MS: int(1000),

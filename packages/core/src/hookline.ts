@@ -36,6 +36,7 @@ import { Inbox } from './store/inbox.ts'
 import { OutboxStore } from './store/outbox.ts'
 import { type Pause, Pauses } from './store/pauses.ts'
 import type { SqlClient, SqlTarget } from './store/sql-runner.ts'
+import { EventFeed } from './support/event-feed.ts'
 import { EventQuery } from './support/events-query.ts'
 import { FailureIssues } from './support/failure-issues.ts'
 import { DEFAULT_REPLAY_SETTINGS, Replayer, type ReplaySettings } from './support/replay.ts'
@@ -151,6 +152,8 @@ export class Hookline {
   readonly reconciler: Reconciler
   /** Support's read side: search and inspect events, overview counts. */
   readonly events: EventQuery
+  /** The inbox as a stream in order of arrival (`GET /admin/api/events/stream`, `hookline listen`). */
+  readonly feed: EventFeed
   /** Support's write side: replay and ignore events (audited). */
   readonly replayer: Replayer
   /** Failures grouped into issues: list, inspect, replay and resolve them (audited). */
@@ -260,6 +263,7 @@ export class Hookline {
     })
     this.pruner = new Pruner(pool, schema, this.retention, this.metrics, this.logger)
     this.events = new EventQuery(pool, undefined, schema, this.policy.maxAttempts)
+    this.feed = new EventFeed(pool, schema, this.policy.maxAttempts)
     this.replayer = new Replayer({ db: pool, schema, dispatcher: this.dispatcher, logger: this.logger, graceMs, settings: { ...DEFAULT_REPLAY_SETTINGS, ...options.replay } })
     this.issues = new FailureIssues(pool, schema, this.events, this.replayer)
   }
@@ -500,6 +504,7 @@ export class Hookline {
   close(): Promise<void> {
     return (this.closing ??= (async () => {
       this.saturation.close()
+      this.feed.close()
       await this.relay.close()
       await this.worker?.close()
       await this.alertWorker?.close()

@@ -35,6 +35,7 @@ export { DEFAULT_RECONCILE_SETTINGS, type ReconcileAlertHook, type ReconcileRequ
 export type { SqlClient } from './store/sql-runner.ts'
 export type { AuditAction, AuditEntry } from './store/audit-log.ts'
 export type { EventFilter, EventStatus } from './support/event-filter.ts'
+export { DEFAULT_EVENT_FEED_OPTIONS, type EventFeedOptions, type EventStreamRequest, type FeedBodySource, type FeedEvent, type FeedItem } from './support/event-feed.ts'
 export type { EventStats, StatsBucket } from './support/event-stats.ts'
 export type { AttemptRecord, EventDetail, EventListRequest, EventPage, EventSummary } from './support/events-query.ts'
 export type { Issue, IssueStatus } from './store/issues.ts'

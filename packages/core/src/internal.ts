@@ -28,6 +28,7 @@ export { EVENT_STATUSES, eventFilterSchema, parseInput, parseTimeBound } from '.
 export { eventStats, statsRequestSchema } from './support/event-stats.ts'
 export { fingerprintFailure, normaliseMessage } from './support/failure-fingerprint.ts'
 export { FailureIssues, issueEventsSchema, issueListSchema, issueReplaySchema, issueResolveSchema } from './support/failure-issues.ts'
+export { EventFeed, eventStreamSchema } from './support/event-feed.ts'
 export { EventQuery, eventListSchema } from './support/events-query.ts'
 export { ignoreSchema, Replayer, replayManySchema, replayOneSchema } from './support/replay.ts'
 export { CircuitBreakers } from './holds/circuit-breakers.ts'

@@ -10,6 +10,7 @@ import {
   ConfigError,
   errorReply,
   eventListSchema,
+  eventStreamSchema,
   type Hookline,
   ignoreSchema,
   issueEventsSchema,
@@ -80,7 +81,8 @@ const dlqListSchema = eventListSchema.omit({ status: true })
 export const ACTOR_HEADER = 'x-hookline-actor'
 
 /**
- * Mounts the admin API: `GET /admin/api/events`, `GET /admin/api/events/:id`,
+ * Mounts the admin API: `GET /admin/api/events`, `GET /admin/api/events/stream` (server-sent
+ * events, see {@link streamEvents}), `GET /admin/api/events/:id`,
  * `POST /admin/api/events/:id/replay`, `POST /admin/api/events/:id/ignore`, `POST /admin/api/replay`,
  * `POST /admin/api/pause`, `POST /admin/api/resume`, `GET /admin/api/pauses`, `GET /admin/api/breakers`,
  * `GET /admin/api/dlq`, `GET /admin/api/stats`, `POST /admin/api/reconcile` (202 `{ runId }`),
@@ -110,6 +112,9 @@ export function adminRouter(hookline: Hookline, options: AdminRouterOptions): Ro
   api.use(express.json({ limit: options.maxBodyBytes ?? DEFAULT_ADMIN_ROUTER_OPTIONS.maxBodyBytes }))
 
   api.get('/events', handle(async (req) => hookline.events.list(parseInput(eventListSchema, req.query))))
+
+  // Before `/events/:id`, which would take `stream` for an event key.
+  api.get('/events/stream', streamEvents(hookline, redaction))
 
   // `:id` is an inbox id or the provider's own event key; `?provider=` picks one when several match.
   const eventId = (req: Request) => {
@@ -199,6 +204,50 @@ export function adminRouter(hookline: Hookline, options: AdminRouterOptions): Ro
   })
   api.use(sendError(hookline))
   return router
+}
+
+/** Time between the comment lines that keep an idle stream's connection (and any proxy on its way) open. */
+const HEARTBEAT_MS = 15_000
+
+/**
+ * `GET /admin/api/events/stream?after=<cursor>&<the listing's filters>`: the events as they are
+ * stored, as server-sent events. First `event: ready` with the start position as its `id`, then
+ * one message per event: `id:` its cursor, `data:` the event as JSON (see `FeedEvent`: the summary,
+ * kept headers, and the body base64-encoded). A `Last-Event-ID` header (an `EventSource`
+ * reconnecting) wins over `after`. Any token may read it, a viewer's too, since both may read an
+ * event's detail: the same redaction applies, and an event with a redacted field comes with its
+ * redacted payload instead of its raw body.
+ */
+function streamEvents(hookline: Hookline, redaction: Redaction): RequestHandler {
+  return (req, res, next) => {
+    const request = parseInput(eventStreamSchema, req.query)
+    const lastEventId = req.get('last-event-id')?.trim()
+    if (lastEventId) request.after = lastEventId
+    const stopped = new AbortController()
+    res.on('close', () => stopped.abort())
+    const items = hookline.feed.follow(request, { signal: stopped.signal, redaction })
+    const write = (text: string): Promise<void> | undefined => (res.write(text) ? undefined : new Promise((resolve) => res.once('drain', resolve).once('close', resolve)))
+    let heartbeat: NodeJS.Timeout | undefined
+    const run = async () => {
+      // The start position first: a bad cursor is still answered with a 400.
+      const start = await items.next()
+      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' })
+      heartbeat = setInterval(() => res.write(': heartbeat\n\n'), HEARTBEAT_MS)
+      if (!start.done && start.value.kind === 'start') await write(`retry: 1000\nevent: ready\nid: ${start.value.cursor}\ndata: ${JSON.stringify({ cursor: start.value.cursor })}\n\n`)
+      for await (const item of items) {
+        if (item.kind === 'event') await write(`id: ${item.cursor}\ndata: ${JSON.stringify(item.event)}\n\n`)
+      }
+    }
+    run()
+      .catch((err: unknown) => {
+        if (!res.headersSent) return next(err)
+        hookline.logger.warn({ err: (err as Error)?.message }, 'event stream ended by an error')
+      })
+      .finally(() => {
+        clearInterval(heartbeat)
+        if (res.headersSent && !res.writableEnded) res.end()
+      })
+  }
 }
 
 /** An accepted token as the routes see it (`res.locals.adminToken`); `name` is undefined for the shared token. */

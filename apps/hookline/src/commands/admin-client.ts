@@ -31,12 +31,17 @@ export class AdminClient {
 
   /** GET with a query string. */
   get<T>(path: string, query: Query = {}): Promise<T> {
-    const params = new URLSearchParams()
-    for (const [key, value] of Object.entries(query)) {
-      if (value !== undefined) params.set(key, Array.isArray(value) ? value.join(',') : String(value))
-    }
-    const search = params.size > 0 ? `?${params}` : ''
-    return this.send<T>('GET', `${path}${search}`)
+    return this.send<T>('GET', `${path}${searchOf(query)}`)
+  }
+
+  /**
+   * Opens a server-sent events stream (`GET` with `Accept: text/event-stream`) and resolves to the
+   * answer once it is 200, for its body to be read; an error answer throws as {@link get} does.
+   */
+  async stream(path: string, query: Query, signal: AbortSignal): Promise<Response> {
+    const res = await this.request('GET', `${path}${searchOf(query)}`, undefined, { accept: 'text/event-stream' }, signal)
+    if (res.ok) return res
+    throw await this.failure(res)
   }
 
   /** POST with a JSON body. */
@@ -45,33 +50,52 @@ export class AdminClient {
   }
 
   private async send<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await this.request(method, path, body)
+    if (!res.ok) throw await this.failure(res)
+    return parseJson(await res.text()) as T
+  }
+
+  private async request(method: string, path: string, body?: unknown, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<Response> {
     const url = `${this.baseUrl.replace(/\/+$/, '')}/admin/api${path}`
-    let res: Response
     try {
-      res = await fetch(url, {
+      return await fetch(url, {
         method,
         headers: {
           authorization: `Bearer ${this.token}`,
           'x-hookline-actor': this.actor,
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...headers,
         },
         body: body === undefined ? null : JSON.stringify(body),
+        ...(signal ? { signal } : {}),
       })
     } catch (err) {
+      if (signal?.aborted) throw err
       const cause = (err as { cause?: { code?: string; message?: string } }).cause
       const reason = cause?.code ?? cause?.message ?? (err as Error).message
       throw new CliError('hookline.cli.unreachable', EXIT.failed, `cannot reach the admin API at ${this.baseUrl} (${reason}): is the service running, and is HOOKLINE_URL right?`, { cause: err })
     }
-    const text = await res.text()
-    const parsed = parseJson(text)
-    if (res.ok) return parsed as T
+  }
+
+  /** The error an answer that is not 2xx stands for. */
+  private async failure(res: Response): Promise<CliError> {
+    const parsed = parseJson(await res.text())
     const error = (parsed as { error?: { code?: string; message?: string } } | undefined)?.error
     if (res.status === 404 && error === undefined) {
       // Not an admin API answer: the service has no admin token configured (the API does not exist).
-      throw new CliError('hookline.cli.admin_disabled', EXIT.failed, `${this.baseUrl} has no admin API: start the service with HOOKLINE_ADMIN_TOKEN set`)
+      return new CliError('hookline.cli.admin_disabled', EXIT.failed, `${this.baseUrl} has no admin API: start the service with HOOKLINE_ADMIN_TOKEN set`)
     }
-    throw new AdminApiError(res.status, error?.code ?? 'hookline.cli.http_error', error?.message ?? `HTTP ${res.status}`)
+    return new AdminApiError(res.status, error?.code ?? 'hookline.cli.http_error', error?.message ?? `HTTP ${res.status}`)
   }
+}
+
+/** `?…` of `query` (arrays comma-separated, undefined values left out), or nothing. */
+function searchOf(query: Query): string {
+  const params = new URLSearchParams()
+  for (const [key, value] of Object.entries(query)) {
+    if (value !== undefined) params.set(key, Array.isArray(value) ? value.join(',') : String(value))
+  }
+  return params.size > 0 ? `?${params}` : ''
 }
 
 function parseJson(text: string): unknown {

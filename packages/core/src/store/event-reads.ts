@@ -15,7 +15,8 @@ import { type Sql, sqlRunner, type SqlTarget } from './sql-runner.ts'
 /** An event summary as stored (the retry policy's `maxAttempts` is not a column). */
 export type SummaryRow = Omit<EventSummary, 'maxAttempts'>
 
-const SUMMARY_COLUMNS = `id::text AS id, provider, event_key AS "eventKey", type, tenant, entity_key AS "entityKey",
+/** The columns of an {@link EventSummary} (but `maxAttempts`), as its fields. */
+export const SUMMARY_COLUMNS = `id::text AS id, provider, event_key AS "eventKey", type, tenant, entity_key AS "entityKey",
   status::text AS status, attempts, deliveries, source::text AS source, received_at AS "receivedAt",
   processed_at AS "processedAt", generation, last_error AS "lastError",
   (SELECT d.due_at FROM hookline.hookline_due_events d

@@ -3,13 +3,14 @@
  * detail (payload, kept headers, every attempt, the support actions taken on it), and the counts.
  */
 import { z } from 'zod'
-import { EventKeyAmbiguousError, EventNotFoundError, InvalidRequestError } from '../errors.ts'
+import { EventKeyAmbiguousError, EventNotFoundError } from '../errors.ts'
 import type { EventSource } from '../handler.ts'
 import type { HeldReason } from '../holds/event-holds.ts'
 import { MAX_PAYLOAD_DEPTH, nestsDeeperThan } from '../ingest/payload-depth.ts'
 import { auditTrail, type AuditEntry } from '../store/audit-log.ts'
 import { EventReads, type PageQuery, type SummaryRow } from '../store/event-reads.ts'
 import type { SqlTarget } from '../store/sql-runner.ts'
+import { decodeCursor, encodeCursor } from './event-cursor.ts'
 import { type EventFilter, eventFilterSchema, type EventStatus, isFilterTime, keyTextOf } from './event-filter.ts'
 import { eventStats, type EventStats } from './event-stats.ts'
 import { REDACTED, type Redaction } from './redaction.ts'
@@ -165,7 +166,7 @@ export class EventQuery {
     }
     const page = rows.slice(0, limit).map((row) => ({ ...row, maxAttempts: this.maxAttempts }))
     const last = page.at(-1)
-    return { events: page, nextCursor: rows.length > limit && last ? encodeCursor(last.receivedAt, last.id) : null }
+    return { events: page, nextCursor: rows.length > limit && last ? encodeCursor(last) : null }
   }
 
   /**
@@ -210,18 +211,4 @@ export class EventQuery {
   stats(request: { since: Date; bucketSeconds: number }): Promise<EventStats> {
     return eventStats(this.reads, request)
   }
-}
-
-/** The position after an event, opaque to clients. */
-function encodeCursor(receivedAt: Date, id: string): string {
-  return Buffer.from(`${receivedAt.toISOString()}|${id}`).toString('base64url')
-}
-
-function decodeCursor(cursor: string): { receivedAt: Date; id: string } {
-  const [iso, id] = Buffer.from(cursor, 'base64url').toString().split('|')
-  const receivedAt = new Date(iso ?? '')
-  if (!id || !UUID.test(id) || !isFilterTime(receivedAt.getTime())) {
-    throw new InvalidRequestError('cursor: not a cursor returned by this API')
-  }
-  return { receivedAt, id }
 }

@@ -45,6 +45,11 @@ export class Redaction {
     }
   }
 
+  /** Whether any payload path is configured (a payload can then differ from what was stored). */
+  get redactsPayload(): boolean {
+    return this.paths.length > 0
+  }
+
   /**
    * Replaces, in `payload` itself, every value at one of the paths by {@link REDACTED}; `payload`
    * must be a value of the caller's own (a fresh `JSON.parse`). Walks only along the paths, never
