@@ -501,10 +501,9 @@ it('labels the chart axes with distinct times that do not overlap, at full width
   await page.setViewportSize({ width: 1280, height: 800 })
 })
 
-it('fits every page in a 400 px wide window', async () => {
+it('fits every page in the window, 400 px wide as well as 1280', async () => {
   const dead = await deliver('acct_console_narrow', { fail: true, object: { description: 'x'.repeat(300) } })
   const [issue] = await h.prisma.issue.findMany({ take: 1 })
-  await page.setViewportSize({ width: 400, height: 800 })
   const pages: [string, string, string | RegExp][] = [
     ['overview', '#/', 'Overview'],
     ['events', '#/events', 'Events'],
@@ -515,11 +514,15 @@ it('fits every page in a 400 px wide window', async () => {
     ['reconcile', '#/reconcile', 'Reconciliation'],
     ['holds', '#/holds', 'Holds'],
   ]
-  for (const [name, route, heading] of pages) {
-    await page.goto(`${server.url}/admin${route}`)
-    await page.getByRole('heading', { name: heading, level: 1 }).waitFor()
-    expect({ name, width: await page.evaluate(() => (globalThis as unknown as { document: { scrollingElement: { scrollWidth: number } } }).document.scrollingElement.scrollWidth) }).toEqual({ name, width: 400 })
-    await shot(`narrow-${name}`)
+  for (const width of [1280, 400]) {
+    await page.setViewportSize({ width, height: 800 })
+    for (const [name, route, heading] of pages) {
+      await page.goto(`${server.url}/admin${route}`)
+      await page.getByRole('heading', { name: heading, level: 1 }).waitFor()
+      const scrollWidth = await page.evaluate(() => (globalThis as unknown as { document: { scrollingElement: { scrollWidth: number } } }).document.scrollingElement.scrollWidth)
+      expect({ name, scrollWidth }).toEqual({ name, scrollWidth: width })
+      if (width === 400) await shot(`narrow-${name}`)
+    }
   }
   broken.delete(dead.key)
   await page.setViewportSize({ width: 1280, height: 800 })

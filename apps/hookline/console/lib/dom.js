@@ -143,6 +143,23 @@ export function externalLink(url, text) {
 }
 
 /**
+ * Lets a wide table become one card per row on a narrow screen: each cell is labelled with its
+ * column's heading (`data-label`, shown by the stylesheet), and the table gets `narrow-cards`.
+ *
+ * @example
+ * main.append(asCards(h('table', {}, thead, tbody)))
+ * @param {HTMLElement} table
+ */
+export function asCards(table) {
+  const headings = [...table.querySelectorAll('thead th')].map((th) => th.textContent ?? '')
+  for (const row of table.querySelectorAll('tbody tr')) {
+    for (const [i, cell] of [...row.children].entries()) if (headings[i]) /** @type {HTMLElement} */ (cell).dataset.label = headings[i]
+  }
+  table.classList.add('narrow-cards')
+  return table
+}
+
+/**
  * A status badge.
  * @param {string} status
  */

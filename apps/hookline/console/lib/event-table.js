@@ -2,7 +2,7 @@
  * @module The events table (events, dead-letter and issue pages), its row selection, and cursor
  * paging links.
  */
-import { badge, copyButton, h, timeOf } from './dom.js'
+import { asCards, badge, copyButton, h, timeOf } from './dom.js'
 
 /**
  * A table of events; each row links to the event page and shows the event key with a copy
@@ -34,7 +34,7 @@ export function eventTable(events, options = {}) {
       })
     : null
   const headings = ['Received', 'Key', 'Provider', 'Tenant', 'Type', 'Status', 'Attempts', 'Deliveries', 'Last error']
-  return h(
+  return asCards(h(
     'table',
     { class: 'events' },
     h('thead', {}, h('tr', {}, selection ? h('th', { class: 'select' }, all) : null, headings.map((t) => h('th', {}, t)))),
@@ -65,7 +65,7 @@ export function eventTable(events, options = {}) {
         ),
       ),
     ),
-  )
+  ))
 }
 
 /**

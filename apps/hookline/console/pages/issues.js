@@ -4,7 +4,7 @@
  */
 import { api, canAct } from '../lib/api.js'
 import { autoRefresh } from '../lib/refresh.js'
-import { badge, h, notice, replace, timeOf, when } from '../lib/dom.js'
+import { asCards, badge, h, notice, replace, timeOf, when } from '../lib/dom.js'
 import { eventTable, pager } from '../lib/event-table.js'
 
 const STATUSES = ['open', 'resolved', 'all']
@@ -28,7 +28,7 @@ export async function issuesPage(main, query) {
 /** @param {Array<Record<string, any>>} issues */
 function issueTable(issues) {
   if (issues.length === 0) return h('p', { class: 'empty' }, 'No issues.')
-  return h(
+  return asCards(h(
     'table',
     { class: 'events issues' },
     h('thead', {}, h('tr', {}, ['Last seen', 'Status', 'Route', 'Error', 'Message', 'Failures', 'Events'].map((t) => h('th', {}, t)))),
@@ -49,7 +49,7 @@ function issueTable(issues) {
         ),
       ),
     ),
-  )
+  ))
 }
 
 /**
@@ -86,7 +86,7 @@ export async function issuePage(main, fingerprint, query) {
     ),
     canAct() ? actions(path, issue, reload) : null,
     h('h2', {}, 'Its events'),
-    eventTable(detail.events),
+    h('div', { class: 'list-slot' }, eventTable(detail.events)),
     pager(`/issues/${encodeURIComponent(fingerprint)}`, query, detail.nextCursor),
   )
 }

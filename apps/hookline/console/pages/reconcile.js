@@ -3,7 +3,7 @@
  * knew and recovered, and a button to reconcile a provider now (shown only when one can be).
  */
 import { api, canAct } from '../lib/api.js'
-import { h, notice, replace, timeOf } from '../lib/dom.js'
+import { asCards, h, notice, replace, timeOf } from '../lib/dom.js'
 
 /**
  * A table of reconcile runs (also used by the overview).
@@ -12,7 +12,7 @@ import { h, notice, replace, timeOf } from '../lib/dom.js'
  */
 export function runsTable(runs) {
   if (runs.length === 0) return notice('info', 'No reconciliation has run yet.')
-  return h(
+  return asCards(h(
     'table',
     { class: 'runs' },
     h('thead', {}, h('tr', {}, ['Started', 'Provider', 'Tenant', 'Status', 'Scanned', 'Known', 'Recovered', 'Errors', 'Note'].map((t) => h('th', {}, t)))),
@@ -32,7 +32,7 @@ export function runsTable(runs) {
         ),
       ),
     ),
-  )
+  ))
 }
 
 /** While a run is shown as running, the table re-reads every second, for up to an hour. */
