@@ -335,6 +335,14 @@ it('opens an event by its Stripe key: highlighted JSON with a copy button, and a
   expect(await page.locator('#payload .j-bool').allTextContents()).toContain('false')
   await page.getByRole('button', { name: 'Copy JSON' }).click()
   await expect.poll(() => clipboard()).toBe(pretty)
+  // A payload kept as text (too deeply nested to parse, say) is shown as that text, unhighlighted.
+  // (A string, so that the test runner does not rewrite the browser's import().)
+  const textView = await page.evaluate(`(async () => {
+    const { jsonView } = await import('/admin/lib/json-view.js')
+    const pre = jsonView('{"a": <b>not json</b>', 'text-payload').querySelector('pre')
+    return { text: pre.textContent, spans: pre.querySelectorAll('span').length, elements: pre.children.length }
+  })()`)
+  expect(textView).toEqual({ text: '{"a": <b>not json</b>', spans: 0, elements: 0 })
 
   // livemode false and a Connect account: the test-mode page of the account's event.
   const link = page.getByRole('link', { name: 'Open in Stripe' })
