@@ -601,7 +601,8 @@ describe('a service without reconciliation, with one-second payload retention an
       return (await h2.prisma.event.findUniqueOrThrow({ where: { id } })).payloadPrunedAt !== null
     }, { what: 'the payload pruned' })
     await tab.goto(`${server2.url}/admin#/events/${id}`)
-    await tab.locator('#details').waitFor()
+    // Only the hash changes: wait for this event's page to replace the last one.
+    await expect.poll(() => tab.locator('#details').textContent()).toContain(`Inbox id${id}`)
     expect(await tab.locator('main').textContent()).toContain('Payload removed by retention')
     expect(await tab.locator('#details').textContent()).toContain('Payloadremoved by retention')
     expect(await tab.locator('#payload').count()).toBe(0)

@@ -34,11 +34,11 @@ export function fillBuckets(stats, buckets) {
 
 /**
  * Where the time axis is labelled: up to four evenly spaced buckets, each named by its time, with
- * the day too where it changes (and on the first), and on every label if that still repeats one
- * (24 hours from 14:00 ends at 14:00 again).
+ * the day too where it changes (and on the first and the last), and on every label if that still
+ * repeats one.
  *
  * @example
- * timeTicks([t0, t1, …, t24]) // [{ index: 0, text: 'Dec 6, 14:00' }, { index: 8, text: '22:00' }, …]
+ * timeTicks([t0, t1, …, t24]) // [{ index: 0, text: 'Dec 6, 14:00' }, { index: 8, text: '22:00' }, …, { index: 24, text: 'Dec 7, 14:00' }]
  * @param {number[]} times bucket starts (ms), ascending
  * @returns {Array<{ index: number, text: string }>}
  */
@@ -50,7 +50,8 @@ export function timeTicks(times) {
   const time = (t) => new Date(t).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
   let ticks = indexes.map((index, k) => {
     const t = times[index]
-    const withDay = k === 0 || day(t) !== day(times[indexes[k - 1]])
+    // The last label keeps its day too: on a narrow screen it stands beside the first only.
+    const withDay = k === 0 || k === indexes.length - 1 || day(t) !== day(times[indexes[k - 1]])
     return { index, text: withDay ? `${day(t)}, ${time(t)}` : time(t) }
   })
   if (new Set(ticks.map((t) => t.text)).size < ticks.length) ticks = indexes.map((index) => ({ index, text: `${day(times[index])}, ${time(times[index])}` }))
