@@ -112,7 +112,18 @@ describe('named admin tokens', () => {
     expect(await actors(id)).toEqual(['olga (ticket-4711)', 'ana@support'])
   })
 
+  it('GET /whoami names the token and its role (what the console shows or hides)', async () => {
+    expect((await api('GET', '/whoami', VIEWER)).body).toEqual({ name: 'vic', role: 'viewer' })
+    expect((await api('GET', '/whoami', OPERATOR)).body).toEqual({ name: 'olga', role: 'operator' })
+    expect((await api('GET', '/whoami', SHARED)).body).toEqual({ name: null, role: 'operator' })
+  })
+
+  it('GET /reconcile/runs lists no reconcilable provider when no adapter has API credentials', async () => {
+    expect((await api('GET', '/reconcile/runs', VIEWER)).body).toEqual({ runs: [], reconcilable: [] })
+  })
+
   it('an unknown token → 401', async () => {
     expect((await api('GET', '/events', 'not-a-token-0123456789abcdef')).status).toBe(401)
+    expect((await api('GET', '/whoami', 'not-a-token-0123456789abcdef')).status).toBe(401)
   })
 })

@@ -65,6 +65,8 @@ describe('admin API', () => {
       return found?.status === 'succeeded' ? found : undefined
     }, { what: 'the run to finish' })
     expect(run).toMatchObject({ provider: 'stripe', tenant: null, scanned: 3, known: 1, recovered: 2, errors: 0, startedAt: expect.any(String), finishedAt: expect.any(String) })
+    // The providers *Reconcile now* can start (those with API credentials).
+    expect(((await (await adminFetch('/reconcile/runs')).json()) as { reconcilable: string[] }).reconcilable).toEqual(['stripe'])
   })
 
   it('refuses a provider that cannot be reconciled, bad input, and requests without the token', async () => {

@@ -1,10 +1,12 @@
 /**
- * @module The console's entry point: hash routes (`#/`, `#/events`, `#/events/:id`, `#/dlq`,
- * `#/reconcile`, `#/issues`, `#/issues/:fingerprint`, `#/holds`),
- * sign-in when there is no session or the token is refused.
+ * @module The console's entry point: hash routes (`#/`, `#/events`, `#/events/:id-or-key`
+ * (`?provider=` when the key is ambiguous), `#/dlq`, `#/reconcile`, `#/issues`,
+ * `#/issues/:fingerprint`, `#/holds`), sign-in when there is no session or the token is refused,
+ * and the auto-refresh toggle.
  */
-import { ApiError, session, signOut } from './lib/api.js'
+import { ApiError, loadRole, session, signOut } from './lib/api.js'
 import { notice, replace } from './lib/dom.js'
+import { refreshToggle, stopAutoRefresh } from './lib/refresh.js'
 import { dlqPage } from './pages/dlq.js'
 import { eventPage } from './pages/event.js'
 import { eventsPage } from './pages/events.js'
@@ -18,6 +20,7 @@ const main = /** @type {HTMLElement} */ (document.getElementById('main'))
 const nav = /** @type {HTMLElement} */ (document.getElementById('nav'))
 const who = /** @type {HTMLElement} */ (document.getElementById('who'))
 const signOutButton = /** @type {HTMLButtonElement} */ (document.getElementById('signout'))
+signOutButton.before(refreshToggle())
 
 /** The current route: its path and query parameters. */
 function route() {
@@ -26,6 +29,7 @@ function route() {
 }
 
 async function render() {
+  stopAutoRefresh()
   const current = session()
   nav.hidden = !current
   signOutButton.hidden = !current
@@ -35,13 +39,16 @@ async function render() {
     return
   }
   const { path, query } = route()
+  // The role decides which actions are shown; a session from before it was kept reads it once.
+  const roleKnown = current.role ? Promise.resolve() : loadRole()
   for (const link of nav.querySelectorAll('a')) {
     const target = link.getAttribute('href')?.slice(1) ?? ''
     link.classList.toggle('active', target === '/' ? path === '/' : path.startsWith(target))
   }
   try {
-    const eventMatch = /^\/events\/([0-9a-fA-F-]{36})$/.exec(path)
-    if (eventMatch) await eventPage(main, eventMatch[1])
+    await roleKnown
+    const eventMatch = /^\/events\/([^/]+)$/.exec(path)
+    if (eventMatch) await eventPage(main, decodeURIComponent(eventMatch[1]), query)
     else if (path === '/events') await eventsPage(main, query)
     else if (path === '/dlq') await dlqPage(main, query)
     else if (path === '/reconcile') await reconcilePage(main)

@@ -81,7 +81,7 @@ const dlqListSchema = eventListSchema.omit({ status: true })
 export const ACTOR_HEADER = 'x-hookline-actor'
 
 /**
- * Mounts the admin API: `GET /admin/api/events`, `GET /admin/api/events/stream` (server-sent
+ * Mounts the admin API: `GET /admin/api/whoami`, `GET /admin/api/events`, `GET /admin/api/events/stream` (server-sent
  * events, see {@link streamEvents}), `GET /admin/api/events/:id`,
  * `POST /admin/api/events/:id/replay`, `POST /admin/api/events/:id/ignore`, `POST /admin/api/replay`,
  * `POST /admin/api/pause`, `POST /admin/api/resume`, `GET /admin/api/pauses`, `GET /admin/api/breakers`,
@@ -110,6 +110,12 @@ export function adminRouter(hookline: Hookline, options: AdminRouterOptions): Ro
   // Every write is an operator's.
   api.post('*path', (_req, res, next) => next(res.locals.adminToken.role === 'operator' ? undefined : new AdminForbiddenError('this token may only read (role viewer)')))
   api.use(express.json({ limit: options.maxBodyBytes ?? DEFAULT_ADMIN_ROUTER_OPTIONS.maxBodyBytes }))
+
+  // Who the token is, so a client (the console) can hide what the role may not do.
+  api.get('/whoami', handle(async (_req, res) => {
+    const { name, role } = res.locals.adminToken as Authenticated
+    return { name: name ?? null, role }
+  }))
 
   api.get('/events', handle(async (req) => hookline.events.list(parseInput(eventListSchema, req.query))))
 
@@ -177,7 +183,11 @@ export function adminRouter(hookline: Hookline, options: AdminRouterOptions): Ro
     return hookline.prune({ dryRun, actor: actorOf(req, res) })
   }))
 
-  api.get('/reconcile/runs', handle(async (req) => ({ runs: await hookline.reconcileRuns(parseInput(reconcileRunsQuerySchema, req.query)) })))
+  // `reconcilable`: the providers configured for reconciliation (empty: *Reconcile now* cannot work).
+  api.get('/reconcile/runs', handle(async (req) => ({
+    runs: await hookline.reconcileRuns(parseInput(reconcileRunsQuerySchema, req.query)),
+    reconcilable: [...hookline.adapters.values()].filter((a) => a.reconcile).map((a) => a.name),
+  })))
 
   api.get('/reconcile/runs/:id', handle(async (req) => {
     const run = await hookline.reconciler.get(String(req.params.id))

@@ -6,6 +6,7 @@
 
 const TOKEN_KEY = 'hookline.token'
 const ACTOR_KEY = 'hookline.actor'
+const ROLE_KEY = 'hookline.role'
 
 /** Thrown for an answer that is not 2xx; `status` 401 means the token is wrong. */
 export class ApiError extends Error {
@@ -22,26 +23,40 @@ export class ApiError extends Error {
   }
 }
 
-/** The signed-in session, or null. */
+/** The signed-in session, or null; `role` is the token's (`viewer` or `operator`), null until known. */
 export function session() {
   const token = sessionStorage.getItem(TOKEN_KEY)
-  return token ? { token, actor: sessionStorage.getItem(ACTOR_KEY) || 'console' } : null
+  return token ? { token, actor: sessionStorage.getItem(ACTOR_KEY) || 'console', role: sessionStorage.getItem(ROLE_KEY) } : null
 }
 
 /**
  * Stores the session.
  * @param {string} token
  * @param {string} actor
+ * @param {string} role the token's role, from `GET /whoami`
  */
-export function signIn(token, actor) {
+export function signIn(token, actor, role) {
   sessionStorage.setItem(TOKEN_KEY, token)
   sessionStorage.setItem(ACTOR_KEY, actor)
+  sessionStorage.setItem(ROLE_KEY, role)
+}
+
+/** Reads the token's role from the API into the session (a session kept from before it was stored). */
+export async function loadRole() {
+  const { role } = await api('GET', '/whoami')
+  sessionStorage.setItem(ROLE_KEY, role)
+}
+
+/** True when the session's token may act (replay, ignore, reconcile, pause): a viewer's may only read. */
+export function canAct() {
+  return session()?.role === 'operator'
 }
 
 /** Forgets the session. */
 export function signOut() {
   sessionStorage.removeItem(TOKEN_KEY)
   sessionStorage.removeItem(ACTOR_KEY)
+  sessionStorage.removeItem(ROLE_KEY)
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * @module DOM building for the console. Everything shown comes from events that providers (or
  * attackers) sent, so text only ever enters the page as text nodes: there is no innerHTML here,
- * and links may only point inside the console.
+ * and links point inside the console, or (`externalLink`) to a provider's dashboard only.
  */
 
 /**
@@ -70,14 +70,93 @@ export function svg(tag, attrs = {}, ...children) {
 }
 
 /**
- * A date as local `YYYY-MM-DD HH:MM:SS`, or `–`.
+ * A date as local `YYYY-MM-DD HH:MM:SS` with its zone (`UTC`, or the offset: `UTC+05:30`), or `–`:
+ * support compares these times with the provider's dashboard and with logs kept in other zones.
  * @param {string | null | undefined} iso
  */
 export function when(iso) {
   if (!iso) return '–'
   const d = new Date(iso)
   const pad = (n) => String(n).padStart(2, '0')
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`
+  const offset = -d.getTimezoneOffset()
+  const zone = offset === 0 ? 'UTC' : `UTC${offset > 0 ? '+' : '-'}${pad(Math.floor(Math.abs(offset) / 60))}:${pad(Math.abs(offset) % 60)}`
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())} ${zone}`
+}
+
+/**
+ * A `<time>` element showing {@link when}, with the exact ISO instant (UTC) as its title.
+ * @param {string | null | undefined} iso
+ */
+export function timeOf(iso) {
+  if (!iso) return h('span', {}, '–')
+  const exact = new Date(iso).toISOString()
+  return h('time', { datetime: exact, title: exact }, when(iso))
+}
+
+/**
+ * A button that copies `text` to the clipboard and says so for a moment.
+ *
+ * @example
+ * h('td', {}, event.eventKey, copyButton(event.eventKey, 'Copy event key'))
+ * @param {string} text
+ * @param {string} label what it copies, for screen readers and the tooltip
+ */
+export function copyButton(text, label) {
+  const button = h('button', { type: 'button', class: 'copy', title: label, 'aria-label': label }, 'Copy')
+  button.addEventListener('click', async (e) => {
+    e.preventDefault()
+    e.stopPropagation()
+    try {
+      await navigator.clipboard.writeText(text)
+      button.textContent = 'Copied'
+    } catch {
+      button.textContent = 'Copy failed'
+    }
+    setTimeout(() => (button.textContent = 'Copy'), 1500)
+  })
+  return button
+}
+
+/** The only sites the console links out to: the providers' own dashboards. */
+const EXTERNAL_ORIGINS = ['https://dashboard.stripe.com', 'https://github.com']
+
+/**
+ * A link to a provider's dashboard, opened in a new tab; any other URL gives no link at all.
+ * @param {string} url
+ * @param {string} text
+ */
+export function externalLink(url, text) {
+  let parsed
+  try {
+    parsed = new URL(url)
+  } catch {
+    return null
+  }
+  if (!EXTERNAL_ORIGINS.includes(parsed.origin)) return null
+  const a = document.createElement('a')
+  a.setAttribute('href', parsed.href)
+  a.setAttribute('target', '_blank')
+  a.setAttribute('rel', 'noopener noreferrer')
+  a.className = 'external'
+  a.textContent = text
+  return a
+}
+
+/**
+ * Lets a wide table become one card per row on a narrow screen: each cell is labelled with its
+ * column's heading (`data-label`, shown by the stylesheet), and the table gets `narrow-cards`.
+ *
+ * @example
+ * main.append(asCards(h('table', {}, thead, tbody)))
+ * @param {HTMLElement} table
+ */
+export function asCards(table) {
+  const headings = [...table.querySelectorAll('thead th')].map((th) => th.textContent ?? '')
+  for (const row of table.querySelectorAll('tbody tr')) {
+    for (const [i, cell] of [...row.children].entries()) if (headings[i]) /** @type {HTMLElement} */ (cell).dataset.label = headings[i]
+  }
+  table.classList.add('narrow-cards')
+  return table
 }
 
 /**

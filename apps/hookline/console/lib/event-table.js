@@ -1,21 +1,43 @@
 /**
- * @module The events table (events and dead-letter pages) with cursor paging links.
+ * @module The events table (events, dead-letter and issue pages), its row selection, and cursor
+ * paging links.
  */
-import { badge, h, when } from './dom.js'
+import { asCards, badge, copyButton, h, timeOf } from './dom.js'
 
 /**
- * A table of events; each row links to the event page.
+ * A table of events; each row links to the event page and shows the event key with a copy
+ * button. With `selection`, each row has a checkbox whose state lives in that set (so a refresh
+ * that rebuilds the table keeps it).
  *
  * @example
  * main.append(eventTable(page.events))
  * @param {Array<Record<string, any>>} events
+ * @param {{ selection?: Set<string>, onSelect?: () => void }} [options]
  */
-export function eventTable(events) {
+export function eventTable(events, options = {}) {
   if (events.length === 0) return h('p', { class: 'empty' }, 'No events match.')
-  return h(
+  const { selection, onSelect } = options
+  const tick = (/** @type {string[]} */ ids, /** @type {boolean} */ on) => {
+    for (const id of ids) on ? selection?.add(id) : selection?.delete(id)
+    onSelect?.()
+  }
+  const all = selection
+    ? h('input', {
+        type: 'checkbox',
+        'aria-label': 'Select all shown',
+        checked: events.every((e) => selection.has(e.id)),
+        onchange: (/** @type {Event} */ e) => {
+          const on = /** @type {HTMLInputElement} */ (e.currentTarget).checked
+          tick(events.map((ev) => ev.id), on)
+          for (const box of /** @type {HTMLElement} */ (e.currentTarget).closest('table')?.querySelectorAll('tbody input[type=checkbox]') ?? []) /** @type {HTMLInputElement} */ (box).checked = on
+        },
+      })
+    : null
+  const headings = ['Received', 'Key', 'Provider', 'Tenant', 'Type', 'Status', 'Attempts', 'Deliveries', 'Last error']
+  return asCards(h(
     'table',
     { class: 'events' },
-    h('thead', {}, h('tr', {}, ['Received', 'Provider', 'Tenant', 'Type', 'Status', 'Attempts', 'Deliveries', 'Last error'].map((t) => h('th', {}, t)))),
+    h('thead', {}, h('tr', {}, selection ? h('th', { class: 'select' }, all) : null, headings.map((t) => h('th', {}, t)))),
     h(
       'tbody',
       {},
@@ -23,7 +45,16 @@ export function eventTable(events) {
         h(
           'tr',
           { 'data-id': e.id },
-          h('td', {}, h('a', { href: `#/events/${encodeURIComponent(e.id)}`, title: e.id }, when(e.receivedAt))),
+          selection
+            ? h('td', { class: 'select' }, h('input', {
+                type: 'checkbox',
+                'aria-label': `Select ${e.eventKey}`,
+                checked: selection.has(e.id),
+                onchange: (/** @type {Event} */ ev) => tick([e.id], /** @type {HTMLInputElement} */ (ev.currentTarget).checked),
+              }))
+            : null,
+          h('td', {}, h('a', { href: `#/events/${encodeURIComponent(e.id)}`, title: e.id }, timeOf(e.receivedAt))),
+          h('td', { class: 'mono key' }, h('span', { class: 'key-text' }, e.eventKey), copyButton(e.eventKey, 'Copy event key')),
           h('td', {}, e.provider),
           h('td', { class: 'mono' }, e.tenant ?? '–'),
           h('td', { class: 'mono' }, e.type),
@@ -34,7 +65,7 @@ export function eventTable(events) {
         ),
       ),
     ),
-  )
+  ))
 }
 
 /**

@@ -1,11 +1,12 @@
 /**
- * @module The dead-letter page: dead events by filter, and a bulk replay that is only offered
- * after a dry run has counted what it would replay.
+ * @module The dead-letter page: dead events by filter (refreshed every 5 s, rows selectable), and
+ * a bulk replay of the filter that is only offered after a dry run has counted what it would replay.
  */
-import { api } from '../lib/api.js'
+import { api, canAct } from '../lib/api.js'
 import { h, notice, replace } from '../lib/dom.js'
-import { eventTable, pager } from '../lib/event-table.js'
+import { selectableList } from '../lib/event-list.js'
 import { FILTER_NAMES, filterForm, pickFilter } from '../lib/filters.js'
+import { autoRefresh } from '../lib/refresh.js'
 
 /**
  * @example
@@ -15,15 +16,19 @@ import { FILTER_NAMES, filterForm, pickFilter } from '../lib/filters.js'
  */
 export async function dlqPage(main, query) {
   const filter = pickFilter(query, FILTER_NAMES)
-  const page = await api('GET', '/dlq', { query: { ...filter, ...pickFilter(query, ['cursor']), limit: '50' } })
+  const total = h('span', { class: 'muted', id: 'dlq-total' })
+  const load = () => api('GET', '/dlq', { query: { ...filter, ...pickFilter(query, ['cursor']), limit: '50' } })
+  const list = selectableList('/dlq', query, load, (page) => (total.textContent = `(${page.depth} in total)`))
+  await list.refresh()
   replace(
     main,
-    h('h1', {}, 'Dead letters ', h('span', { class: 'muted', id: 'dlq-total' }, `(${page.depth} in total)`)),
+    h('h1', {}, 'Dead letters ', total),
     filterForm('/dlq', query, { status: false }),
-    bulkReplay(filter, () => dlqPage(main, query)),
-    eventTable(page.events),
-    pager('/dlq', query, page.nextCursor),
+    canAct() ? bulkReplay(filter, list.refresh) : null,
+    list.actions,
+    list.slot,
   )
+  autoRefresh(list.slot, list.refresh)
 }
 
 /**

@@ -2,8 +2,8 @@
  * @module The holds page: pauses in force (each with a Resume button), a form to pause a provider
  * or some of its types, and the circuit breakers with their state.
  */
-import { api } from '../lib/api.js'
-import { h, notice, replace, when } from '../lib/dom.js'
+import { api, canAct } from '../lib/api.js'
+import { h, notice, replace, timeOf } from '../lib/dom.js'
 
 /**
  * Renders the page; every action re-renders it with the action's result on top.
@@ -40,21 +40,21 @@ export async function holdsPage(main, message) {
     message ?? null,
     h('p', { class: 'muted' }, 'Held events are received and stored but do not run, and spend no attempt, until their pause is lifted or their breaker closes.'),
     h('h2', {}, 'Pauses'),
-    h('section', { class: 'bulk' }, h('label', { class: 'inline' }, 'Provider ', provider), h('label', { class: 'inline' }, 'Type ', type), h('label', { class: 'inline' }, 'Note ', note), pauseButton),
+    canAct() ? h('section', { class: 'bulk' }, h('label', { class: 'inline' }, 'Provider ', provider), h('label', { class: 'inline' }, 'Type ', type), h('label', { class: 'inline' }, 'Note ', note), pauseButton) : null,
     pauses.length === 0
       ? notice('info', 'Nothing is paused.')
       : h(
           'table',
           { class: 'pauses' },
-          h('thead', {}, h('tr', {}, ['Provider', 'Type', 'Since', 'By', 'Note', ''].map((t) => h('th', {}, t)))),
+          h('thead', {}, h('tr', {}, ['Provider', 'Type', 'Since', 'By', 'Note', canAct() ? '' : null].map((t) => (t === null ? null : h('th', {}, t))))),
           h('tbody', {}, pauses.map((p) =>
             h('tr', {},
               h('td', {}, p.provider),
               h('td', {}, p.type ?? 'all'),
-              h('td', {}, when(p.since)),
+              h('td', {}, timeOf(p.since)),
               h('td', {}, p.actor),
               h('td', {}, p.note ?? '–'),
-              h('td', {}, h('button', { type: 'button', onclick: () => act(async () => {
+              canAct() && h('td', {}, h('button', { type: 'button', onclick: () => act(async () => {
                 const { released } = await api('POST', '/resume', { body: { provider: p.provider, ...(p.type ? { type: p.type } : {}) } })
                 return `Resumed ${scope(p)}: ${released} held event(s) queued.`
               }) }, `Resume ${scope(p)}`)),
@@ -68,7 +68,7 @@ export async function holdsPage(main, message) {
           { class: 'breakers' },
           h('thead', {}, h('tr', {}, ['Route', 'State', 'Failures', 'Open until'].map((t) => h('th', {}, t)))),
           h('tbody', {}, breakers.map((b) =>
-            h('tr', {}, h('td', { class: 'mono' }, b.route), h('td', { class: `status status-${b.state}` }, b.state), h('td', { class: 'num' }, b.failures), h('td', {}, when(b.openUntil))))),
+            h('tr', {}, h('td', { class: 'mono' }, b.route), h('td', { class: `status status-${b.state}` }, b.state), h('td', { class: 'num' }, b.failures), h('td', {}, timeOf(b.openUntil))))),
         ),
   )
 }

@@ -2,8 +2,9 @@
  * @module The issues pages: failures grouped by cause (route, error class, normalised message),
  * and one issue with its events, a replay offered only after a dry run has counted it, and resolve.
  */
-import { api } from '../lib/api.js'
-import { badge, h, notice, replace, when } from '../lib/dom.js'
+import { api, canAct } from '../lib/api.js'
+import { autoRefresh } from '../lib/refresh.js'
+import { asCards, badge, h, notice, replace, timeOf, when } from '../lib/dom.js'
 import { eventTable, pager } from '../lib/event-table.js'
 
 const STATUSES = ['open', 'resolved', 'all']
@@ -16,15 +17,18 @@ const STATUSES = ['open', 'resolved', 'all']
  */
 export async function issuesPage(main, query) {
   const status = STATUSES.includes(query.get('status') ?? '') ? /** @type {string} */ (query.get('status')) : 'open'
-  const { issues } = await api('GET', '/issues', { query: { status } })
+  const slot = h('div', { class: 'list-slot' })
+  const refresh = async () => replace(slot, issueTable((await api('GET', '/issues', { query: { status } })).issues))
+  await refresh()
   const tabs = h('nav', { class: 'pager' }, STATUSES.map((s) => (s === status ? h('strong', {}, s) : h('a', { href: `#/issues?status=${s}` }, s))))
-  replace(main, h('h1', {}, 'Issues'), tabs, issueTable(issues))
+  replace(main, h('h1', {}, 'Issues'), tabs, slot)
+  autoRefresh(slot, refresh)
 }
 
 /** @param {Array<Record<string, any>>} issues */
 function issueTable(issues) {
   if (issues.length === 0) return h('p', { class: 'empty' }, 'No issues.')
-  return h(
+  return asCards(h(
     'table',
     { class: 'events issues' },
     h('thead', {}, h('tr', {}, ['Last seen', 'Status', 'Route', 'Error', 'Message', 'Failures', 'Events'].map((t) => h('th', {}, t)))),
@@ -35,7 +39,7 @@ function issueTable(issues) {
         h(
           'tr',
           { 'data-fingerprint': i.fingerprint },
-          h('td', {}, h('a', { href: `#/issues/${encodeURIComponent(i.fingerprint)}`, title: i.fingerprint }, when(i.lastSeen))),
+          h('td', {}, h('a', { href: `#/issues/${encodeURIComponent(i.fingerprint)}`, title: i.fingerprint }, timeOf(i.lastSeen))),
           h('td', {}, badge(i.status)),
           h('td', { class: 'mono' }, i.route),
           h('td', { class: 'mono' }, i.errorClass),
@@ -45,7 +49,7 @@ function issueTable(issues) {
         ),
       ),
     ),
-  )
+  ))
 }
 
 /**
@@ -80,9 +84,9 @@ export async function issuePage(main, fingerprint, query) {
         ['Reopened', issue.reopened > 0 ? `${issue.reopened} time(s), last ${when(issue.reopenedAt)}` : '–'],
       ].map(([k, v]) => h('tr', {}, h('th', {}, k), h('td', {}, v)))),
     ),
-    actions(path, issue, reload),
+    canAct() ? actions(path, issue, reload) : null,
     h('h2', {}, 'Its events'),
-    eventTable(detail.events),
+    h('div', { class: 'list-slot' }, eventTable(detail.events)),
     pager(`/issues/${encodeURIComponent(fingerprint)}`, query, detail.nextCursor),
   )
 }

@@ -1,10 +1,12 @@
 /**
  * @module The overview: per provider, events received in the last 24 hours and what became of
- * them (a chart per provider and totals), the dead-letter queue's depth, the last reconciliations.
+ * them (a chart per provider and totals), the dead-letter queue's depth, the last reconciliations;
+ * refreshed every 5 s.
  */
 import { api } from '../lib/api.js'
 import { providerChart } from '../lib/chart.js'
 import { h, notice, replace } from '../lib/dom.js'
+import { autoRefresh } from '../lib/refresh.js'
 import { runsTable } from './reconcile.js'
 
 /**
@@ -13,15 +15,22 @@ import { runsTable } from './reconcile.js'
  * @param {HTMLElement} main
  */
 export async function overviewPage(main) {
+  const slot = h('div', { class: 'overview-slot' })
+  const refresh = async () => replace(slot, ...(await overviewContent()))
+  await refresh()
+  replace(main, h('h1', {}, 'Overview'), slot)
+  autoRefresh(slot, refresh)
+}
+
+/** The overview's figures, read now. */
+async function overviewContent() {
   const [stats, { runs }] = await Promise.all([
     api('GET', '/stats', { query: { since: '24h', bucket: '1h' } }),
     api('GET', '/reconcile/runs', { query: { limit: '5' } }),
   ])
   const providers = [...new Set([...stats.providers.map((p) => p.provider), ...Object.keys(stats.dlq.byProvider)])].sort()
   const totals = new Map(stats.providers.map((p) => [p.provider, p]))
-  replace(
-    main,
-    h('h1', {}, 'Overview'),
+  return [
     h(
       'section',
       { class: 'cards' },
@@ -54,5 +63,5 @@ export async function overviewPage(main) {
     h('div', { class: 'charts' }, stats.providers.map((p) => providerChart(p.provider, stats, stats.series.filter((b) => b.provider === p.provider)))),
     h('h2', {}, 'Last reconciliations ', h('a', { href: '#/reconcile' }, 'all runs')),
     runsTable(runs),
-  )
+  ]
 }

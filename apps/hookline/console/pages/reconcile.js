@@ -1,9 +1,9 @@
 /**
  * @module The reconciliation page: recent runs (newest first) with what each scanned, already
- * knew and recovered, and a button to reconcile a provider now.
+ * knew and recovered, and a button to reconcile a provider now (shown only when one can be).
  */
-import { api } from '../lib/api.js'
-import { h, notice, replace } from '../lib/dom.js'
+import { api, canAct } from '../lib/api.js'
+import { asCards, h, notice, replace, timeOf } from '../lib/dom.js'
 
 /**
  * A table of reconcile runs (also used by the overview).
@@ -12,7 +12,7 @@ import { h, notice, replace } from '../lib/dom.js'
  */
 export function runsTable(runs) {
   if (runs.length === 0) return notice('info', 'No reconciliation has run yet.')
-  return h(
+  return asCards(h(
     'table',
     { class: 'runs' },
     h('thead', {}, h('tr', {}, ['Started', 'Provider', 'Tenant', 'Status', 'Scanned', 'Known', 'Recovered', 'Errors', 'Note'].map((t) => h('th', {}, t)))),
@@ -23,7 +23,7 @@ export function runsTable(runs) {
         h(
           'tr',
           { class: `run-${run.status}` },
-          h('td', {}, new Date(run.startedAt).toLocaleString()),
+          h('td', {}, timeOf(run.startedAt)),
           h('td', {}, run.provider),
           h('td', {}, run.tenant ?? '-'),
           h('td', { class: `status status-${run.status}` }, run.dryRun ? `${run.status} (dry run)` : run.status),
@@ -32,7 +32,7 @@ export function runsTable(runs) {
         ),
       ),
     ),
-  )
+  ))
 }
 
 /** While a run is shown as running, the table re-reads every second, for up to an hour. */
@@ -48,8 +48,9 @@ const MAX_POLLS = 3_600
  * @param {HTMLElement} main
  */
 export async function reconcilePage(main) {
-  const loadRuns = async () => (await api('GET', '/reconcile/runs', { query: { limit: '100' } })).runs
-  const runs = await loadRuns()
+  const load = () => api('GET', '/reconcile/runs', { query: { limit: '100' } })
+  const loadRuns = async () => (await load()).runs
+  const { runs, reconcilable } = await load()
   const table = h('div', { class: 'runs-slot' }, runsTable(runs))
   let polls = 0
   /** @type {ReturnType<typeof setTimeout> | undefined} */
@@ -96,9 +97,20 @@ export async function reconcilePage(main) {
     main,
     h('h1', {}, 'Reconciliation'),
     h('p', { class: 'muted' }, 'Each run lists the provider\'s events over its window and ingests those the webhooks missed ("recovered").'),
-    h('section', { class: 'bulk' }, h('label', { class: 'inline' }, 'Provider ', provider), start, result),
+    startSection(reconcilable, h('section', { class: 'bulk' }, h('label', { class: 'inline' }, 'Provider ', provider, ' ', h('span', { class: 'muted' }, `(${reconcilable.join(', ')})`)), start, result)),
     h('h2', {}, 'Runs ', refreshButton),
     table,
   )
   follow(runs)
+}
+
+/**
+ * *Reconcile now* only where it can work: some provider has reconciliation configured (its API
+ * credentials), and the token may act.
+ * @param {string[]} reconcilable
+ * @param {HTMLElement} section
+ */
+function startSection(reconcilable, section) {
+  if (reconcilable.length === 0) return notice('info', 'No provider has reconciliation configured (its API credentials), so there is nothing to start here.')
+  return canAct() ? section : null
 }

@@ -1,6 +1,6 @@
 /**
- * @module The sign-in form: the admin token (checked against the API before it is kept) and the
- * name written to the audit log for this session's replays and ignores.
+ * @module The sign-in form: the admin token (checked against the API before it is kept, which
+ * also tells its role) and the name written to the audit log for this session's replays and ignores.
  */
 import { api, signIn } from '../lib/api.js'
 import { h, notice, replace } from '../lib/dom.js'
@@ -18,13 +18,14 @@ export function signInPage(onSignedIn, message) {
   const submit = async (/** @type {SubmitEvent} */ e) => {
     e.preventDefault()
     const value = /** @type {HTMLInputElement} */ (token).value
+    let role
     try {
-      await api('GET', '/events', { token: value, query: { limit: '1' } })
+      ;({ role } = await api('GET', '/whoami', { token: value }))
     } catch (err) {
       replace(status, notice('error', err?.status === 401 ? 'Wrong token.' : String(err?.message ?? err)))
       return
     }
-    signIn(value, /** @type {HTMLInputElement} */ (actor).value.trim())
+    signIn(value, /** @type {HTMLInputElement} */ (actor).value.trim(), role)
     onSignedIn()
   }
   return h(
