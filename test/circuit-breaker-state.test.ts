@@ -67,7 +67,7 @@ describe('CircuitBreakers', () => {
   it("closes on the probe's success and returns the events registered as held, once", async () => {
     const held = await breakers.check([{ id: 'h1', route: 'stripe:*' }, { id: 'h2', route: 'stripe:*' }], LEASE)
     // Registered once their holds are written (waits: the hold's number, which names its jobs).
-    expect(await breakers.remember([...held].map(([id, hold], i) => ({ id, waits: i + 1, route: hold.route })))).toEqual([])
+    expect(await breakers.remember([...held].map(([id, hold], i) => ({ id, waits: i + 1, route: hold.route, provider: 'stripe' })))).toEqual([])
     clock += 3000
     await breakers.check([{ id: 'p', route: 'stripe:*' }], LEASE)
     const released = await breakers.succeed(['stripe:*'])
@@ -79,7 +79,7 @@ describe('CircuitBreakers', () => {
 
   it('hands back a hold registered after its breaker closed, to run at once', async () => {
     // Checked while open, but the probe succeeded before this event's hold was written.
-    expect(await breakers.remember([{ id: 'late', waits: 3, route: 'stripe:*' }])).toEqual([{ id: 'late', waits: 3 }])
+    expect(await breakers.remember([{ id: 'late', waits: 3, route: 'stripe:*', provider: 'stripe' }])).toEqual([{ id: 'late', waits: 3 }])
     expect(await breakers.succeed(['stripe:*'])).toEqual([])
   })
 

@@ -6,7 +6,7 @@
  * import { createTestDatabase, testQueuePrefix, signedStripeDelivery } from '@hookline/testkit'
  */
 export { describeAdapterConformance, type AdapterConformanceKit, type ConformanceFixture, type ConformanceRequest } from './conformance.ts'
-export { createTestDatabase } from './database.ts'
+export { createTestDatabase, type TestDatabase } from './database.ts'
 export {
   githubCheckRunCompleted,
   githubIssueOpened,

@@ -11,7 +11,7 @@ import { auditTrail, type AuditEntry } from '../store/audit-log.ts'
 import { EventReads, type PageQuery, type SummaryRow } from '../store/event-reads.ts'
 import type { SqlTarget } from '../store/sql-runner.ts'
 import { decodeCursor, encodeCursor } from './event-cursor.ts'
-import { type EventFilter, eventFilterSchema, type EventStatus, isFilterTime, keyTextOf } from './event-filter.ts'
+import { type EventFilter, eventFilterSchema, type EventStatus, keyTextOf } from './event-filter.ts'
 import { eventStats, type EventStats } from './event-stats.ts'
 import { REDACTED, type Redaction } from './redaction.ts'
 
