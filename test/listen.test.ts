@@ -6,7 +6,9 @@
  * events arrive forwards exactly those on its restart; `--since` reaches back before its first
  * start and `--provider` filters. The stream itself resumes after a cursor (`after=` and
  * `Last-Event-ID`), refuses a request without a token, and holds an event back while a transaction
- * that started before it is still open, so that the earlier event is not skipped.
+ * that started before it is still open, so that the earlier event is not skipped. A Standard
+ * Webhooks event keeps its message id and verifies with the standardwebhooks library; a shared
+ * secret that scheme cannot sign with stops the command (exit 2).
  */
 import { randomBytes } from 'node:crypto'
 import { mkdtemp } from 'node:fs/promises'
@@ -15,8 +17,9 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { verify as verifyGithub } from '@octokit/webhooks-methods'
 import { createPrismaClient } from '@hookline/db'
-import { GITHUB_TEST_SECRET, githubPush, listenOnFreePort, signedGithubDelivery, signedStripeDelivery, STRIPE_TEST_SECRET, stripeEvent, testQueuePrefix, waitFor } from '@hookline/testkit'
+import { GITHUB_TEST_SECRET, githubPush, listenOnFreePort, signedGithubDelivery, signedStandardWebhook, signedStripeDelivery, STANDARD_WEBHOOK_SAMPLES, STANDARD_WEBHOOKS_TEST_SECRET, STRIPE_TEST_SECRET, stripeEvent, testQueuePrefix, waitFor } from '@hookline/testkit'
 import pg from 'pg'
+import { Webhook } from 'standardwebhooks'
 import Stripe from 'stripe'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { sseMessages, type SseMessage } from '../apps/hookline/src/commands/sse-reader.ts'
@@ -64,6 +67,7 @@ beforeAll(async () => {
     HOOKLINE_ADMIN_TOKEN: TOKEN,
     STRIPE_WEBHOOK_SECRET: STRIPE_TEST_SECRET,
     GITHUB_WEBHOOK_SECRET: GITHUB_TEST_SECRET,
+    STANDARD_WEBHOOKS_SECRET: STANDARD_WEBHOOKS_TEST_SECRET,
   })
 })
 
@@ -228,4 +232,21 @@ it('holds an event back while a transaction that started before it is open, then
   expect(messages.slice(1).map((m) => (JSON.parse(m.data) as { eventKey: string }).eventKey)).toEqual(['evt_listen_held', 'evt_listen_later'])
   stop.abort()
   await reading
+})
+
+it('signs a Standard Webhooks event in its scheme, keeping its message id; a secret it cannot sign with exits 2', async () => {
+  const secret = `whsec_${randomBytes(24).toString('base64')}`
+  const { body, headers } = signedStandardWebhook(STANDARD_WEBHOOK_SAMPLES.invoicePaid, { secret: STANDARD_WEBHOOKS_TEST_SECRET, id: 'msg_listen_1' })
+  await post('standard', body, headers, 'msg_listen_1')
+  const listener = listen('/standard', 'standard.json', ['--provider', 'standard', '--since', '1h'], { HOOKLINE_LISTEN_SECRET: secret })
+  const [got] = await untilForwarded('/standard', 1, listener)
+  expect(got!.body.toString()).toBe(body)
+  expect(got!.headers['webhook-id']).toBe('msg_listen_1')
+  expect(new Webhook(secret).verify(got!.body.toString(), got!.headers)).toEqual(STANDARD_WEBHOOK_SAMPLES.invoicePaid)
+  expect(await listener.stop()).toBe(0)
+
+  const unusable = listen('/unused', 'unusable.json', ['--provider', 'standard', '--since', '1h'], { HOOKLINE_LISTEN_SECRET: 'not-base64!' })
+  expect(await unusable.exited).toBe(2)
+  expect(unusable.stderr()).toContain('whsec_<base64>')
+  expect(receivedAt('/unused')).toEqual([])
 })

@@ -53,6 +53,8 @@ export interface RunningHookline {
   stdout(): string
   /** What it printed to stderr so far. */
   stderr(): string
+  /** Its exit code, once it has exited by itself or been stopped. */
+  exited: Promise<number | null>
   /** Sends `signal` (default SIGTERM) and resolves with the exit code once it has exited. */
   stop(signal?: NodeJS.Signals): Promise<number | null>
 }
@@ -75,6 +77,7 @@ export function startHookline(args: string[], target: CliTarget): RunningHooklin
     child,
     stdout: () => stdout,
     stderr: () => stderr,
+    exited,
     async stop(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal)
       return exited

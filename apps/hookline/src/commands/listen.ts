@@ -8,7 +8,7 @@ import { isUtf8 } from 'node:buffer'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type Command, InvalidArgumentError } from 'commander'
 import { type Env, loadEnv } from '../env.ts'
-import { adminClient } from './admin-client.ts'
+import { type AdminClient, adminClient } from './admin-client.ts'
 import { AdminApiError, CliError, EXIT } from './errors.ts'
 import { signedHeaders, schemeOf, type StreamedEvent } from './listen-signing.ts'
 import { defaultStateFile, type ListenState, loadState, saveState, SCHEMES, type Scheme } from './listen-state.ts'
@@ -131,7 +131,7 @@ class Listener {
 
   constructor(
     private readonly options: ListenOptions & { forwardTo: string },
-    private readonly client: ReturnType<typeof adminClient>,
+    private readonly client: AdminClient,
     private readonly file: string,
     private readonly state: ListenState,
     private readonly secrets: Record<Scheme, string>,
@@ -145,8 +145,9 @@ class Listener {
         await this.follow()
       } catch (err) {
         if (this.stopped.aborted) return
-        // 401, 403, 400: the token or the filter is wrong, and stays so.
+        // 401, 403, 400: the token or the filter is wrong, and stays so; as does a secret that cannot sign.
         if (err instanceof AdminApiError && err.status >= 400 && err.status < 500) throw err
+        if (err instanceof CliError && err.code === 'hookline.cli.listen_secret_unusable') throw err
         console.error(`stream interrupted (${(err as Error).message}): reconnecting in ${this.backoff} ms`)
       }
       await this.pause(this.backoff)
@@ -194,14 +195,16 @@ class Listener {
     // The signers sign text; a body that is not UTF-8 would not be signed as sent.
     if (!isUtf8(bytes)) return this.print(`${label} -> skipped (the body is not UTF-8 text)`)
     const body = bytes.toString('utf8')
-    const secret = this.secrets[schemeOf(event.provider)]
+    const scheme = schemeOf(event.provider)
     let backoff = this.timings.backoffMs
     for (;;) {
       if (this.stopped.aborted) throw new Interrupted('stopped')
+      // Signed for each try: the signatures' timestamps must be fresh.
+      const headers = await signedHeaders(event, body, this.secrets[scheme]).catch((err: unknown) => {
+        throw new CliError('hookline.cli.listen_secret_unusable', EXIT.usage, `cannot sign ${label} in the ${scheme} scheme (${(err as Error).message}): Standard Webhooks needs a whsec_<base64> secret`, { cause: err })
+      })
       const started = performance.now()
       try {
-        // Signed for each try: the signatures' timestamps must be fresh.
-        const headers = await signedHeaders(event, body, secret)
         const res = await fetch(this.options.forwardTo, { method: 'POST', body: bytes, headers, signal: AbortSignal.any([this.stopped, AbortSignal.timeout(this.timings.forwardTimeoutMs)]) })
         await res.arrayBuffer()
         return this.print(`${label} -> ${res.status} (${Math.round(performance.now() - started)} ms)`)
