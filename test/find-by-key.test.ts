@@ -11,6 +11,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest'
 import { createApp } from '../apps/hookline/src/service.ts'
 import { type Harness, startHarness } from './support/harness.ts'
 import { runHookline } from './support/cli-process.ts'
+import { adminCall } from './support/admin-call.ts'
 
 const TOKEN = 'find-by-key-admin-token-0123456789'
 const broken = new Set<string>()
@@ -33,14 +34,7 @@ afterAll(async () => {
   await h?.close()
 })
 
-async function api(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${service.url}/admin/api${path}`, {
-    method,
-    headers: { authorization: `Bearer ${TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? null : JSON.stringify(body),
-  })
-  return { status: res.status, body: await res.json() }
-}
+const api = (method: string, path: string, body?: unknown) => adminCall({ url: service.url, token: TOKEN }, method, path, body)
 
 const hookline = (args: string[]) => runHookline(args, { url: service.url, token: TOKEN })
 

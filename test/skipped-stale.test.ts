@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApp } from '../apps/hookline/src/service.ts'
 import { runHookline } from './support/cli-process.ts'
 import { type Harness, recordEffect, startHarness } from './support/harness.ts'
+import { adminCall } from './support/admin-call.ts'
 
 const TOKEN = 'skipped-stale-admin-token-0123456789'
 const failing = new Set<string>()
@@ -35,14 +36,7 @@ afterAll(async () => {
   await h?.close()
 })
 
-async function api(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${service.url}/admin/api${path}`, {
-    method,
-    headers: { authorization: `Bearer ${TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? null : JSON.stringify(body),
-  })
-  return { status: res.status, body: await res.json() }
-}
+const api = (method: string, path: string, body?: unknown) => adminCall({ url: service.url, token: TOKEN }, method, path, body)
 
 const hookline = (args: string[]) => runHookline(args, { url: service.url, token: TOKEN })
 const idsOf = (page: { body: { events: { id: string }[] } }) => page.body.events.map((e) => e.id)
