@@ -18,6 +18,7 @@ import { githubAdapter } from '@hookline/github'
 import { stripeAdapter } from '@hookline/stripe'
 import {
   type FakeStripeApi,
+  GITHUB_TEST_APP_ID,
   GITHUB_TEST_HOOK_ID,
   GITHUB_TEST_SECRET,
   githubIssueOpened,
@@ -370,7 +371,7 @@ it('offers a chooser for a key two providers have, and opens the one picked by ?
   expect(await page.locator('#details').textContent()).toContain(`Inbox id${second}`)
 })
 
-it('links a GitHub event to the deliveries of its repository hook', async () => {
+it("links a GitHub event to the deliveries of its repository's hook, or to the apps of an App's", async () => {
   const { body, headers } = await signedGithubDelivery(githubIssueOpened({ repository: 'octo-org/console-demo' }), { event: 'issues' })
   const id = (await h.post('github', body, headers)).body.id as string
   await h.waitForStatus(id, 'processed')
@@ -378,6 +379,13 @@ it('links a GitHub event to the deliveries of its repository hook', async () => 
   const link = page.getByRole('link', { name: 'Deliveries on GitHub' })
   expect(await link.getAttribute('href')).toBe(`https://github.com/octo-org/console-demo/settings/hooks/${GITHUB_TEST_HOOK_ID}?tab=deliveries`)
   await shot('event-github')
+
+  // A GitHub App's hook: its deliveries are on the app's Advanced page, reached from the apps list.
+  const app = await signedGithubDelivery(githubIssueOpened({ repository: 'octo-org/console-demo' }), { event: 'issues', target: { type: 'integration', id: GITHUB_TEST_APP_ID } })
+  const appId = (await h.post('github', app.body, app.headers)).body.id as string
+  await h.waitForStatus(appId, 'processed')
+  await page.goto(`${server.url}/admin#/events/${appId}`)
+  expect(await page.getByRole('link', { name: 'GitHub App deliveries (app → Advanced)' }).getAttribute('href')).toBe('https://github.com/settings/apps')
 })
 
 it('refreshes lists and the overview every 5 s, keeping the selection and the scroll; the toggle pauses it', async () => {
