@@ -3,10 +3,10 @@
  * holds its batches back (counted on `/metrics`) and then processes every answered event once; the
  * gate itself, against real Redis, waits for the ingress's report to lapse, at most `yieldMs`.
  */
-import { randomBytes, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import autocannon from 'autocannon'
 import { createPrismaClient, type PrismaClient } from '@hookline/db'
-import { signedStripeDelivery, STRIPE_TEST_SECRET, stripeEvent, TEST_REDIS_URL, testQueuePrefix, waitFor } from '@hookline/testkit'
+import { createTestDatabase, signedStripeDelivery, STRIPE_TEST_SECRET, stripeEvent, TEST_REDIS_URL, type TestDatabase, testQueuePrefix, waitFor } from '@hookline/testkit'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Dispatcher } from '../packages/core/src/queue/dispatcher.ts'
@@ -15,22 +15,22 @@ import { saturationKey } from '../packages/core/src/yield/saturation-signal.ts'
 import { YieldGate } from '../packages/core/src/yield/yield-gate.ts'
 import { type StartedService, startService } from './support/service-launcher.ts'
 
-const dbName = `hookline_yield_${randomBytes(5).toString('hex')}`
-const databaseUrl = `postgresql://postgres@127.0.0.1:5432/${dbName}`
 const queue = testQueuePrefix()
+let db: TestDatabase
 let service: StartedService
 let prisma: PrismaClient
 let redis: Redis
 
 beforeAll(async () => {
+  db = await createTestDatabase()
   service = await startService({
-    DATABASE_URL: databaseUrl,
+    DATABASE_URL: db.url,
     HOOKLINE_QUEUE_PREFIX: queue.prefix,
     STRIPE_WEBHOOK_SECRET: STRIPE_TEST_SECRET,
     HOOKLINE_LOG_LEVEL: 'warn',
     HOOKLINE_WORKER_YIELD_MS: '60000',
   })
-  prisma = createPrismaClient(databaseUrl)
+  prisma = createPrismaClient(db.url)
   redis = new Redis(TEST_REDIS_URL)
 })
 
@@ -39,8 +39,7 @@ afterAll(async () => {
   await prisma?.$disconnect()
   redis?.disconnect()
   await queue.cleanup()
-  const admin = createPrismaClient('postgresql://postgres@127.0.0.1:5432/postgres')
-  await admin.$executeRawUnsafe(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).finally(() => admin.$disconnect())
+  await db?.drop()
 })
 
 /** Seconds the worker processes held batches back, from the service's one `/metrics`. */
