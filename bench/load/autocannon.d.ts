@@ -17,9 +17,6 @@ declare module 'autocannon' {
     connections?: number
     duration?: number
     amount?: number
-    overallRate?: number
-    /** With a rate: record each answer's latency as measured, without the coordinated-omission correction. */
-    ignoreCoordinatedOmission?: boolean
     timeout?: number
     pipelining?: number
     requests?: RequestTemplate[]

@@ -7,6 +7,7 @@ import autocannon from 'autocannon'
 import { serveParent } from '../support/serve-parent.ts'
 import type { SignedRequest } from '@hookline/testkit'
 import { buildDeliveries, type DeliveryMix } from './deliveries.ts'
+import { runSteadyRate } from './steady-rate.ts'
 
 /** One load run. */
 export interface LoadRun {
@@ -18,7 +19,7 @@ export interface LoadRun {
   mix: DeliveryMix
   connections: number
   durationSeconds: number
-  /** Fixed offered rate (requests/s over all connections); unset = as fast as the target answers. */
+  /** Steady offered rate (requests/s, open loop: see `steady-rate.ts`); unset = as fast as the target answers. */
   overallRate?: number
 }
 
@@ -56,22 +57,22 @@ async function run(load: LoadRun): Promise<LoadResult> {
   const sequence = prepared?.key === JSON.stringify(load.mix) ? prepared.sequence : await buildDeliveries(load.mix)
   prepared = undefined
   let sent = 0
+  const next = () => sequence[sent++ % sequence.length]!
+  if (load.overallRate) {
+    const result = await runSteadyRate({ url: load.url, path: load.path, rate: load.overallRate, durationSeconds: load.durationSeconds, connections: load.connections, next })
+    return { ...result, wrapped: Math.max(0, sent - sequence.length) }
+  }
   const result = await autocannon({
     url: load.url,
     connections: load.connections,
     duration: load.durationSeconds,
     timeout: 30,
-    // At a fixed rate, each answer's own latency: autocannon's coordinated-omission correction
-    // takes ceil(1 / rate) ms as the expected interval, with `rate` per connection and second (so
-    // 1 ms), and records every answer as if it had delayed that many requests: a 30 ms answer
-    // became 30 samples, from 30 ms down to 1 ms.
-    ...(load.overallRate ? { overallRate: load.overallRate, ignoreCoordinatedOmission: true } : {}),
     requests: [
       {
         method: 'POST',
         path: load.path,
         setupRequest: (request) => {
-          const delivery = sequence[sent++ % sequence.length]!
+          const delivery = next()
           return { ...request, body: delivery.body, headers: delivery.headers }
         },
       },
