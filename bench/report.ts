@@ -172,7 +172,7 @@ export function printReport(report: BenchReport, connections: number, high: numb
     out.push(
       '',
       table(
-        ['burst (unique Stripe events)', 'events/s', '× verify-only', 'p50 ms', 'p99 ms', 'backlog processed after', 'non-2xx'],
+        ['burst (unique Stripe events)', 'events/s', '× verify-only', 'p50 ms', 'p99 ms', 'backlog processed after', 'main thread on / waiting for a core', 'CPU µs per answer: target, worker, Postgres, load', 'non-2xx'],
         burst.map((r) => [
           `${BURST_TARGET_NAMES[r.target]} @${r.connections}`,
           fixed(r.rate),
@@ -180,6 +180,8 @@ export function printReport(report: BenchReport, connections: number, high: numb
           fixed(r.p50),
           fixed(r.p99),
           r.drainSeconds === undefined ? '' : `${fixed(r.drainSeconds, 1)} s`,
+          r.cpu ? `${fixed(r.cpu.mainRun, 2)} / ${fixed(r.cpu.mainWait, 2)}` : '–',
+          r.cpu ? [r.cpu.target, r.cpu.worker, r.cpu.postgres ?? 0, r.cpu.load].map((cores) => fixed((cores * 1e6) / Math.max(1, r.rate))).join(', ') : '–',
           String(r.non2xx + r.errors),
         ]),
       ),

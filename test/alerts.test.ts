@@ -74,9 +74,6 @@ beforeAll(async () => {
     },
     alerts: { sinks: alertSinksFromUrls([webhook.url, `slack+${slack.url}/services/T0/B0/x`], ALERT_SECRET), groupWaitMs: 300, digestMs: DIGEST_MS, backoffMs: 300 },
     breaker: { failures: 3, cooldownMs: 60_000 },
-    // The grouping tests need dead letters as fast as they come: a worker yielding to this very
-    // process's burst of 500 requests would spread them over more than one group.
-    worker: { yieldMs: 0 },
   })
 })
 

@@ -2,30 +2,33 @@
  * @module The service as users run it (`pnpm start`, default settings, worker processes on):
  * - *burst*: unique signed Stripe events as fast as it answers, at each connection count for a few
  *   seconds, interleaved with Express + `constructEvent` (the verify-only ceiling) and with a second
- *   `pnpm start` whose workers never yield to the ingress (`HOOKLINE_WORKER_YIELD_MS=0`), then the
+ *   `pnpm start` whose workers yield to a saturated ingress (`HOOKLINE_WORKER_YIELD_MS`), then the
  *   time until the backlog is processed;
- * - *capacity*: stepped offered rates, each held for a while; the highest step with every event
+ * - *capacity*: stepped steady offered rates (see `steady-rate.ts`), each held for a while; the highest step with every event
  *   answered and processed, the backlog bounded and processed p99 under a second, with the CPU each
  *   process spent per event.
  */
 import pg from 'pg'
 import type { LoadResult, LoadRun } from '../load/load-generator.ts'
 import { type Child, forkChild, sleep } from '../support/child.ts'
-import { cpuBetween, type CpuUse, sampleCpu } from '../support/cpu.ts'
+import { cpuBetween, type CpuUse, meanCpu, sampleCpu } from '../support/cpu.ts'
 import { type Infra, REDIS_URL } from '../support/infra.ts'
 import { type ServiceProcess, startService } from '../support/service-process.ts'
 import { quantile } from '../support/stats.ts'
 import type { IngestServerConfig } from '../targets/ingest-server.ts'
 
-/** A target of the burst: the verify-only ceiling, `pnpm start`, or `pnpm start` whose workers never yield. */
-export type BurstTarget = 'verify' | 'start' | 'start-no-yield'
+/** A target of the burst: the verify-only ceiling, `pnpm start`, or `pnpm start` whose workers yield to bursts. */
+export type BurstTarget = 'verify' | 'start' | 'start-yield'
 
 /** What each target is called in the bench's output. */
 export const BURST_TARGET_NAMES: Readonly<Record<BurstTarget, string>> = {
   verify: 'express + constructEvent',
   start: 'pnpm start',
-  'start-no-yield': 'pnpm start, workers never yield',
+  'start-yield': 'pnpm start, workers yielding',
 }
+
+/** `HOOKLINE_WORKER_YIELD_MS` of the yielding `pnpm start`: longer than a burst. */
+const BURST_YIELD_MS = 15_000
 
 /** One case of the burst: a target at one connection count, over every round. */
 export interface BurstRow {
@@ -40,6 +43,8 @@ export interface BurstRow {
   errors: number
   /** `pnpm start` only: mean seconds from the end of a burst until its backlog was processed. */
   drainSeconds?: number
+  /** Cores used during the rounds (the target is the verify-only server, or `pnpm start`'s ingress). */
+  cpu?: CpuUse
   rounds: LoadResult[]
 }
 
@@ -86,8 +91,8 @@ export async function runStartScenarios(infra: Infra, load: Child<unknown>, sett
   const sandbox = await infra.sandbox()
   const verify = await forkChild<{ port: number }>('targets/ingest-server.ts', { mode: 'verify', databaseUrl: '', queuePrefix: '', redisUrl: REDIS_URL } satisfies IngestServerConfig)
   const service = await startService(sandbox)
-  const unyieldingSandbox = await infra.sandbox()
-  const unyielding = await startService(unyieldingSandbox, { HOOKLINE_WORKER_YIELD_MS: '0' })
+  const yieldingSandbox = await infra.sandbox()
+  const yielding = await startService(yieldingSandbox, { HOOKLINE_WORKER_YIELD_MS: String(BURST_YIELD_MS) })
   const db = new pg.Pool({ connectionString: sandbox.databaseUrl, max: 2 })
   const backlog = async () => (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM hookline.hookline_due_events`)).rows[0]!.n
   const drained = async (deadlineMs = 180_000, count = backlog): Promise<number> => {
@@ -95,11 +100,13 @@ export async function runStartScenarios(infra: Infra, load: Child<unknown>, sett
     while ((await count()) > 0 && performance.now() - started < deadlineMs) await sleep(100)
     return (performance.now() - started) / 1000
   }
-  const unyieldingDb = new pg.Pool({ connectionString: unyieldingSandbox.databaseUrl, max: 2 })
-  const unyieldingBacklog = async () => (await unyieldingDb.query<{ n: number }>(`SELECT count(*)::int AS n FROM hookline.hookline_due_events`)).rows[0]!.n
-  const targets: BurstTarget[] = ['verify', 'start', 'start-no-yield']
-  const url = (target: BurstTarget) => (target === 'verify' ? `http://127.0.0.1:${verify.ready.port}` : target === 'start' ? service.url : unyielding.url)
-  const burst = async (target: BurstTarget, connections: number, seconds: number): Promise<LoadResult> => {
+  const yieldingDb = new pg.Pool({ connectionString: yieldingSandbox.databaseUrl, max: 2 })
+  const yieldingBacklog = async () => (await yieldingDb.query<{ n: number }>(`SELECT count(*)::int AS n FROM hookline.hookline_due_events`)).rows[0]!.n
+  const targets: BurstTarget[] = ['verify', 'start', 'start-yield']
+  const url = (target: BurstTarget) => (target === 'verify' ? `http://127.0.0.1:${verify.ready.port}` : target === 'start' ? service.url : yielding.url)
+  const pids = (target: BurstTarget): [number, number, number?] =>
+    target === 'verify' ? [verify.pid, load.pid] : target === 'start' ? [service.ingressPid, load.pid, service.workerPids[0]] : [yielding.ingressPid, load.pid, yielding.workerPids[0]]
+  const burst = async (target: BurstTarget, connections: number, seconds: number): Promise<LoadResult & { cpu?: CpuUse }> => {
     const run: LoadRun = {
       url: url(target),
       path: '/webhooks/stripe',
@@ -108,19 +115,22 @@ export async function runStartScenarios(infra: Infra, load: Child<unknown>, sett
       durationSeconds: seconds,
     }
     await load.call('prepare', run.mix)
-    return load.call<LoadResult>('run', run)
+    const before = await sampleCpu(...pids(target))
+    const result = await load.call<LoadResult>('run', run)
+    const cpu = cpuBetween(before, await sampleCpu(...pids(target)))
+    return { ...result, ...(cpu ? { cpu } : {}) }
   }
   try {
     // Warm-up of both (JIT, pools, prepared plans), and the worker's first backlog.
     for (const target of targets) await burst(target, settings.connections[0]!, 2)
     await drained()
-    await drained(180_000, unyieldingBacklog)
-    const results = new Map<string, { rounds: LoadResult[]; drains: number[] }>()
+    await drained(180_000, yieldingBacklog)
+    const results = new Map<string, { rounds: (LoadResult & { cpu?: CpuUse })[]; drains: number[] }>()
     for (let round = 1; round <= settings.rounds; round++) {
       for (const connections of settings.connections) {
         for (const target of targets) {
           const r = await burst(target, connections, settings.burstSeconds)
-          const drain = target === 'verify' ? undefined : await drained(180_000, target === 'start' ? backlog : unyieldingBacklog)
+          const drain = target === 'verify' ? undefined : await drained(180_000, target === 'start' ? backlog : yieldingBacklog)
           const key = `${target}@${connections}`
           const entry = results.get(key) ?? { rounds: [], drains: [] }
           entry.rounds.push(r)
@@ -133,6 +143,7 @@ export async function runStartScenarios(infra: Infra, load: Child<unknown>, sett
     const rows: BurstRow[] = [...results].map(([key, { rounds, drains }]) => {
       const [target, connections] = key.split('@') as [BurstTarget, string]
       const seconds = rounds.reduce((s, r) => s + r.seconds, 0)
+      const cpu = meanCpu(rounds)
       return {
         target,
         connections: Number(connections),
@@ -142,7 +153,8 @@ export async function runStartScenarios(infra: Infra, load: Child<unknown>, sett
         non2xx: rounds.reduce((s, r) => s + r.non2xx, 0),
         errors: rounds.reduce((s, r) => s + r.errors, 0),
         ...(drains.length > 0 ? { drainSeconds: drains.reduce((s, d) => s + d, 0) / drains.length } : {}),
-        rounds,
+        ...(cpu ? { cpu } : {}),
+        rounds: rounds.map(({ cpu: _, ...r }) => r),
       }
     })
     const steps = await capacity(service, load, db, backlog, drained, settings, log)
@@ -151,8 +163,8 @@ export async function runStartScenarios(infra: Infra, load: Child<unknown>, sett
     return { burst: rows, capacity: { steps, sustainedRate: sustained.length > 0 ? Math.max(...sustained) : null, ceilingRate: ceiling } }
   } finally {
     await db.end()
-    await unyieldingDb.end()
-    await unyielding.stop()
+    await yieldingDb.end()
+    await yielding.stop()
     await service.stop()
     await verify.stop()
   }

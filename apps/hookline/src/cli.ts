@@ -27,6 +27,7 @@ import { exitOnUncaughtError } from './process-failure.ts'
 import { answerMetrics, reportListening, stopWithSupervisor, supervisorMetrics } from './supervised.ts'
 import { runToEnd, Supervisor } from './supervisor.ts'
 import { boundWorkerHeapGrowth } from './worker-heap.ts'
+import { lowerWorkerPriority } from './worker-priority.ts'
 
 async function runMigrations(env: Env): Promise<void> {
   const { ensureDatabase, migrate } = await loadDatabase()
@@ -111,9 +112,20 @@ async function run(mode: { serve: boolean; work: boolean }): Promise<void> {
   if (mode.work) {
     // The process runs the worker (`work`, or `start` with no worker process): its heap is bounded.
     const heapGrowingPercent = boundWorkerHeapGrowth()
+    const niceness = mode.serve ? undefined : workerNiceness(hookline, env.HOOKLINE_WORKER_NICE)
     await hookline.startWorker()
-    hookline.logger.info({ concurrency: env.HOOKLINE_CONCURRENCY, heapGrowingPercent }, 'worker started')
+    hookline.logger.info({ concurrency: env.HOOKLINE_CONCURRENCY, heapGrowingPercent, niceness }, 'worker started')
     if (!mode.serve) answerMetrics(() => hookline.metrics.snapshot())
+  }
+}
+
+/** Lowers a worker process's CPU priority; a system that refuses is logged, not fatal. */
+function workerNiceness(hookline: Hookline, niceness: number): number | undefined {
+  try {
+    return lowerWorkerPriority(niceness)
+  } catch (err) {
+    hookline.logger.warn({ err: err instanceof Error ? err.message : String(err), niceness }, 'the worker process could not lower its CPU priority; it runs at the same priority as the ingress')
+    return undefined
   }
 }
 

@@ -65,8 +65,10 @@ const envSchema = z.object({
   // Core's DEFAULT_WORKER_OPTIONS (not imported: the CLI's support commands load no core).
   HOOKLINE_CONCURRENCY: z.coerce.number().int().min(1).default(400),
   HOOKLINE_BATCH_SIZE: z.coerce.number().int().min(1).default(100),
-  // Longest the workers hold back while the ingress is saturated by a burst; 0 for workers on machines of their own.
-  HOOKLINE_WORKER_YIELD_MS: int(15_000),
+  // Longest the workers hold back while the ingress is saturated (opt-in: a steady load waits as long as a burst).
+  HOOKLINE_WORKER_YIELD_MS: int(0),
+  // Niceness of a worker process of its own (0-19): the kernel runs the ingress on shared cores first.
+  HOOKLINE_WORKER_NICE: z.coerce.number().int().min(0).max(19).default(10),
   // Worker processes `start` forks beside the ingress; 0 runs the worker inside the ingress process.
   HOOKLINE_WORKER_PROCESSES: int(1),
   HOOKLINE_QUEUE_PREFIX: z.string().min(1).default('hookline'),

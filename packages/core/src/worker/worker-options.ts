@@ -48,9 +48,11 @@ export interface WorkerOptions {
   /**
    * Longest the worker holds its batches back while the ingress of its queue is saturated (its
    * event loop busy with webhooks), so that a burst is answered at the speed of the ingress alone
-   * on the cores they share; the events wait in the queue and are processed after it. 0 never
-   * holds back: for workers on machines of their own.
-   * @defaultValue 15_000
+   * on the cores they share; the events wait in the queue and are processed after it. The ingress
+   * cannot tell a burst from a steady load it is busy with, so under a steady load processing
+   * waits this long too: off by default, for senders whose bursts matter more than a processing
+   * delay.
+   * @defaultValue 0
    */
   yieldMs: number
 }
@@ -66,7 +68,7 @@ export const DEFAULT_WORKER_OPTIONS: Readonly<WorkerOptions> = {
   handlerTimeoutMs: 30_000,
   lockDurationMs: 30_000,
   stale: 'skip',
-  yieldMs: 15_000,
+  yieldMs: 0,
 }
 
 /** Called once for every event moved to the dead-letter queue. */
