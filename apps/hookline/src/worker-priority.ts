@@ -11,7 +11,7 @@ import { getPriority, setPriority } from 'node:os'
 /**
  * Raises this process's niceness to `niceness` (never lowers it), on every thread it has: on Linux
  * a niceness belongs to a thread, and the garbage collector's and libuv's threads already run.
- * Resolves to the niceness the process runs at; throws if the system refuses.
+ * Returns the niceness the process runs at; throws if the system refuses.
  *
  * @example
  * lowerWorkerPriority(env.HOOKLINE_WORKER_NICE)
