@@ -1,6 +1,6 @@
 /**
  * A downstream outage at full volume, through the service as a user runs it: 500 events arrive
- * while the CRM their handler declares is down, with `HOOKLINE_MAX_ATTEMPTS=3`. Its breaker opens
+ * while the CRM their handler declares is down for 90 s, with `HOOKLINE_MAX_ATTEMPTS=3`. Its breaker opens
  * (the admin API shows it), the CRM then sees only one probe per cool-down, no event is
  * dead-lettered, and after the recovery every event is processed once.
  */
@@ -13,8 +13,8 @@ const EVENTS = 500
 const TOKEN = 'breaker-outage-admin-token-0123456789'
 /** Kept short so that several probes fail while the CRM is down (at most one per cool-down). */
 const COOLDOWN_MS = 2000
-/** The outage lasts at least this long (the issue's 90 s, shortened to keep the suite's time). */
-const OUTAGE_MS = 30_000
+/** The outage lasts at least this long. */
+const OUTAGE_MS = 90_000
 
 const queue = testQueuePrefix()
 let db: TestDatabase
@@ -101,7 +101,7 @@ it('holds 500 events through a CRM outage with only probes reaching it, none dea
   const openedBefore = await metric(OPENED)
   expect(await metric('hookline_events_held{provider="stripe",reason="breaker"}')).toBe(EVENTS)
   // Several cool-downs, each ended by one failed probe, and at least the outage's length.
-  await waitFor(async () => (await metric(OPENED)) - openedBefore >= 5 && Date.now() - outageStart >= OUTAGE_MS, { what: 'five failed probes', timeoutMs: 90_000 })
+  await waitFor(async () => (await metric(OPENED)) - openedBefore >= 5 && Date.now() - outageStart >= OUTAGE_MS, { what: 'five failed probes', timeoutMs: OUTAGE_MS + 60_000 })
   const callsWhileOpen = (await count(`SELECT count(*)::int AS n FROM crm_calls`)) - callsBefore
   const probes = (await metric(OPENED)) - openedBefore
   // Each failed probe reopened the breaker; one more may be running at the moment of reading.

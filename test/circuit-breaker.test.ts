@@ -185,6 +185,41 @@ describe('circuit breaker', () => {
     expect((await h.hookline.breakers()).map((b) => [b.route, b.state])).toEqual([['crm', 'closed']])
   })
 
+  it("counts a shared batch's failures: the breaker they open holds its events, each failure in its issue, no attempt spent", async () => {
+    const crmCall: Handler = async (event, ctx) => {
+      const [row] = await ctx.tx.$queryRawUnsafe<{ up: boolean }[]>(`SELECT up FROM crm_status`)
+      calls.push({ at: Date.now(), up: row!.up, id: event.id })
+      if (!row!.up) throw new DownstreamError('crm', new Error('503 Service Unavailable'))
+      await recordEffect(event, ctx)
+    }
+    // Queued while no worker runs, then claimed in shared batches; the first failure opens the breaker.
+    h = await withCrm({
+      handlers: { 'stripe:invoice.paid': crmCall } as never,
+      startWorker: false,
+      retry: { maxAttempts: 3, backoffMs: 50 },
+      breaker: { failures: 1, cooldownMs: 60_000, maxCooldownMs: 60_000 },
+      worker: { concurrency: 8, batchSize: 8 },
+    })
+    const ids = await Promise.all(Array.from({ length: 8 }, () => h!.sendStripeEvent({ type: 'invoice.paid' })))
+    await h.hookline.startWorker()
+    await waitFor(
+      async () => (await h!.count(`SELECT count(*)::int AS n FROM hookline.hookline_events e JOIN hookline.hookline_due_events d ON d.event_id = e.id
+                                   WHERE e.status = 'received' AND d.waits > 0`)) === ids.length,
+      { what: 'every event held' },
+    )
+    // Each event that reached the CRM reached it once: a failure in the rolled-back batch counted,
+    // so its event was held rather than run again alone.
+    const called = calls.map((c) => c.id!)
+    expect(called.length).toBeGreaterThan(0)
+    expect(new Set(called).size).toBe(called.length)
+    expect(await h.count(`SELECT count(*)::int AS n FROM hookline.hookline_events WHERE attempts > 0`)).toBe(0)
+    // The failures that opened the breaker and were held are in their issue, naming their events.
+    const { issues } = await h.hookline.issues.list({ status: 'open', limit: 10 })
+    expect(issues).toMatchObject([{ route: 'stripe:invoice.paid', errorClass: 'DownstreamError', count: called.length, events: called.length }])
+    const detail = await h.hookline.issues.get(issues[0]!.fingerprint, { limit: 50 })
+    expect(new Set(detail.events.map((e) => e.id))).toEqual(new Set(called))
+  })
+
   it('refuses a handler declaration without a handle function or with a nameless downstream', () => {
     const options = { databaseUrl: 'postgresql://postgres@127.0.0.1:5432/unused', redisUrl: TEST_REDIS_URL, adapters: [] }
     expect(() => createHookline({ ...options, handlers: { 'stripe:*': { downstream: 'crm' } as never } })).toThrow(/"stripe:\*" is neither a function nor \{ handle, downstream\? \}/)

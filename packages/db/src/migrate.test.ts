@@ -22,7 +22,7 @@ const committed = (await readdir(MIGRATIONS_DIR, { withFileTypes: true }))
   .sort()
 
 /** Hookline's tables, schema-qualified, in name order. */
-const HOOKLINE_TABLES = ['attempts', 'audit_log', 'due_events', 'entity_versions', 'events', 'issues', 'outbox', 'pauses', 'prune_cursors', 'reconcile_cursors', 'reconcile_runs'].map((t) => `hookline.hookline_${t}`)
+const HOOKLINE_TABLES = ['attempts', 'audit_log', 'due_events', 'entity_versions', 'events', 'issue_events', 'issues', 'outbox', 'pauses', 'prune_cursors', 'reconcile_cursors', 'reconcile_runs'].map((t) => `hookline.hookline_${t}`)
 
 const databases: string[] = []
 const tempDirs: string[] = []

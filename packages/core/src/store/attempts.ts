@@ -7,7 +7,7 @@
 import type { HooklineEvent, TransactionClient } from '../handler.ts'
 import type { FailureFingerprint } from '../support/failure-fingerprint.ts'
 import { compareKeys, PAYLOAD_JSON } from './inbox.ts'
-import { ISSUE_UPSERT, type IssueChange } from './issues.ts'
+import { ISSUE_CHANGE_KIND, type IssueChange, issueUpsert } from './issues.ts'
 import { type ConnectionPool, inPoolTransaction } from './pool-transaction.ts'
 import { type Sql, sqlRunner } from './sql-runner.ts'
 
@@ -333,6 +333,25 @@ export class Attempts {
   }
 
   /**
+   * Counts in its issue a failure whose attempt a circuit breaker withdrew (see
+   * {@link holdAttempts}): the failure that opened the breaker, a failed probe, or a failure in a
+   * shared transaction that rolled back. The issue then names the event, and alerting learns of a
+   * new issue, although no attempt row keeps the failure.
+   */
+  async recordHeldFailure(event: ClaimedEvent, failure: FailureFingerprint): Promise<IssueChange> {
+    const [row] = await this.run<{ kind: string }>(
+      `WITH held AS (SELECT 1), ${issueUpsert({ from: 'held', event: '$1', fingerprint: '$2', route: '$3', errorClass: '$4', message: '$5' })}
+       SELECT ${ISSUE_CHANGE_KIND} AS kind FROM iss`,
+      event.id,
+      failure.fingerprint,
+      failure.route,
+      failure.errorClass,
+      failure.message,
+    )
+    return row?.kind === 'new' || row?.kind === 'reopened' ? row.kind : null
+  }
+
+  /**
    * How long ago the first attempt of the event's current run started (by the database's clock,
    * which every worker shares), in milliseconds: what the retry window is counted from, so that a
    * replayed dead event gets the whole window again.
@@ -380,9 +399,9 @@ export class Attempts {
             SET finished_at = now(), outcome = $2::text::hookline.hookline_attempt_outcome, error = $3, stack = $5, fingerprint = $7
           WHERE id = $6::bigint
           RETURNING id
-       ), ${ISSUE_UPSERT}`
+       ), ${issueUpsert({ from: 'att', event: '$1', fingerprint: '$7', route: '$8', errorClass: '$9', message: '$10' })}`
     const kinds = `SELECT 'event' AS kind, id::text AS id, 0 AS waits FROM ev
-       UNION ALL SELECT CASE WHEN opened THEN 'new' WHEN reopened THEN 'reopened' ELSE 'seen' END, NULL, 0 FROM iss`
+       UNION ALL SELECT ${ISSUE_CHANGE_KIND}, NULL, 0 FROM iss`
     const result = (rows: { kind: string; id: string | null; waits: number }[]) => ({
       recorded: rows.some((row) => row.kind === 'event'),
       wake: rows.filter((row) => row.kind === 'wake').map(({ id, waits }) => ({ id: id!, waits })),

@@ -46,6 +46,6 @@ export function filterCondition(filter: EventFilter, params: unknown[]): string 
     conditions.push(`(event_key ILIKE ${param(`%${likeLiteral(key)}%`)} OR id::text = ${param(key.toLowerCase())})`)
   }
   if (filter.ids !== undefined) conditions.push(`id = ANY(${param(filter.ids)}::uuid[])`)
-  if (filter.issue !== undefined) conditions.push(`id IN (SELECT event_id FROM hookline.hookline_attempts WHERE fingerprint = ${param(filter.issue)})`)
+  if (filter.issue !== undefined) conditions.push(`id IN (SELECT event_id FROM hookline.hookline_issue_events WHERE fingerprint = ${param(filter.issue)})`)
   return conditions.length > 0 ? conditions.join(' AND ') : 'TRUE'
 }

@@ -1,6 +1,7 @@
 /**
- * @module Failures grouped into issues (`hookline.hookline_issues`): the upsert the failure
- * recording runs in its own statement, and support's reads and resolve.
+ * @module Failures grouped into issues (`hookline.hookline_issues`, and the events each counts in
+ * `hookline_issue_events`): the upsert a failure's recording runs in its own statement, and
+ * support's reads and resolve.
  */
 import { type Sql, sqlRunner, type SqlTarget } from './sql-runner.ts'
 
@@ -31,30 +32,50 @@ export interface Issue {
   reopenedAt: Date | null
 }
 
+/** Where {@link issueUpsert} finds its values: SQL expressions (parameters) and the CTE it runs once per row of. */
+export interface IssueUpsertSource {
+  /** The CTE whose rows are the failures to count (one per statement). */
+  from: string
+  event: string
+  fingerprint: string
+  route: string
+  errorClass: string
+  message: string
+}
+
 /**
- * The upsert of a failure's issue, as CTEs (`prior`, `iss`) of `recordFailure`'s statement: `$1`
- * the event, `$6` the attempt, `$7`…`$10` fingerprint, route, error class and normalised message;
- * it runs once per attempt the statement closes (`att`). A first failure of an event counts it
- * among the issue's events; a failure of a resolved issue reopens it. `iss` returns `opened` and
+ * The upsert of a failure's issue, as CTEs (`prior`, `seen`, `iss`) of a statement that counts one
+ * failure, once per row of `source.from`. An event is counted among the issue's events the first
+ * time it fails so (`hookline_issue_events`), whether the failure was a recorded attempt or one a
+ * circuit breaker held; a failure of a resolved issue reopens it. `iss` returns `opened` and
  * `reopened`. `prior` locks the issue row first, so that of two failures racing after a resolve
  * exactly one sees it resolved.
  */
-export const ISSUE_UPSERT = `prior AS (
-         SELECT status FROM hookline.hookline_issues WHERE fingerprint = $7 FOR UPDATE
+export function issueUpsert(source: IssueUpsertSource): string {
+  const { from, event, fingerprint, route, errorClass, message } = source
+  return `prior AS (
+         SELECT status FROM hookline.hookline_issues WHERE fingerprint = ${fingerprint} FOR UPDATE
+       ), seen AS (
+         INSERT INTO hookline.hookline_issue_events (fingerprint, event_id)
+         SELECT ${fingerprint}, ${event}::uuid FROM ${from}
+         ON CONFLICT DO NOTHING
+         RETURNING event_id
        ), iss AS (
          INSERT INTO hookline.hookline_issues AS i (fingerprint, route, error_class, message, count, events)
          -- joining prior reads (and locks) the issue before the upsert writes it
-         SELECT $7, $8, $9, $10, 1, 1 FROM att LEFT JOIN prior ON true
+         SELECT ${fingerprint}, ${route}, ${errorClass}, ${message}, 1, 1 FROM ${from} LEFT JOIN prior ON true
          ON CONFLICT (fingerprint) DO UPDATE SET
            last_seen = now(), count = i.count + 1, message = EXCLUDED.message,
-           events = i.events + CASE WHEN EXISTS (
-             SELECT 1 FROM hookline.hookline_attempts p WHERE p.fingerprint = EXCLUDED.fingerprint AND p.event_id = $1::uuid AND p.id <> $6::bigint
-           ) THEN 0 ELSE 1 END,
+           events = i.events + (SELECT count(*) FROM seen)::int,
            status = 'open', resolved_at = NULL,
            reopened = i.reopened + CASE WHEN i.status = 'resolved' THEN 1 ELSE 0 END,
            reopened_at = CASE WHEN i.status = 'resolved' THEN now() ELSE i.reopened_at END
          RETURNING xmax = 0 AS opened, coalesce((SELECT status::text FROM prior) = 'resolved', false) AS reopened
        )`
+}
+
+/** What `iss` (see {@link issueUpsert}) did, as a row's `kind`: `new`, `reopened` or `seen`. */
+export const ISSUE_CHANGE_KIND = `CASE WHEN opened THEN 'new' WHEN reopened THEN 'reopened' ELSE 'seen' END`
 
 const COLUMNS = `fingerprint, route, error_class AS "errorClass", message, count, events, first_seen AS "firstSeen",
        last_seen AS "lastSeen", status::text AS status, resolved_at AS "resolvedAt", reopened, reopened_at AS "reopenedAt"`

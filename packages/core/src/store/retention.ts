@@ -61,7 +61,7 @@ export class RetentionStore {
     return row!
   }
 
-  /** Deletes up to `limit` finished events received more than `olderThanMs` ago (their attempts with them). */
+  /** Deletes up to `limit` finished events received more than `olderThanMs` ago (their attempts and issue memberships with them). */
   async pruneEvents(olderThanMs: number, limit: number): Promise<PruneBatch> {
     const [row] = await this.run<PruneBatch>(
       `WITH batch AS (
@@ -71,8 +71,10 @@ export class RetentionStore {
        ), gone AS (
          DELETE FROM hookline.hookline_events e USING batch b WHERE e.id = b.id RETURNING e.id
        ), attempts AS (
-         -- no foreign key cascades: the event's attempts go with it here
+         -- no foreign key cascades: the event's attempts and issue memberships go with it here
          DELETE FROM hookline.hookline_attempts a USING gone g WHERE a.event_id = g.id
+       ), memberships AS (
+         DELETE FROM hookline.hookline_issue_events m USING gone g WHERE m.event_id = g.id
        )
        SELECT (SELECT count(*) FROM batch)::int AS scanned, (SELECT count(*) FROM gone)::int AS pruned`,
       olderThanMs,

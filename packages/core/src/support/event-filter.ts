@@ -33,7 +33,7 @@ export interface EventFilter {
   q?: string | undefined
   /** Exactly these inbox ids. */
   ids?: string[] | undefined
-  /** Events with a failed attempt of this issue (its fingerprint). */
+  /** Events counted in this issue (its fingerprint): one of their failures was of it. */
   issue?: string | undefined
 }
 

@@ -13,7 +13,7 @@ import { closeWhileConnected } from '../queue/bullmq-close.ts'
 import { type Dispatcher, PROCESS_BATCH_JOB, PROCESS_JOB, type ProcessBatchJobData, type ProcessJobData, type QueueConfig } from '../queue/dispatcher.ts'
 import type { ClaimedEvent, WakeUp } from '../store/attempts.ts'
 import { type BatchEntry, GroupBatcher } from '../queue/group-batcher.ts'
-import { fingerprintFailure } from '../support/failure-fingerprint.ts'
+import { type FailureFingerprint, fingerprintFailure } from '../support/failure-fingerprint.ts'
 import { type Outcome, processInTransaction, publicEvent, type TransactionDeps } from './handler-transaction.ts'
 import { failureRoute, type IssueHook, noticeIssue } from './issue-hook.ts'
 import { saturationKey } from '../yield/saturation-signal.ts'
@@ -35,6 +35,18 @@ class RetryScheduledError extends Error {
 /** `held`: a pause or an open circuit breaker put the event back without spending an attempt. */
 type EventOutcome = Outcome | 'dead' | 'none' | 'held'
 type SingleOutcome = Outcome | 'dead' | 'held'
+
+/** An event to attempt alone; `batchFailure`: its handler's failure in a shared transaction that rolled back. */
+interface Single {
+  event: ClaimedEvent
+  batchFailure?: { error: unknown } | undefined
+}
+
+/** A held event's failure, counted in its issue although its attempt is withdrawn. */
+interface HeldFailure {
+  message: string
+  fingerprint: FailureFingerprint
+}
 
 /** What the worker needs from the rest of Hookline. */
 export interface EventWorkerDeps extends TransactionDeps {
@@ -64,7 +76,7 @@ export class EventWorker {
   private connection: Redis | undefined
   private gate: YieldGate | undefined
   private readonly batcher: GroupBatcher<string, EventOutcome>
-  private readonly singles: GroupBatcher<ClaimedEvent, SingleOutcome>
+  private readonly singles: GroupBatcher<Single, SingleOutcome>
   /** The jobs running now: what a close waits for when it cannot wait through BullMQ. */
   private readonly running = new Set<Promise<unknown>>()
 
@@ -191,29 +203,33 @@ export class EventWorker {
   }
 
   /** Queues one event for a transaction of its own; its entry settles with the outcome. */
-  private runAlone(event: ClaimedEvent, entry: BatchEntry<string, EventOutcome>): void {
-    this.singles.submit(event).then(entry.resolve, entry.reject)
+  private runAlone(event: ClaimedEvent, entry: BatchEntry<string, EventOutcome>, batchFailure?: Single['batchFailure']): void {
+    this.singles.submit({ event, batchFailure }).then(entry.resolve, entry.reject)
   }
 
   /**
    * First attempts of several events in one transaction. Should any of them fail, the transaction
    * is rolled back as a whole and each event is attempted again alone, so that one event's failure
-   * is recorded against that event only.
+   * is recorded against that event only. The handlers' failures count against their breakers
+   * first: one that opens holds the events it covers instead of letting them run again.
    */
   private async processTogether(items: { event: ClaimedEvent; entry: BatchEntry<string, EventOutcome> }[]): Promise<void> {
     let outcomes: Map<string, Outcome>
+    const failures = new Map<string, unknown>()
     try {
-      outcomes = await this.transact(items.map((item) => item.event))
+      outcomes = await this.transact(items.map((item) => item.event), failures)
     } catch (err) {
       this.deps.logger.debug({ err: describeError(err).message, events: items.length }, 'batch rolled back; its events run one by one')
-      for (const { event, entry } of items) this.runAlone(event, entry)
+      const counted = items.filter(({ event }) => failures.has(event.id) && countsAgainstBreaker(failures.get(event.id)))
+      await Promise.all(counted.map(({ event }) => this.countFailure(event, failures.get(event.id))))
+      for (const { event, entry } of items) this.runAlone(event, entry, failures.has(event.id) ? { error: failures.get(event.id) } : undefined)
       return
     }
     for (const { event, entry } of items) entry.resolve(outcomes.get(event.id) ?? 'skipped')
   }
 
   /** One attempt at one claimed event. Resolves when finished (processed, skipped or dead); throws to retry. */
-  private async processOne(event: ClaimedEvent): Promise<SingleOutcome> {
+  private async processOne({ event, batchFailure }: Single): Promise<SingleOutcome> {
     if (event.attempt > this.deps.policy.maxAttempts) {
       // Only reachable when workers died during earlier attempts (a handler that kills the process).
       return this.fail(event, new Error(`attempts exhausted: the worker stopped during ${event.attempt - 1} attempts`), true)
@@ -222,7 +238,8 @@ export class EventWorker {
     // waited for a slot behind other singles): an event claimed before it opened does not run now.
     const hold = (await this.deps.holds.breakerHolds([event], this.deps.options.handlerTimeoutMs)).get(event.id)
     if (hold) {
-      await this.hold([{ event, hold }])
+      // A failure in the rolled-back batch is what may have opened the breaker: its issue counts it.
+      await this.hold([{ event, hold, failure: batchFailure ? this.heldFailure(event, batchFailure.error) : undefined }])
       return 'held'
     }
     try {
@@ -233,8 +250,8 @@ export class EventWorker {
   }
 
   /** One transaction for `events` (see {@link processInTransaction}); then wakes the events it lets run. */
-  private async transact(events: readonly ClaimedEvent[]): Promise<Map<string, Outcome>> {
-    const { outcomes, wake } = await processInTransaction(this.deps, events)
+  private async transact(events: readonly ClaimedEvent[], failures?: Map<string, unknown>): Promise<Map<string, Outcome>> {
+    const { outcomes, wake } = await processInTransaction(this.deps, events, failures)
     this.wake(wake)
     const routes = new Set<string>()
     for (const event of events) {
@@ -258,13 +275,24 @@ export class EventWorker {
    * later for a breaker's, the sweeper's fallback to the wake-up job queued for that time). Only
    * once that is written are breaker holds registered for release when their breaker closes (see
    * {@link CircuitBreakers.remember}); one that closed meanwhile lets its events run at once.
+   * A held event's `failure` (the one that opened its breaker, say) is kept as its last error and
+   * counted in its issue.
    */
-  private async hold(held: readonly { event: ClaimedEvent; hold: Hold; error?: string }[]): Promise<void> {
-    const { attempts, breakers, dispatcher, logger, options, metrics } = this.deps
+  private async hold(held: readonly { event: ClaimedEvent; hold: Hold; failure?: HeldFailure | undefined }[]): Promise<void> {
+    const { attempts, breakers, dispatcher, logger, options, metrics, onIssue } = this.deps
     const woken = await attempts.holdAttempts(
-      held.map(({ event, hold, error }) => ({ event, error, until: hold.reason === 'breaker' ? new Date(hold.until.getTime() + options.lockDurationMs) : hold.until })),
+      held.map(({ event, hold, failure }) => ({
+        event,
+        error: failure?.message,
+        until: hold.reason === 'breaker' ? new Date(hold.until.getTime() + options.lockDurationMs) : hold.until,
+      })),
     )
-    for (const { event, hold } of held) metrics.held.inc({ provider: event.provider, reason: hold.reason })
+    for (const { event, hold, failure } of held) {
+      metrics.held.inc({ provider: event.provider, reason: hold.reason })
+      if (!failure) continue
+      const log = logger.child({ eventId: event.id, provider: event.provider, type: event.type, attempt: event.attempt })
+      await noticeIssue(onIssue, await attempts.recordHeldFailure(event, failure.fingerprint), failure.fingerprint, publicEvent(event), log)
+    }
     const byId = new Map(held.map((h) => [h.event.id, h.hold]))
     const timed = woken.filter((w) => byId.get(w.id)?.reason === 'breaker')
     if (timed.length === 0) return
@@ -282,35 +310,50 @@ export class EventWorker {
 
   /**
    * Counts a transient failure against its route's breaker (or the downstream it names, or the
-   * one its handler declares). When the
-   * breaker is open after it (this failure opened it, or the event was its probe), the event is held
-   * instead of retried: its attempt is withdrawn, so that no event reaches the DLQ while the
-   * breaker is open. Resolves to whether it was held.
+   * one its handler declares); resolves to the breaker's state after it, undefined for an event
+   * without a route or when Redis does not answer (the failure is then retried as usual). Says so
+   * once when this failure opened the breaker.
    */
-  private async holdIfBroken(event: ClaimedEvent, err: unknown, error: { message: string }): Promise<boolean> {
+  private async countFailure(event: ClaimedEvent, err: unknown): Promise<Awaited<ReturnType<CircuitBreakers['fail']>> | undefined> {
     const { breakers, holds, metrics, logger, onBreakerOpen } = this.deps
     const route = holds.routeOf(event)
-    if (route === undefined) return false
+    if (route === undefined) return undefined
     let state: Awaited<ReturnType<CircuitBreakers['fail']>>
     try {
       state = await breakers.fail(route, downstreamOf(err) ?? soleDownstream(holds.downstreamsOf(route)))
     } catch (breakerErr) {
       logger.warn({ err: describeError(breakerErr).message }, 'circuit breaker unreachable; the failure is retried as usual')
-      return false
+      return undefined
     }
     if (state.opened) {
       metrics.breakerOpened.inc({ route: state.route })
       const breaker = (await breakers.list().catch(() => [])).find((b) => b.route === state.route)
-      logger.warn({ route: state.route, openUntil: state.openUntil, err: error.message }, 'circuit breaker open')
+      logger.warn({ route: state.route, openUntil: state.openUntil, err: describeError(err).message }, 'circuit breaker open')
       try {
         await onBreakerOpen?.(breaker ?? { route: state.route, state: 'open', failures: 0, openUntil: state.openUntil, cooldownMs: 0 })
       } catch (hookErr) {
         logger.error({ err: describeError(hookErr).message }, 'onBreakerOpen hook failed')
       }
     }
-    if (!state.open || !state.openUntil) return false
-    await this.hold([{ event, hold: { reason: 'breaker', until: state.openUntil, route: state.route }, error: error.message }])
+    return state
+  }
+
+  /**
+   * Counts a transient failure against its breaker (see {@link countFailure}). When the breaker is
+   * open after it (this failure opened it, or the event was its probe), the event is held instead
+   * of retried: its attempt is withdrawn, so that no event reaches the DLQ while the breaker is
+   * open. Resolves to whether it was held.
+   */
+  private async holdIfBroken(event: ClaimedEvent, err: unknown): Promise<boolean> {
+    const state = await this.countFailure(event, err)
+    if (!state?.open || !state.openUntil) return false
+    await this.hold([{ event, hold: { reason: 'breaker', until: state.openUntil, route: state.route }, failure: this.heldFailure(event, err) }])
     return true
+  }
+
+  /** The failure of a held event, as its issue counts it. */
+  private heldFailure(event: ClaimedEvent, err: unknown): HeldFailure {
+    return { message: describeError(err).message, fingerprint: fingerprintFailure(failureRoute(this.deps.handlers, event), err) }
   }
 
   /**
@@ -327,7 +370,7 @@ export class EventWorker {
   private async fail(event: ClaimedEvent, err: unknown, permanent: boolean): Promise<'dead' | 'held'> {
     const { attempts, policy, options, metrics, logger, onDeadLetter, onIssue } = this.deps
     const error = describeError(err)
-    if (!permanent && (await this.holdIfBroken(event, err, error))) return 'held'
+    if (!permanent && (await this.holdIfBroken(event, err))) return 'held'
     const failure = fingerprintFailure(failureRoute(this.deps.handlers, event), err)
     const ageMs = policy.maxRetryAgeMs !== null && !permanent ? await attempts.firstAttemptAgeMs(event) : undefined
     const decision = decideAfterFailure(policy, event.attempt, permanent, retryAfterMsOf(err), undefined, ageMs)
@@ -354,6 +397,20 @@ export class EventWorker {
     }
     return 'dead'
   }
+}
+
+/**
+ * Whether a handler's failure in a shared transaction says something of its downstream: not a
+ * `PermanentError`, and not the database refusing every statement after another handler's failed
+ * (SQLSTATE 25P02), which says nothing of this one.
+ */
+function countsAgainstBreaker(err: unknown): boolean {
+  if (isPermanentError(err)) return false
+  for (let cause = err, depth = 0; cause instanceof Error && depth < 5; cause = cause.cause, depth++) {
+    const code = (cause as { code?: unknown }).code
+    if (code === '25P02' || cause.message.includes('current transaction is aborted')) return false
+  }
+  return true
 }
 
 /**

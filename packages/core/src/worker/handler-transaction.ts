@@ -45,9 +45,11 @@ export interface TransactionResult {
  * (events of one entity one at a time, in the order {@link entityTurns} gives; different entities
  * concurrently) and writes the processed marks. An event that must follow an unfinished event
  * outside the transaction waits instead (its attempt withdrawn), as does anything that must follow
- * it. Throws the first handler error, after every handler has settled.
+ * it. Throws the first handler error, after every handler has settled; `failures`, when given,
+ * gets each failed event's error. Once a handler has failed, the events not yet started are not
+ * run: the rollback would undo them.
  */
-export async function processInTransaction(deps: TransactionDeps, events: readonly ClaimedEvent[]): Promise<TransactionResult> {
+export async function processInTransaction(deps: TransactionDeps, events: readonly ClaimedEvent[], failures = new Map<string, unknown>()): Promise<TransactionResult> {
   const { attempts, options, metrics } = deps
   const timers = events.map((event) => metrics.processingDuration.startTimer({ provider: event.provider }))
   try {
@@ -81,15 +83,24 @@ export async function processInTransaction(deps: TransactionDeps, events: readon
                 outcomes.set(event.id, 'waiting')
                 continue
               }
+              if (failures.size > 0) return
               const stale = event.occurredAt !== null && newest !== null && event.occurredAt < newest
               const skipped = stale && options.stale === 'skip'
-              if (!skipped) await runHandler(deps, tx, event, stale)
+              if (!skipped) {
+                try {
+                  await runHandler(deps, tx, event, stale)
+                } catch (err) {
+                  failures.set(event.id, err)
+                  throw err
+                }
+              }
               if (!stale && event.occurredAt !== null) newest = event.occurredAt
               done.push({ event, stale, skipped })
               outcomes.set(event.id, stale ? 'stale' : 'succeeded')
             }
           }),
         )
+        if (failures.size > 0) throw failures.values().next().value
         const failure = settled.find((result) => result.status === 'rejected')
         if (failure) throw failure.reason
         await attempts.discardAttempts(tx, discarded)
