@@ -1,9 +1,12 @@
 /**
  * Workers yield to a saturated ingress: during a burst against `pnpm start` the worker process
- * holds its batches back (counted on `/metrics`) and then processes every answered event once; the
- * gate itself, against real Redis, waits for the ingress's report to lapse, at most `yieldMs`.
+ * holds its batches back (counted on `/metrics`) and then processes every answered event once; with
+ * default settings it runs its batches one at a time meanwhile, each event still processed once; the
+ * gate itself, against real Redis, waits for the ingress's report to lapse, at most `yieldMs`, and
+ * past it lets one batch run at a time until the report lapses.
  */
 import { randomUUID } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
 import autocannon from 'autocannon'
 import { createPrismaClient, type PrismaClient } from '@hookline/db'
 import { createTestDatabase, signedStripeDelivery, STRIPE_TEST_SECRET, stripeEvent, TEST_REDIS_URL, type TestDatabase, testQueuePrefix, waitFor } from '@hookline/testkit'
@@ -42,16 +45,19 @@ afterAll(async () => {
   await db?.drop()
 })
 
-/** Seconds the worker processes held batches back, from the service's one `/metrics`. */
-async function yieldedSeconds(): Promise<number> {
-  const text = await (await fetch(`${service.url}/metrics`)).text()
-  return Number(/^hookline_worker_yield_seconds_total (\S+)$/m.exec(text)?.[1] ?? 0)
+/** A counter of `pnpm start`'s one `/metrics` (the worker processes' included). */
+async function counter(url: string, name: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text()
+  return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0)
 }
 
+/** Seconds the worker processes held batches back. */
+const yieldedSeconds = () => counter(service.url, 'hookline_worker_yield_seconds_total')
+
 /** Unique signed Stripe events at 50 connections for `seconds`; resolves to the 2xx answers. */
-async function burst(seconds: number): Promise<number> {
+async function burst(seconds: number, url = service.url): Promise<number> {
   const result = await autocannon({
-    url: `${service.url}/webhooks/stripe`,
+    url: `${url}/webhooks/stripe`,
     connections: 50,
     duration: seconds,
     requests: [
@@ -74,20 +80,52 @@ describe('a burst against pnpm start', () => {
     // A loaded machine may starve the ingress of requests rather than of CPU: burst again until it saturates.
     for (let round = 0; round < 5 && (await yieldedSeconds()) === 0; round++) answered += await burst(3)
     expect(await yieldedSeconds()).toBeGreaterThan(0)
-    await waitFor(async () => (await prisma.$queryRawUnsafe<{ n: number }[]>(`SELECT count(*)::int AS n FROM hookline.hookline_due_events`))[0]!.n === 0, {
-      what: `the backlog to be processed:\n${service.output()}`,
-      timeoutMs: 120_000,
-      intervalMs: 250,
-    })
-    const [row] = await prisma.$queryRawUnsafe<{ events: number; processed: number; onceEach: number }[]>(
-      `SELECT count(*)::int AS events, count(*) FILTER (WHERE status = 'processed')::int AS processed,
-              count(*) FILTER (WHERE attempts = 1)::int AS "onceEach"
-         FROM hookline.hookline_events`,
-    )
-    // Requests still in flight when a burst ends are stored but not counted by autocannon.
-    expect(row!.events).toBeGreaterThanOrEqual(answered)
-    expect(row).toEqual({ events: row!.events, processed: row!.events, onceEach: row!.events })
-    expect((await prisma.$queryRawUnsafe<{ n: number }[]>(`SELECT count(*)::int AS n FROM hookline.hookline_attempts`))[0]!.n).toBe(row!.events)
+    await expectProcessedOnce(prisma, service, answered)
+  }, 240_000)
+})
+
+/** Waits for the backlog to be processed, then checks every stored event was processed by one attempt. */
+async function expectProcessedOnce(client: PrismaClient, started: StartedService, answered: number): Promise<void> {
+  await waitFor(async () => (await client.$queryRawUnsafe<{ n: number }[]>(`SELECT count(*)::int AS n FROM hookline.hookline_due_events`))[0]!.n === 0, {
+    what: `the backlog to be processed:\n${started.output()}`,
+    timeoutMs: 120_000,
+    intervalMs: 250,
+  })
+  const [row] = await client.$queryRawUnsafe<{ events: number; processed: number; onceEach: number }[]>(
+    `SELECT count(*)::int AS events, count(*) FILTER (WHERE status = 'processed')::int AS processed,
+            count(*) FILTER (WHERE attempts = 1)::int AS "onceEach"
+       FROM hookline.hookline_events`,
+  )
+  // Requests still in flight when a burst ends are stored but not counted by autocannon.
+  expect(row!.events).toBeGreaterThanOrEqual(answered)
+  expect(row).toEqual({ events: row!.events, processed: row!.events, onceEach: row!.events })
+  expect((await client.$queryRawUnsafe<{ n: number }[]>(`SELECT count(*)::int AS n FROM hookline.hookline_attempts`))[0]!.n).toBe(row!.events)
+}
+
+describe('a burst against pnpm start with default settings', () => {
+  const aloneQueue = testQueuePrefix()
+  let aloneDb: TestDatabase
+  let alone: StartedService
+  let client: PrismaClient
+  beforeAll(async () => {
+    aloneDb = await createTestDatabase()
+    alone = await startService({ DATABASE_URL: aloneDb.url, HOOKLINE_QUEUE_PREFIX: aloneQueue.prefix, STRIPE_WEBHOOK_SECRET: STRIPE_TEST_SECRET, HOOKLINE_LOG_LEVEL: 'warn' })
+    client = createPrismaClient(aloneDb.url)
+  })
+  afterAll(async () => {
+    await alone?.stop()
+    await client?.$disconnect()
+    await aloneQueue.cleanup()
+    await aloneDb?.drop()
+  })
+
+  it('is processed meanwhile, one batch at a time, every event once', async () => {
+    const batchesAlone = () => counter(alone.url, 'hookline_worker_batches_alone_total')
+    let answered = 0
+    for (let round = 0; round < 5 && (await batchesAlone()) === 0; round++) answered += await burst(3, alone.url)
+    expect(await batchesAlone()).toBeGreaterThan(0)
+    expect(await counter(alone.url, 'hookline_worker_yield_seconds_total')).toBe(0)
+    await expectProcessedOnce(client, alone, answered)
   }, 240_000)
 })
 
@@ -127,5 +165,25 @@ describe('the yield gate', () => {
     } finally {
       clearInterval(reporting)
     }
+  })
+
+  it('runs batches one at a time while the saturation lasts past the yield, and side by side after it', async () => {
+    const gate = new YieldGate(redis, key, 0, () => undefined)
+    const order: string[] = []
+    const batch = async (name: string, ms: number) => {
+      const turn = await gate.turn()
+      order.push(`${name} ${turn.alone ? 'alone' : 'beside'}`)
+      await sleep(ms)
+      order.push(`${name} end`)
+      turn.done()
+    }
+    await dispatcher.reportSaturated(2000)
+    await Promise.all([batch('a', 150), batch('b', 10)])
+    expect(order).toEqual(['a alone', 'a end', 'b alone', 'b end'])
+    await redis.del(key)
+    await sleep(150) // the gate reads the report at most once a sample
+    order.length = 0
+    await Promise.all([batch('c', 150), batch('d', 10)])
+    expect(order).toEqual(['c beside', 'd beside', 'd end', 'c end'])
   })
 })

@@ -40,6 +40,7 @@ export async function startService(sandbox: Sandbox, env: Record<string, string>
       REDIS_URL,
       HOOKLINE_QUEUE_PREFIX: sandbox.queuePrefix,
       STRIPE_WEBHOOK_SECRET: STRIPE_TEST_SECRET,
+      ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('HOOKLINE_'))),
       ...env,
     },
   })

@@ -28,6 +28,8 @@ export class HooklineMetrics {
   readonly held = new Counter({ name: 'hookline_events_held_total', help: 'Events held without spending an attempt, by reason (paused, breaker)', labelNames: ['provider', 'reason'] as const, registers: [this.registry] })
   /** Time workers held batches back for a saturated ingress (see `worker.yieldMs`). */
   readonly yielded = new Counter({ name: 'hookline_worker_yield_seconds_total', help: 'Seconds worker batches waited for a saturated ingress', registers: [this.registry] })
+  /** Batches a worker ran alone, with what had gathered, while the ingress was saturated. */
+  readonly batchesAlone = new Counter({ name: 'hookline_worker_batches_alone_total', help: 'Worker batches run one at a time while the ingress was saturated', registers: [this.registry] })
   /** Circuit breakers opened (or reopened after a failed probe), by route. */
   readonly breakerOpened = new Counter({ name: 'hookline_breaker_opened_total', help: 'Circuit breakers opened or reopened, by route', labelNames: ['route'] as const, registers: [this.registry] })
   /** Failed attempts that were scheduled for a retry. */

@@ -85,4 +85,28 @@ describe('GroupBatcher', () => {
     expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message))).toEqual([0, 'database unavailable', 'database unavailable'])
     expect(await batcher.submit(7)).toBe(7)
   })
+
+  it('lets a writer take the items that gathered while it waited, and their submitters get its answers', async () => {
+    let batcher!: GroupBatcher<number, number>
+    const written: number[][] = []
+    let releaseFirst!: () => void
+    const firstWaits = new Promise<void>((r) => (releaseFirst = r))
+    batcher = new GroupBatcher<number, number>(async (batch) => {
+      if (written.length === 0) {
+        written.push([])
+        await firstWaits
+      }
+      batch.push(...batcher.takeQueued(2))
+      written.push(batch.map((e) => e.item))
+      for (const e of batch) e.resolve(e.item * 10)
+    }, { maxBatchSize: 10, maxWaitMs: 0, maxConcurrentBatches: 1 })
+    const first = batcher.submit(1)
+    await tick()
+    const later = [2, 3, 4].map((n) => batcher.submit(n))
+    releaseFirst()
+    expect(await first).toBe(10)
+    expect(await Promise.all(later)).toEqual([20, 30, 40])
+    // The first batch took two of those that gathered; the last formed a batch of its own.
+    expect(written).toEqual([[], [1, 2, 3], [4]])
+  })
 })

@@ -59,6 +59,14 @@ export class GroupBatcher<I, O> {
     })
   }
 
+  /**
+   * Removes up to `max` waiting items, for the batch being written to take along: a writer that
+   * had to wait for its turn writes what gathered meanwhile. Its batch's entries settle as usual.
+   */
+  takeQueued(max: number): BatchEntry<I, O>[] {
+    return max > 0 ? this.queue.splice(0, max) : []
+  }
+
   private flush(): void {
     if (this.timer !== undefined) {
       clearTimeout(this.timer as NodeJS.Timeout)

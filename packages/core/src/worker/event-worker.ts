@@ -180,8 +180,22 @@ export class EventWorker {
    * the batch's slot is free again once its own transaction is done, whatever the singles take.
    */
   private async processBatch(batch: BatchEntry<string, EventOutcome>[]): Promise<void> {
+    const turn = await this.gate!.turn()
+    try {
+      // Running alone, it takes what gathered meanwhile, up to the concurrency (the batcher
+      // rejects every entry of `batch` should this throw).
+      if (turn.alone) {
+        batch.push(...this.batcher.takeQueued(this.deps.options.concurrency - batch.length))
+        this.deps.metrics.batchesAlone.inc()
+      }
+      await this.processClaimed(batch)
+    } finally {
+      turn.done()
+    }
+  }
+
+  private async processClaimed(batch: BatchEntry<string, EventOutcome>[]): Promise<void> {
     const { attempts, options } = this.deps
-    await this.gate?.turn()
     const claimed = new Map((await attempts.claimMany(batch.map((entry) => entry.item), options.handlerTimeoutMs + options.lockDurationMs)).map((e) => [e.id, e]))
     const holds = await this.deps.holds.check([...claimed.values()], options.handlerTimeoutMs)
     // Committed before the others run, so that a later event of a held one's entity waits for it.

@@ -51,7 +51,7 @@ export interface WorkerOptions {
    * on the cores they share; the events wait in the queue and are processed after it. The ingress
    * cannot tell a burst from a steady load it is busy with, so under a steady load processing
    * waits this long too: off by default, for senders whose bursts matter more than a processing
-   * delay.
+   * delay. Past it, and with 0, the worker runs one batch at a time while the saturation lasts.
    * @defaultValue 0
    */
   yieldMs: number
