@@ -56,6 +56,9 @@ const HELP = `pnpm bench [options]
   --quick                  short smoke run (1 round of 3 s, 15 s end to end, 10k drain, 20k reconcile)
   --json <file>            also write every result as JSON
   --cpu-prof <dir>         write a CPU profile of every measured process into <dir> (open in Chrome DevTools)
+
+HOOKLINE_* variables in the environment reach every pnpm start the bench runs, e.g.
+HOOKLINE_CONCURRENCY=800 pnpm bench --only start to try a sizing.
 `
 
 const { values } = parseArgs({
