@@ -4,28 +4,22 @@
  * and the worker still processes what the ingress stores. Linux only (`/proc`).
  */
 import { readdirSync, readFileSync } from 'node:fs'
-import { createPrismaClient, type PrismaClient } from '@hookline/db'
-import { createTestDatabase, signedStripeDelivery, STRIPE_TEST_SECRET, stripeEvent, type TestDatabase, testQueuePrefix, waitFor } from '@hookline/testkit'
+import type { PrismaClient } from '@hookline/db'
+import { signedStripeDelivery, STRIPE_TEST_SECRET, stripeEvent, waitFor } from '@hookline/testkit'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { type StartedService, startService } from './support/service-launcher.ts'
+import type { StartedService } from './support/service-launcher.ts'
+import { type ServiceSandbox, startServiceSandbox } from './support/service-sandbox.ts'
 
-const queue = testQueuePrefix()
-let db: TestDatabase
+let sandbox: ServiceSandbox
 let prisma: PrismaClient
 let service: StartedService
 
 beforeAll(async () => {
-  db = await createTestDatabase()
-  prisma = createPrismaClient(db.url)
-  service = await startService({ DATABASE_URL: db.url, HOOKLINE_QUEUE_PREFIX: queue.prefix, STRIPE_WEBHOOK_SECRET: STRIPE_TEST_SECRET })
+  sandbox = await startServiceSandbox()
+  ;({ prisma, service } = sandbox)
 }, 60_000)
 
-afterAll(async () => {
-  await service?.stop()
-  await prisma?.$disconnect()
-  await queue.cleanup()
-  await db?.drop()
-})
+afterAll(() => sandbox?.stop())
 
 /** The pid the supervisor logged for its `role` process. */
 function pidOf(role: 'ingress' | 'worker'): number {

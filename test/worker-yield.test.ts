@@ -8,41 +8,31 @@
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import autocannon from 'autocannon'
-import { createPrismaClient, type PrismaClient } from '@hookline/db'
-import { createTestDatabase, signedStripeDelivery, STRIPE_TEST_SECRET, stripeEvent, TEST_REDIS_URL, type TestDatabase, testQueuePrefix, waitFor } from '@hookline/testkit'
+import type { PrismaClient } from '@hookline/db'
+import { signedStripeDelivery, STRIPE_TEST_SECRET, stripeEvent, TEST_REDIS_URL, testQueuePrefix, waitFor } from '@hookline/testkit'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Dispatcher } from '../packages/core/src/queue/dispatcher.ts'
 import { retryPolicy } from '../packages/core/src/worker/retry-policy.ts'
 import { saturationKey } from '../packages/core/src/yield/saturation-signal.ts'
 import { YieldGate } from '../packages/core/src/yield/yield-gate.ts'
-import { type StartedService, startService } from './support/service-launcher.ts'
+import type { StartedService } from './support/service-launcher.ts'
+import { type ServiceSandbox, startServiceSandbox } from './support/service-sandbox.ts'
 
-const queue = testQueuePrefix()
-let db: TestDatabase
+let yielding: ServiceSandbox
 let service: StartedService
 let prisma: PrismaClient
 let redis: Redis
 
 beforeAll(async () => {
-  db = await createTestDatabase()
-  service = await startService({
-    DATABASE_URL: db.url,
-    HOOKLINE_QUEUE_PREFIX: queue.prefix,
-    STRIPE_WEBHOOK_SECRET: STRIPE_TEST_SECRET,
-    HOOKLINE_LOG_LEVEL: 'warn',
-    HOOKLINE_WORKER_YIELD_MS: '60000',
-  })
-  prisma = createPrismaClient(db.url)
+  yielding = await startServiceSandbox({ HOOKLINE_LOG_LEVEL: 'warn', HOOKLINE_WORKER_YIELD_MS: '60000' })
+  ;({ service, prisma } = yielding)
   redis = new Redis(TEST_REDIS_URL)
 })
 
 afterAll(async () => {
-  await service?.stop()
-  await prisma?.$disconnect()
+  await yielding?.stop()
   redis?.disconnect()
-  await queue.cleanup()
-  await db?.drop()
 })
 
 /** A counter of `pnpm start`'s one `/metrics` (the worker processes' included). */
@@ -103,29 +93,18 @@ async function expectProcessedOnce(client: PrismaClient, started: StartedService
 }
 
 describe('a burst against pnpm start with default settings', () => {
-  const aloneQueue = testQueuePrefix()
-  let aloneDb: TestDatabase
-  let alone: StartedService
-  let client: PrismaClient
-  beforeAll(async () => {
-    aloneDb = await createTestDatabase()
-    alone = await startService({ DATABASE_URL: aloneDb.url, HOOKLINE_QUEUE_PREFIX: aloneQueue.prefix, STRIPE_WEBHOOK_SECRET: STRIPE_TEST_SECRET, HOOKLINE_LOG_LEVEL: 'warn' })
-    client = createPrismaClient(aloneDb.url)
-  })
-  afterAll(async () => {
-    await alone?.stop()
-    await client?.$disconnect()
-    await aloneQueue.cleanup()
-    await aloneDb?.drop()
-  })
+  let sandbox: ServiceSandbox
+  beforeAll(async () => void (sandbox = await startServiceSandbox({ HOOKLINE_LOG_LEVEL: 'warn' })))
+  afterAll(() => sandbox?.stop())
 
   it('is processed meanwhile, one batch at a time, every event once', async () => {
-    const batchesAlone = () => counter(alone.url, 'hookline_worker_batches_alone_total')
+    const { url } = sandbox.service
+    const batchesAlone = () => counter(url, 'hookline_worker_batches_alone_total')
     let answered = 0
-    for (let round = 0; round < 5 && (await batchesAlone()) === 0; round++) answered += await burst(3, alone.url)
+    for (let round = 0; round < 5 && (await batchesAlone()) === 0; round++) answered += await burst(3, url)
     expect(await batchesAlone()).toBeGreaterThan(0)
-    expect(await counter(alone.url, 'hookline_worker_yield_seconds_total')).toBe(0)
-    await expectProcessedOnce(client, alone, answered)
+    expect(await counter(url, 'hookline_worker_yield_seconds_total')).toBe(0)
+    await expectProcessedOnce(sandbox.prisma, sandbox.service, answered)
   }, 240_000)
 })
 
