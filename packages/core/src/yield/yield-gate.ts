@@ -41,7 +41,7 @@ export class YieldGate {
 
   /**
    * @param maxYieldMs longest the worker holds back during one saturation (0: never); after it,
-   * batches run until the ingress is no longer saturated.
+   * batches run one at a time until the ingress is no longer saturated.
    * @param onYielded told of each wait of a batch, in seconds, as it happens.
    */
   constructor(
