@@ -220,6 +220,25 @@ describe('circuit breaker', () => {
     expect(new Set(detail.events.map((e) => e.id))).toEqual(new Set(called))
   })
 
+  it('holds the event that opened the breaker even when its issue cannot be written, and runs it once after', async () => {
+    h = await withCrm({ handlers: handlers as never, retry: { maxAttempts: 3, backoffMs: 50 }, breaker: { failures: 1, cooldownMs: 500, maxCooldownMs: 500 }, worker: { concurrency: 1, batchSize: 1 } })
+    // Postgres refuses every write to the issues while the breaker opens.
+    await h.prisma.$executeRawUnsafe(`CREATE FUNCTION refuse_issue() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'issues unavailable'; END $$`)
+    await h.prisma.$executeRawUnsafe(`CREATE TRIGGER refuse_issue BEFORE INSERT OR UPDATE ON hookline.hookline_issues FOR EACH ROW EXECUTE FUNCTION refuse_issue()`)
+    const id = await h.sendStripeEvent({ type: 'invoice.paid' })
+    await waitFor(async () => h!.logs.join('').includes('held failure not counted in its issue'), { what: 'the issue write to fail' })
+    const [held] = await h.prisma.$queryRawUnsafe<{ status: string; attempts: number; last_error: string }[]>(
+      `SELECT status::text, attempts, last_error FROM hookline.hookline_events WHERE id = $1::uuid`,
+      id,
+    )
+    expect(held).toEqual({ status: 'received', attempts: 0, last_error: expect.stringContaining('503 Service Unavailable') })
+    await h.prisma.$executeRawUnsafe(`DROP TRIGGER refuse_issue ON hookline.hookline_issues`)
+    await setCrm(h, true)
+    await h.waitAllProcessed(30_000)
+    expect(await h.count(`SELECT count(*)::int AS n FROM effects WHERE event_id = '${id}'`)).toBe(1)
+    expect(await dead(h)).toBe(0)
+  })
+
   it('refuses a handler declaration without a handle function or with a nameless downstream', () => {
     const options = { databaseUrl: 'postgresql://postgres@127.0.0.1:5432/unused', redisUrl: TEST_REDIS_URL, adapters: [] }
     expect(() => createHookline({ ...options, handlers: { 'stripe:*': { downstream: 'crm' } as never } })).toThrow(/"stripe:\*" is neither a function nor \{ handle, downstream\? \}/)

@@ -290,7 +290,7 @@ export class EventWorker {
    * once that is written are breaker holds registered for release when their breaker closes (see
    * {@link CircuitBreakers.remember}); one that closed meanwhile lets its events run at once.
    * A held event's `failure` (the one that opened its breaker, say) is kept as its last error and
-   * counted in its issue.
+   * counted in its issue, last: should that write fail, it is logged and the event stays held.
    */
   private async hold(held: readonly { event: ClaimedEvent; hold: Hold; failure?: HeldFailure | undefined }[]): Promise<void> {
     const { attempts, breakers, dispatcher, logger, options, metrics, onIssue } = this.deps
@@ -301,24 +301,30 @@ export class EventWorker {
         until: hold.reason === 'breaker' ? new Date(hold.until.getTime() + options.lockDurationMs) : hold.until,
       })),
     )
-    for (const { event, hold, failure } of held) {
-      metrics.held.inc({ provider: event.provider, reason: hold.reason })
-      if (!failure) continue
-      const log = logger.child({ eventId: event.id, provider: event.provider, type: event.type, attempt: event.attempt })
-      await noticeIssue(onIssue, await attempts.recordHeldFailure(event, failure.fingerprint), failure.fingerprint, publicEvent(event), log)
-    }
+    for (const { event, hold } of held) metrics.held.inc({ provider: event.provider, reason: hold.reason })
     const byId = new Map(held.map((h) => [h.event.id, h.hold]))
     const timed = woken.filter((w) => byId.get(w.id)?.reason === 'breaker')
-    if (timed.length === 0) return
-    dispatcher.wake(timed, timed.map((w) => byId.get(w.id)!.until.getTime() - Date.now())).catch((err: unknown) => {
-      logger.warn({ events: timed.length, err: describeError(err).message }, 'wake-up of held events failed; the sweeper will dispatch them')
-    })
-    try {
-      const providers = new Map(held.map((h) => [h.event.id, h.event.provider]))
-      const closed = await breakers.remember(timed.map((w) => ({ ...w, route: byId.get(w.id)!.route!, provider: providers.get(w.id)! })))
-      if (closed.length > 0) await dispatcher.release(closed)
-    } catch (err) {
-      logger.warn({ events: timed.length, err: describeError(err).message }, 'held events not registered with their breaker; they run at their wake-up')
+    if (timed.length > 0) {
+      dispatcher.wake(timed, timed.map((w) => byId.get(w.id)!.until.getTime() - Date.now())).catch((err: unknown) => {
+        logger.warn({ events: timed.length, err: describeError(err).message }, 'wake-up of held events failed; the sweeper will dispatch them')
+      })
+      try {
+        const providers = new Map(held.map((h) => [h.event.id, h.event.provider]))
+        const closed = await breakers.remember(timed.map((w) => ({ ...w, route: byId.get(w.id)!.route!, provider: providers.get(w.id)! })))
+        if (closed.length > 0) await dispatcher.release(closed)
+      } catch (err) {
+        logger.warn({ events: timed.length, err: describeError(err).message }, 'held events not registered with their breaker; they run at their wake-up')
+      }
+    }
+    // Last: the events are held and their wake-ups registered whatever happens to these writes.
+    for (const { event, failure } of held) {
+      if (!failure) continue
+      const log = logger.child({ eventId: event.id, provider: event.provider, type: event.type, attempt: event.attempt })
+      try {
+        await noticeIssue(onIssue, await attempts.recordHeldFailure(event, failure.fingerprint), failure.fingerprint, publicEvent(event), log)
+      } catch (err) {
+        log.warn({ err: describeError(err).message }, 'held failure not counted in its issue')
+      }
     }
   }
 
