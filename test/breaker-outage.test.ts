@@ -4,10 +4,11 @@
  * (the admin API shows it), the CRM then sees only one probe per cool-down, no event is
  * dead-lettered, and after the recovery every event is processed once.
  */
-import { createPrismaClient, type PrismaClient } from '@hookline/db'
-import { createTestDatabase, signedStripeDelivery, STRIPE_TEST_SECRET, stripeEvent, type TestDatabase, testQueuePrefix, waitFor } from '@hookline/testkit'
+import type { PrismaClient } from '@hookline/db'
+import { signedStripeDelivery, stripeEvent, waitFor } from '@hookline/testkit'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { type StartedService, startService } from './support/service-launcher.ts'
+import type { StartedService } from './support/service-launcher.ts'
+import { type ServiceSandbox, startServiceSandbox } from './support/service-sandbox.ts'
 
 const EVENTS = 500
 const TOKEN = 'breaker-outage-admin-token-0123456789'
@@ -16,23 +17,13 @@ const COOLDOWN_MS = 2000
 /** The outage lasts at least this long. */
 const OUTAGE_MS = 90_000
 
-const queue = testQueuePrefix()
-let db: TestDatabase
+let sandbox: ServiceSandbox
 let prisma: PrismaClient
 let service: StartedService
 
 beforeAll(async () => {
-  db = await createTestDatabase()
-  prisma = createPrismaClient(db.url)
-  await prisma.$executeRawUnsafe(`CREATE TABLE crm_status (up boolean NOT NULL)`)
-  await prisma.$executeRawUnsafe(`INSERT INTO crm_status VALUES (false)`)
-  await prisma.$executeRawUnsafe(`CREATE TABLE crm_calls (id bigserial PRIMARY KEY, event_id uuid NOT NULL, up boolean NOT NULL)`)
-  await prisma.$executeRawUnsafe(`CREATE TABLE effects (event_id uuid NOT NULL)`)
-  service = await startService({
-    DATABASE_URL: db.url,
-    HOOKLINE_QUEUE_PREFIX: queue.prefix,
+  sandbox = await startServiceSandbox({
     HOOKLINE_HANDLERS: 'test/fixtures/crm-handlers.mjs',
-    STRIPE_WEBHOOK_SECRET: STRIPE_TEST_SECRET,
     HOOKLINE_ADMIN_TOKEN: TOKEN,
     HOOKLINE_MAX_ATTEMPTS: '3',
     HOOKLINE_BACKOFF_MS: '200',
@@ -40,14 +31,15 @@ beforeAll(async () => {
     HOOKLINE_BREAKER_COOLDOWN_MS: String(COOLDOWN_MS),
     HOOKLINE_BREAKER_MAX_COOLDOWN_MS: String(COOLDOWN_MS),
   })
+  ;({ prisma, service } = sandbox)
+  // The handlers read and write these; no event arrives before they exist.
+  await prisma.$executeRawUnsafe(`CREATE TABLE crm_status (up boolean NOT NULL)`)
+  await prisma.$executeRawUnsafe(`INSERT INTO crm_status VALUES (false)`)
+  await prisma.$executeRawUnsafe(`CREATE TABLE crm_calls (id bigserial PRIMARY KEY, event_id uuid NOT NULL, up boolean NOT NULL)`)
+  await prisma.$executeRawUnsafe(`CREATE TABLE effects (event_id uuid NOT NULL)`)
 }, 90_000)
 
-afterAll(async () => {
-  await service?.stop()
-  await prisma?.$disconnect()
-  await queue.cleanup()
-  await db?.drop()
-})
+afterAll(() => sandbox?.stop())
 
 const count = async (sql: string): Promise<number> => (await prisma.$queryRawUnsafe<{ n: number }[]>(sql))[0]!.n
 
